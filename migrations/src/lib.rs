@@ -1,0 +1,29 @@
+//! Database migrations of Scope Registry: the only source of the database schema.
+//!
+//! Every migration runs in a transaction on both backends (`use_transaction`), so a
+//! failed migration leaves nothing half-applied. Tables are designed so that later
+//! migrations only add (SQLite cannot alter most things in place).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_reference_tables;
+mod m20261126_000002_api_tokens;
+mod m20261126_000003_registry_tables;
+mod provenance;
+
+/// The error text the SQLite non-overlap trigger raises (PostgreSQL reports SQLSTATE 23P01).
+pub use m20261126_000003_registry_tables::OVERLAP_MESSAGE;
+
+/// The ordered list of migrations the service applies at start-up.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261126_000001_reference_tables::Migration),
+            Box::new(m20261126_000002_api_tokens::Migration),
+            Box::new(m20261126_000003_registry_tables::Migration),
+        ]
+    }
+}

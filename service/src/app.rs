@@ -1,0 +1,90 @@
+//! Start-up: open and migrate the database, load reference data, bind the listener.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::auth::Authenticator;
+use crate::config::{DatabaseArgs, SeedArgs, ServeSettings};
+use crate::graphql::build_schema;
+use crate::http::{AppState, router};
+use crate::reference::{ReferenceStore, SeedErrors, SeedSource, files};
+use crate::storage::{self, Db, PoolSettings, StorageError};
+
+/// Why the service could not start; each is one clear line for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Seed(#[from] SeedErrors),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+}
+
+/// Opens the database and applies pending migrations.
+pub async fn open_database(args: &DatabaseArgs) -> Result<Db, StorageError> {
+    let pool = PoolSettings { max_connections: args.db_max_connections, ..PoolSettings::default() };
+    let db = Db::connect(&args.database_url, &pool).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// Validates the seed-data files and syncs them into the database.
+pub async fn seed_reference_data(db: &Db, args: &SeedArgs) -> Result<storage::reference::SyncReport, StartupError> {
+    let source = SeedSource::resolve(args.seed_dir.as_deref());
+    let data = files::load(&source)?;
+    let report = storage::reference::sync(&db.conn, &data).await?;
+    tracing::info!(%source, changed = report.changed(), "reference data synced");
+    Ok(report)
+}
+
+/// A started (bound, not yet serving) application.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens, migrates and (when new) seeds the database, then binds the listener.
+    pub async fn build(settings: &ServeSettings) -> Result<Self, StartupError> {
+        let db = open_database(&settings.database).await?;
+        if storage::reference::is_empty(&db.conn).await? {
+            seed_reference_data(&db, &settings.seed).await?;
+        }
+        let reference = ReferenceStore::new(storage::reference::load(&db.conn).await?);
+        let listener = TcpListener::bind(&settings.bind)
+            .await
+            .map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
+        let state = AppState {
+            schema: build_schema(),
+            reference,
+            auth: Arc::new(Authenticator::new(db.clone())),
+            db,
+        };
+        Ok(Self { listener, state })
+    }
+
+    /// The database handle (tests read its statement counter).
+    pub fn db(&self) -> &Db {
+        &self.state.db
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and closes
+    /// the database pool.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let db = self.state.db.clone();
+        let app = router(self.state);
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        if let Err(e) = db.close().await {
+            tracing::warn!(error = %e, "closing the database pool failed");
+        }
+        Ok(())
+    }
+}

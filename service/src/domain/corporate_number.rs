@@ -1,0 +1,163 @@
+//! 法人番号 (corporate number): 13 digits, the first a check digit over the other 12.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A corporate number that is known to be valid. The only way to get one is to parse
+/// it, so every value in the registry has a correct check digit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CorporateNumber([u8; 13]);
+
+/// What is wrong with a corporate number, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CorporateNumberError {
+    #[error("corporate number is empty")]
+    Empty,
+    #[error("corporate number contains '{0}', which is not a digit")]
+    NotADigit(char),
+    #[error("corporate number must have 13 digits, found {0}")]
+    WrongLength(usize),
+    #[error("corporate number {number} has check digit {found}, expected {expected}")]
+    CheckDigit { number: String, found: u8, expected: u8 },
+}
+
+impl CorporateNumber {
+    /// Parses a corporate number. Surrounding spaces (ASCII or full-width) are ignored
+    /// and full-width digits (０-９) read as digits; anything else is refused.
+    pub fn parse(input: &str) -> Result<Self, CorporateNumberError> {
+        let trimmed = input.trim_matches(|c: char| c.is_whitespace());
+        if trimmed.is_empty() {
+            return Err(CorporateNumberError::Empty);
+        }
+        let mut digits = [0u8; 13];
+        let mut count = 0usize;
+        for c in trimmed.chars() {
+            let digit = match c {
+                '0'..='9' => c as u32 - '0' as u32,
+                '０'..='９' => c as u32 - '０' as u32,
+                other => return Err(CorporateNumberError::NotADigit(other)),
+            };
+            if count < 13 {
+                digits[count] = digit as u8;
+            }
+            count += 1;
+        }
+        if count != 13 {
+            return Err(CorporateNumberError::WrongLength(count));
+        }
+        let expected = check_digit(&digits[1..]);
+        if digits[0] != expected {
+            return Err(CorporateNumberError::CheckDigit {
+                number: digits.iter().map(|d| char::from(b'0' + d)).collect(),
+                found: digits[0],
+                expected,
+            });
+        }
+        Ok(Self(digits.map(|d| b'0' + d)))
+    }
+
+    /// Builds the valid corporate number for a 12-digit base (check digit prepended).
+    pub fn from_base(base: u64) -> Option<Self> {
+        if base >= 1_000_000_000_000 {
+            return None;
+        }
+        let mut digits = [0u8; 13];
+        let mut rest = base;
+        for slot in digits[1..].iter_mut().rev() {
+            *slot = (rest % 10) as u8;
+            rest /= 10;
+        }
+        digits[0] = check_digit(&digits[1..]);
+        Some(Self(digits.map(|d| b'0' + d)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Constructed only from ASCII digits.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// `9 - (Σ P_n·Q_n mod 9)`, P_n the n-th digit of the base counted from the right,
+/// Q_n = 1 for odd n and 2 for even n.
+fn check_digit(base: &[u8]) -> u8 {
+    let sum: u32 = base
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| u32::from(d) * if i % 2 == 0 { 1 } else { 2 })
+        .sum();
+    9 - (sum % 9) as u8
+}
+
+impl FromStr for CorporateNumber {
+    type Err = CorporateNumberError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for CorporateNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for CorporateNumber {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_spec_example() {
+        assert_eq!(CorporateNumber::parse("7000012050002").unwrap().as_str(), "7000012050002");
+    }
+
+    #[test]
+    fn refuses_a_wrong_check_digit() {
+        assert_eq!(
+            CorporateNumber::parse("7000012050003"),
+            Err(CorporateNumberError::CheckDigit {
+                number: "7000012050003".into(),
+                found: 7,
+                expected: 6
+            })
+        );
+    }
+
+    #[test]
+    fn normalises_width_and_spaces() {
+        let n = CorporateNumber::parse("\u{3000} ７００００１２0５０００２ ").unwrap();
+        assert_eq!(n.as_str(), "7000012050002");
+    }
+
+    #[test]
+    fn says_what_is_wrong() {
+        assert_eq!(CorporateNumber::parse("  "), Err(CorporateNumberError::Empty));
+        assert_eq!(CorporateNumber::parse("700001205000"), Err(CorporateNumberError::WrongLength(12)));
+        assert_eq!(
+            CorporateNumber::parse("70000120500020"),
+            Err(CorporateNumberError::WrongLength(14))
+        );
+        assert_eq!(
+            CorporateNumber::parse("7000-012050002"),
+            Err(CorporateNumberError::NotADigit('-'))
+        );
+        assert_eq!(
+            CorporateNumber::parse("7000012050002'; DROP TABLE operator;--"),
+            Err(CorporateNumberError::NotADigit('\''))
+        );
+    }
+
+    #[test]
+    fn from_base_round_trips() {
+        let n = CorporateNumber::from_base(12_050_002).unwrap();
+        assert_eq!(n.as_str(), "7000012050002");
+        assert_eq!(CorporateNumber::parse(n.as_str()).unwrap(), n);
+        assert!(CorporateNumber::from_base(1_000_000_000_000).is_none());
+    }
+}

@@ -1,0 +1,114 @@
+//! Calendar dates and effective-dated validity.
+
+use chrono::{FixedOffset, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Japan Standard Time (UTC+9, no daylight saving): "today" is a date in Japan.
+const JST_OFFSET_SECONDS: i32 = 9 * 3600;
+
+/// Earliest and latest dates the registry accepts; anything outside is a typo
+/// (year 0, 9999-12-31 used as "forever") rather than a legal date.
+pub const EARLIEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid constant");
+pub const LATEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2199, 12, 31).expect("valid constant");
+
+/// Today's date in Japan, the default for every `asOf`.
+pub fn today() -> NaiveDate {
+    let jst = FixedOffset::east_opt(JST_OFFSET_SECONDS).expect("valid constant offset");
+    Utc::now().with_timezone(&jst).date_naive()
+}
+
+/// Why a date string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    #[error("\"{0}\" is not a date in the form YYYY-MM-DD")]
+    Malformed(String),
+    #[error("{0} is outside the accepted range {EARLIEST_DATE} to {LATEST_DATE}")]
+    OutOfRange(NaiveDate),
+}
+
+/// Parses an ISO 8601 calendar date (`2025-05-16`) within the accepted range.
+pub fn parse_date(text: &str) -> Result<NaiveDate, DateError> {
+    let trimmed = text.trim();
+    // chrono accepts signed and over-long years; the registry wants exactly YYYY-MM-DD.
+    let shaped = trimmed.len() == 10
+        && trimmed.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    let date = shaped
+        .then(|| NaiveDate::parse_from_str(trimmed, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| DateError::Malformed(text.to_owned()))?;
+    check_range(date)
+}
+
+/// Refuses dates outside the accepted range.
+pub fn check_range(date: NaiveDate) -> Result<NaiveDate, DateError> {
+    if (EARLIEST_DATE..=LATEST_DATE).contains(&date) {
+        Ok(date)
+    } else {
+        Err(DateError::OutOfRange(date))
+    }
+}
+
+/// A half-open validity period `[from, to)`; an absent bound is open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Validity {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl Validity {
+    pub fn new(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Self {
+        Self { from, to }
+    }
+
+    /// True when the period holds on `date` (`from <= date < to`).
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        self.from.is_none_or(|from| from <= date) && self.to.is_none_or(|to| date < to)
+    }
+
+    /// True when `to` is after `from` (or either is open).
+    pub fn is_well_formed(&self) -> bool {
+        match (self.from, self.to) {
+            (Some(from), Some(to)) => from < to,
+            _ => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn validity_is_half_open() {
+        let v = Validity::new(Some(d("2024-03-08")), Some(d("2025-04-01")));
+        assert!(!v.contains(d("2024-03-07")));
+        assert!(v.contains(d("2024-03-08")));
+        assert!(v.contains(d("2025-03-31")));
+        assert!(!v.contains(d("2025-04-01")));
+        assert!(Validity::default().contains(d("1900-01-01")));
+    }
+
+    #[test]
+    fn parse_date_accepts_iso_and_refuses_the_rest() {
+        assert_eq!(parse_date("2025-05-16"), Ok(d("2025-05-16")));
+        assert_eq!(parse_date(" 2025-05-16 "), Ok(d("2025-05-16")));
+        for bad in ["2025-5-16", "2025-02-30", "16/05/2025", "+2025-05-16", "", "２０２５-05-16"] {
+            assert!(matches!(parse_date(bad), Err(DateError::Malformed(_))), "{bad}");
+        }
+        assert!(matches!(parse_date("0000-01-01"), Err(DateError::OutOfRange(_))));
+        assert!(matches!(parse_date("9999-12-31"), Err(DateError::OutOfRange(_))));
+    }
+
+    #[test]
+    fn well_formed_needs_to_after_from() {
+        assert!(Validity::new(Some(d("2024-01-01")), Some(d("2024-01-02"))).is_well_formed());
+        assert!(!Validity::new(Some(d("2024-01-01")), Some(d("2024-01-01"))).is_well_formed());
+    }
+}

@@ -1,0 +1,12 @@
+//! Pure domain types and rules: no I/O. Everything here can be unit-tested alone.
+
+pub mod corporate_number;
+pub mod date;
+pub mod principal;
+pub mod reference;
+pub mod regime;
+
+pub use corporate_number::CorporateNumber;
+pub use date::{Validity, today};
+pub use principal::{Principal, Role};
+pub use regime::{Regime, Relation};

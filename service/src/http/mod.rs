@@ -1,0 +1,88 @@
+//! HTTP wiring: the axum router, authentication of requests and the GraphQL endpoint.
+
+use std::sync::Arc;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use crate::auth::Authenticator;
+use crate::graphql::{ApiError, AppSchema, RequestData};
+use crate::reference::ReferenceStore;
+use crate::storage::Db;
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: AppSchema,
+    pub reference: ReferenceStore,
+    pub auth: Arc<Authenticator>,
+    pub db: Db,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+}
+
+async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").title("Scope Registry").finish())
+}
+
+async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
+    let authorization = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(value)) => Some(value),
+        Some(Err(_)) => return error_response(ApiError::Unauthenticated("the Authorization header is not valid text".into())),
+    };
+    let principal = match state.auth.authenticate(authorization).await {
+        Ok(principal) => principal,
+        Err(e) => return error_response(e.into()),
+    };
+    let request = request.into_inner().data(RequestData { principal, snapshot: state.reference.snapshot() });
+    let mut response = state.schema.execute(request).await;
+    for error in &mut response.errors {
+        // Parse and validation errors come from async-graphql without a code: they are
+        // always the request's fault.
+        let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
+        if !has_code {
+            error.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
+        }
+    }
+    GraphQLResponse::from(response).into_response()
+}
+
+/// A request-level GraphQL error (no data), e.g. for a bad token.
+fn error_response(error: ApiError) -> Response {
+    let body = serde_json::json!({
+        "data": null,
+        "errors": [{ "message": error.message(), "extensions": { "code": error.code() } }],
+    });
+    let mut response = (StatusCode::OK, axum::Json(body)).into_response();
+    if matches!(error, ApiError::Unauthenticated(_)) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.is_migrated().await {
+        Ok(true) => (StatusCode::OK, "ready").into_response(),
+        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "database not migrated").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}

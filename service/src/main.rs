@@ -1,0 +1,156 @@
+//! The `scope-registry` command line.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use scope_registry::app::{Application, StartupError, open_database, seed_reference_data};
+use scope_registry::auth::{self, TokenRequest};
+use scope_registry::config::{DatabaseArgs, LogFormat, SeedArgs, ServeSettings};
+use scope_registry::domain::Role;
+use scope_registry::graphql;
+use scope_registry::storage;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "scope-registry", version, about = "Registry of Japan's critical-infrastructure protection scope")]
+struct Cli {
+    /// Log line format (logs go to stderr).
+    #[arg(long, global = true, env = "SCOPE_REGISTRY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the GraphQL API (creates, migrates and seeds a new database first).
+    Serve(ServeSettings),
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Apply pending database migrations.
+    Migrate(DatabaseArgs),
+    /// Load the reference data from seed-data (idempotent: unchanged records stay).
+    Seed {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        seed: SeedArgs,
+    },
+    /// Manage bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a new token and print it once on stdout (only its hash is stored).
+    Issue {
+        /// admin, ministry or reader.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The ministry a ministry token acts for (e.g. MLIT).
+        #[arg(long)]
+        ministry: Option<String>,
+        /// A label saying who or what uses the token.
+        #[arg(long, default_value = "unnamed")]
+        name: String,
+        /// Days until the token expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    text.parse()
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.to_string().trim_end());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(settings) => serve(settings).await?,
+        Command::Schema => print!("{}", graphql::sdl()),
+        Command::Migrate(database) => {
+            open_database(&database).await?;
+            eprintln!("database is up to date");
+        }
+        Command::Seed { database, seed } => {
+            let db = open_database(&database).await?;
+            let report = seed_reference_data(&db, &seed).await?;
+            eprint!("{report}");
+        }
+        Command::Token(TokenCommand::Issue { role, ministry, name, expires_in_days, database }) => {
+            let db = open_database(&database).await?;
+            if storage::reference::is_empty(&db.conn).await? {
+                seed_reference_data(&db, &SeedArgs::default()).await?;
+            }
+            let ministries: Vec<String> =
+                storage::reference::load(&db.conn).await?.ministries.into_iter().map(|m| m.code).collect();
+            let expires_at = expires_in_days.map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
+            let issued =
+                auth::issue(&db, TokenRequest { role, ministry, label: name, expires_at }, &ministries).await?;
+            eprintln!("token {} issued; it is shown once:", issued.id);
+            println!("{}", issued.secret);
+        }
+    }
+    Ok(())
+}
+
+async fn serve(settings: ServeSettings) -> Result<(), StartupError> {
+    let app = Application::build(&settings).await?;
+    tracing::info!(address = %app.local_addr(), "serving GraphQL at /graphql");
+    app.run(shutdown_signal()).await.map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,726 @@
+//! The seed-data files (TOML, one file per kind) and their validation.
+//!
+//! Loading is all-or-nothing: every problem in every file is collected with the file
+//! and record it concerns, and nothing is returned unless all files are valid.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::domain::date::parse_date;
+use crate::domain::reference::{
+    FieldRecord, JurisdictionRecord, LinkOrigin, LinkRecord, MinistryRecord, ObligationRule, Provenance,
+    ReferenceData, ScopeItemRecord, SourceRecord,
+};
+use crate::domain::{Regime, Relation, Validity};
+
+const SOURCES: &str = "sources.toml";
+const MINISTRIES: &str = "ministries.toml";
+const SECTORS: &str = "sectors.toml";
+const DOMAINS: &str = "domains.toml";
+const JURISDICTIONS: &str = "jurisdictions.toml";
+const CROSSWALK: &str = "crosswalk.toml";
+const OBLIGATIONS: &str = "obligations.toml";
+
+/// The files as they were when the binary was built, so that a fresh machine can start
+/// the service from the binary alone.
+const EMBEDDED: [(&str, &str); 7] = [
+    (SOURCES, include_str!("../../../seed-data/sources.toml")),
+    (MINISTRIES, include_str!("../../../seed-data/ministries.toml")),
+    (SECTORS, include_str!("../../../seed-data/sectors.toml")),
+    (DOMAINS, include_str!("../../../seed-data/domains.toml")),
+    (JURISDICTIONS, include_str!("../../../seed-data/jurisdictions.toml")),
+    (CROSSWALK, include_str!("../../../seed-data/crosswalk.toml")),
+    (OBLIGATIONS, include_str!("../../../seed-data/obligations.toml")),
+];
+
+/// Where the seed-data files are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeedSource {
+    /// A `seed-data` directory on disk (edited files take effect on the next `seed`).
+    Dir(PathBuf),
+    /// The copy compiled into the binary.
+    Embedded,
+}
+
+impl SeedSource {
+    /// `dir` when given; else `./seed-data` when present; else the embedded copy.
+    pub fn resolve(dir: Option<&Path>) -> Self {
+        match dir {
+            Some(dir) => SeedSource::Dir(dir.to_path_buf()),
+            None if Path::new("seed-data").join(SECTORS).is_file() => SeedSource::Dir(PathBuf::from("seed-data")),
+            None => SeedSource::Embedded,
+        }
+    }
+
+    fn read(&self, file: &str) -> Result<String, SeedError> {
+        match self {
+            SeedSource::Dir(dir) => {
+                let path = dir.join(file);
+                std::fs::read_to_string(&path)
+                    .map_err(|e| SeedError::new(&path.display().to_string(), "-", format!("cannot read file: {e}")))
+            }
+            SeedSource::Embedded => Ok(EMBEDDED
+                .iter()
+                .find(|(name, _)| *name == file)
+                .map(|(_, text)| (*text).to_owned())
+                .unwrap_or_default()),
+        }
+    }
+
+    fn display_name(&self, file: &str) -> String {
+        match self {
+            SeedSource::Dir(dir) => dir.join(file).display().to_string(),
+            SeedSource::Embedded => format!("seed-data/{file} (embedded)"),
+        }
+    }
+}
+
+impl fmt::Display for SeedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SeedSource::Dir(dir) => write!(f, "{}", dir.display()),
+            SeedSource::Embedded => f.write_str("embedded seed-data"),
+        }
+    }
+}
+
+/// One problem in one record of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedError {
+    pub file: String,
+    pub record: String,
+    pub message: String,
+}
+
+impl SeedError {
+    fn new(file: &str, record: &str, message: impl Into<String>) -> Self {
+        Self { file: file.to_owned(), record: record.to_owned(), message: message.into() }
+    }
+}
+
+impl fmt::Display for SeedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.record, self.message)
+    }
+}
+
+/// Every problem found; loading fails when there is at least one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct SeedErrors(pub Vec<SeedError>);
+
+impl fmt::Display for SeedErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "seed-data is invalid ({} problem(s)); nothing was written:", self.0.len())?;
+        for error in &self.0 {
+            writeln!(f, "  {error}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SourcesFile {
+    #[serde(default)]
+    source: Vec<SourceEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceEntry {
+    code: String,
+    title: String,
+    publisher: Option<String>,
+    published_on: Option<String>,
+    url: Option<String>,
+    note: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct MinistriesFile {
+    #[serde(default)]
+    ministry: Vec<MinistryEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MinistryEntry {
+    code: String,
+    name_ja: String,
+    name_en: String,
+    source: String,
+    locator: Option<String>,
+    confirmed: Option<bool>,
+    note: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SectorsFile {
+    #[serde(default)]
+    sector: Vec<FieldEntry>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DomainsFile {
+    #[serde(default)]
+    domain: Vec<FieldEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldEntry {
+    code: String,
+    name_ja: String,
+    name_en: String,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    source: String,
+    locator: Option<String>,
+    confirmed: Option<bool>,
+    note: Option<String>,
+    #[serde(default)]
+    scope_item: Vec<ItemEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemEntry {
+    code: String,
+    name_ja: String,
+    name_en: String,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    source: Option<String>,
+    locator: Option<String>,
+    confirmed: Option<bool>,
+    note: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct JurisdictionsFile {
+    #[serde(default)]
+    jurisdiction: Vec<JurisdictionEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JurisdictionEntry {
+    ministry: String,
+    sector: Option<String>,
+    domain: Option<String>,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    source: String,
+    locator: Option<String>,
+    confirmed: Option<bool>,
+    note: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CrosswalkFile {
+    #[serde(default)]
+    link: Vec<LinkEntry>,
+    #[serde(default)]
+    item_link: Vec<ItemLinkEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkEntry {
+    sector: String,
+    domain: String,
+    relation: String,
+    rationale: String,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    source: String,
+    locator: Option<String>,
+    confirmed: Option<bool>,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemLinkEntry {
+    sector_item: String,
+    domain_item: String,
+    relation: String,
+    rationale: String,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    source: String,
+    locator: Option<String>,
+    confirmed: Option<bool>,
+    note: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ObligationsFile {
+    #[serde(default)]
+    obligation: Vec<ObligationEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObligationEntry {
+    code: String,
+    name_ja: String,
+    name_en: String,
+    legal_basis: String,
+    triggered_by: String,
+    in_force_from: Option<String>,
+    description: Option<String>,
+    source: String,
+    locator: Option<String>,
+    confirmed: Option<bool>,
+    note: Option<String>,
+}
+
+/// Collects problems while the files are turned into reference data.
+struct Checker {
+    errors: Vec<SeedError>,
+    file: String,
+}
+
+impl Checker {
+    fn at(&mut self, file: String) {
+        self.file = file;
+    }
+
+    fn error(&mut self, record: &str, message: impl Into<String>) {
+        self.errors.push(SeedError::new(&self.file, record, message));
+    }
+
+    fn parse<T: for<'de> Deserialize<'de> + Default>(&mut self, text: &str) -> T {
+        match toml::from_str(text) {
+            Ok(value) => value,
+            Err(e) => {
+                let record = e
+                    .span()
+                    .map(|span| format!("line {}", text[..span.start.min(text.len())].lines().count().max(1)))
+                    .unwrap_or_else(|| "-".to_owned());
+                self.error(&record, e.message().to_owned());
+                T::default()
+            }
+        }
+    }
+
+    fn date(&mut self, record: &str, field: &str, value: Option<&str>) -> Option<NaiveDate> {
+        let text = value?;
+        match parse_date(text) {
+            Ok(date) => Some(date),
+            Err(e) => {
+                self.error(record, format!("{field}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn validity(&mut self, record: &str, from: Option<&str>, to: Option<&str>) -> Validity {
+        let validity = Validity::new(self.date(record, "valid_from", from), self.date(record, "valid_to", to));
+        if !validity.is_well_formed() {
+            self.error(record, "valid_to must be after valid_from");
+        }
+        validity
+    }
+
+    fn code(&mut self, record: &str, code: &str) {
+        if !is_kebab(code) {
+            self.error(record, format!("code \"{code}\" is not lower-kebab-case (a-z, 0-9 and single hyphens)"));
+        }
+    }
+
+    fn unique<'a>(&mut self, seen: &mut HashSet<&'a str>, record: &str, code: &'a str) {
+        if !seen.insert(code) {
+            self.error(record, format!("duplicate code \"{code}\""));
+        }
+    }
+
+    fn known(&mut self, record: &str, what: &str, code: &str, known: &HashSet<String>) {
+        if !known.contains(code) {
+            self.error(record, format!("unknown {what} \"{code}\""));
+        }
+    }
+
+    fn provenance(
+        &mut self,
+        record: &str,
+        sources: &HashSet<String>,
+        source: &str,
+        locator: Option<&String>,
+        confirmed: Option<bool>,
+        note: Option<&String>,
+    ) -> Provenance {
+        self.known(record, "source", source, sources);
+        let confirmed = confirmed.unwrap_or(true);
+        if !confirmed && note.is_none() {
+            self.error(record, "an unconfirmed record needs a note saying what is uncertain");
+        }
+        Provenance { source: source.to_owned(), locator: locator.cloned(), confirmed, note: note.cloned() }
+    }
+}
+
+fn is_kebab(code: &str) -> bool {
+    !code.is_empty()
+        && code.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+}
+
+fn codes<T>(items: &[T], code: impl Fn(&T) -> &str) -> HashSet<String> {
+    items.iter().map(|item| code(item).to_owned()).collect()
+}
+
+/// Reads and validates every seed-data file.
+pub fn load(source: &SeedSource) -> Result<ReferenceData, SeedErrors> {
+    let mut texts = HashMap::new();
+    let mut read_errors = Vec::new();
+    for (name, _) in EMBEDDED {
+        match source.read(name) {
+            Ok(text) => {
+                texts.insert(name, text);
+            }
+            Err(e) => read_errors.push(e),
+        }
+    }
+    if !read_errors.is_empty() {
+        return Err(SeedErrors(read_errors));
+    }
+    let mut check = Checker { errors: Vec::new(), file: String::new() };
+    let data = build(source, &texts, &mut check);
+    if check.errors.is_empty() { Ok(data) } else { Err(SeedErrors(check.errors)) }
+}
+
+fn build(source: &SeedSource, texts: &HashMap<&str, String>, check: &mut Checker) -> ReferenceData {
+    let text = |name: &str| texts.get(name).map(String::as_str).unwrap_or_default();
+    let mut data = ReferenceData::default();
+
+    check.at(source.display_name(SOURCES));
+    let sources_file: SourcesFile = check.parse(text(SOURCES));
+    let mut seen = HashSet::new();
+    for entry in &sources_file.source {
+        let record = format!("source \"{}\"", entry.code);
+        check.code(&record, &entry.code);
+        check.unique(&mut seen, &record, &entry.code);
+        data.sources.push(SourceRecord {
+            code: entry.code.clone(),
+            title: entry.title.clone(),
+            publisher: entry.publisher.clone(),
+            published_on: check.date(&record, "published_on", entry.published_on.as_deref()),
+            url: entry.url.clone(),
+            note: entry.note.clone(),
+        });
+    }
+    let source_codes = codes(&data.sources, |s| &s.code);
+
+    check.at(source.display_name(MINISTRIES));
+    let ministries_file: MinistriesFile = check.parse(text(MINISTRIES));
+    let mut seen = HashSet::new();
+    for entry in &ministries_file.ministry {
+        let record = format!("ministry \"{}\"", entry.code);
+        if entry.code.is_empty() || !entry.code.bytes().all(|b| b.is_ascii_uppercase()) {
+            check.error(&record, "ministry codes are upper-case letters (e.g. MLIT)");
+        }
+        check.unique(&mut seen, &record, &entry.code);
+        let provenance = check.provenance(
+            &record,
+            &source_codes,
+            &entry.source,
+            entry.locator.as_ref(),
+            entry.confirmed,
+            entry.note.as_ref(),
+        );
+        data.ministries.push(MinistryRecord {
+            code: entry.code.clone(),
+            name_ja: entry.name_ja.clone(),
+            name_en: entry.name_en.clone(),
+            provenance,
+        });
+    }
+    let ministry_codes = codes(&data.ministries, |m| &m.code);
+
+    check.at(source.display_name(SECTORS));
+    let sectors_file: SectorsFile = check.parse(text(SECTORS));
+    (data.sectors, data.sector_items) = fields(check, "sector", &sectors_file.sector, &source_codes);
+    check.at(source.display_name(DOMAINS));
+    let domains_file: DomainsFile = check.parse(text(DOMAINS));
+    (data.domains, data.domain_items) = fields(check, "domain", &domains_file.domain, &source_codes);
+    let sector_codes = codes(&data.sectors, |f| &f.code);
+    let domain_codes = codes(&data.domains, |f| &f.code);
+
+    check.at(source.display_name(JURISDICTIONS));
+    let jurisdictions_file: JurisdictionsFile = check.parse(text(JURISDICTIONS));
+    for (n, entry) in jurisdictions_file.jurisdiction.iter().enumerate() {
+        let target = entry.sector.as_deref().or(entry.domain.as_deref()).unwrap_or("?");
+        let record = format!("jurisdiction #{} ({} over {target})", n + 1, entry.ministry);
+        check.known(&record, "ministry", &entry.ministry, &ministry_codes);
+        let (regime, field) = match (&entry.sector, &entry.domain) {
+            (Some(sector), None) => {
+                check.known(&record, "sector", sector, &sector_codes);
+                (Regime::Ci, sector.clone())
+            }
+            (None, Some(domain)) => {
+                check.known(&record, "domain", domain, &domain_codes);
+                (Regime::Espa, domain.clone())
+            }
+            _ => {
+                check.error(&record, "name exactly one of sector or domain");
+                continue;
+            }
+        };
+        let validity = check.validity(&record, entry.valid_from.as_deref(), entry.valid_to.as_deref());
+        let provenance = check.provenance(
+            &record,
+            &source_codes,
+            &entry.source,
+            entry.locator.as_ref(),
+            entry.confirmed,
+            entry.note.as_ref(),
+        );
+        data.jurisdictions.push(JurisdictionRecord { ministry: entry.ministry.clone(), regime, field, validity, provenance });
+    }
+    for (regime, fields) in [(Regime::Ci, &data.sectors), (Regime::Espa, &data.domains)] {
+        for field in fields {
+            if !data.jurisdictions.iter().any(|j| j.regime == regime && j.field == field.code) {
+                check.error(
+                    &format!("{} \"{}\"", regime.field_noun(), field.code),
+                    "no ministry has jurisdiction over it",
+                );
+            }
+        }
+    }
+
+    check.at(source.display_name(CROSSWALK));
+    let crosswalk_file: CrosswalkFile = check.parse(text(CROSSWALK));
+    for entry in &crosswalk_file.link {
+        let record = format!("link {} → {}", entry.sector, entry.domain);
+        check.known(&record, "sector", &entry.sector, &sector_codes);
+        check.known(&record, "domain", &entry.domain, &domain_codes);
+        let link = link(
+            check,
+            &record,
+            &source_codes,
+            LinkParts {
+                ci: &entry.sector,
+                espa: &entry.domain,
+                relation: &entry.relation,
+                rationale: &entry.rationale,
+                valid_from: entry.valid_from.as_deref(),
+                valid_to: entry.valid_to.as_deref(),
+                source: &entry.source,
+                locator: entry.locator.as_ref(),
+                confirmed: entry.confirmed,
+                note: entry.note.as_ref(),
+            },
+        );
+        data.links.extend(link);
+    }
+    let sector_item_parent: HashMap<&str, &str> =
+        data.sector_items.iter().map(|i| (i.code.as_str(), i.parent.as_str())).collect();
+    let domain_item_parent: HashMap<&str, &str> =
+        data.domain_items.iter().map(|i| (i.code.as_str(), i.parent.as_str())).collect();
+    for entry in &crosswalk_file.item_link {
+        let record = format!("item_link {} → {}", entry.sector_item, entry.domain_item);
+        let ci_parent = sector_item_parent.get(entry.sector_item.as_str());
+        let espa_parent = domain_item_parent.get(entry.domain_item.as_str());
+        if ci_parent.is_none() {
+            check.error(&record, format!("unknown sector scope item \"{}\"", entry.sector_item));
+        }
+        if espa_parent.is_none() {
+            check.error(&record, format!("unknown domain scope item \"{}\"", entry.domain_item));
+        }
+        if let (Some(ci), Some(espa)) = (ci_parent, espa_parent)
+            && !data.links.iter().any(|l| l.ci == *ci && l.espa == *espa)
+        {
+            check.error(&record, format!("its fields are not linked: add a [[link]] for {ci} → {espa} first"));
+        }
+        let link = link(
+            check,
+            &record,
+            &source_codes,
+            LinkParts {
+                ci: &entry.sector_item,
+                espa: &entry.domain_item,
+                relation: &entry.relation,
+                rationale: &entry.rationale,
+                valid_from: entry.valid_from.as_deref(),
+                valid_to: entry.valid_to.as_deref(),
+                source: &entry.source,
+                locator: entry.locator.as_ref(),
+                confirmed: entry.confirmed,
+                note: entry.note.as_ref(),
+            },
+        );
+        data.item_links.extend(link);
+    }
+    check_duplicate_links(check, "link", &data.links);
+    check_duplicate_links(check, "item_link", &data.item_links);
+
+    check.at(source.display_name(OBLIGATIONS));
+    let obligations_file: ObligationsFile = check.parse(text(OBLIGATIONS));
+    let mut seen = HashSet::new();
+    for entry in &obligations_file.obligation {
+        let record = format!("obligation \"{}\"", entry.code);
+        check.code(&record, &entry.code);
+        check.unique(&mut seen, &record, &entry.code);
+        let triggered_by = match entry.triggered_by.parse::<Regime>() {
+            Ok(regime) => regime,
+            Err(e) => {
+                check.error(&record, format!("triggered_by: {e}"));
+                continue;
+            }
+        };
+        let in_force_from = check.date(&record, "in_force_from", entry.in_force_from.as_deref());
+        let provenance = check.provenance(
+            &record,
+            &source_codes,
+            &entry.source,
+            entry.locator.as_ref(),
+            entry.confirmed,
+            entry.note.as_ref(),
+        );
+        data.obligations.push(ObligationRule {
+            code: entry.code.clone(),
+            name_ja: entry.name_ja.clone(),
+            name_en: entry.name_en.clone(),
+            legal_basis: entry.legal_basis.clone(),
+            triggered_by,
+            in_force_from,
+            description: entry.description.clone(),
+            provenance,
+        });
+    }
+    data
+}
+
+/// Sectors or domains with their nested scope items.
+fn fields(
+    check: &mut Checker,
+    noun: &str,
+    entries: &[FieldEntry],
+    sources: &HashSet<String>,
+) -> (Vec<FieldRecord>, Vec<ScopeItemRecord>) {
+    let mut fields = Vec::new();
+    let mut items = Vec::new();
+    let mut seen_fields = HashSet::new();
+    let mut seen_items = HashSet::new();
+    for entry in entries {
+        let record = format!("{noun} \"{}\"", entry.code);
+        check.code(&record, &entry.code);
+        check.unique(&mut seen_fields, &record, &entry.code);
+        let validity = check.validity(&record, entry.valid_from.as_deref(), entry.valid_to.as_deref());
+        let provenance =
+            check.provenance(&record, sources, &entry.source, entry.locator.as_ref(), entry.confirmed, entry.note.as_ref());
+        for item in &entry.scope_item {
+            let item_record = format!("{noun} \"{}\": scope_item \"{}\"", entry.code, item.code);
+            match item.code.split_once('/') {
+                Some((parent, rest)) if parent == entry.code && is_kebab(rest) => {}
+                _ => check.error(
+                    &item_record,
+                    format!("scope item codes are \"{}/<lower-kebab-name>\"", entry.code),
+                ),
+            }
+            check.unique(&mut seen_items, &item_record, &item.code);
+            let item_validity = check.validity(&item_record, item.valid_from.as_deref(), item.valid_to.as_deref());
+            // An item without its own source is documented where its parent is.
+            let (source, locator) = match &item.source {
+                Some(source) => (source.as_str(), item.locator.as_ref()),
+                None => (entry.source.as_str(), item.locator.as_ref().or(entry.locator.as_ref())),
+            };
+            let item_provenance =
+                check.provenance(&item_record, sources, source, locator, item.confirmed, item.note.as_ref());
+            items.push(ScopeItemRecord {
+                code: item.code.clone(),
+                parent: entry.code.clone(),
+                name_ja: item.name_ja.clone(),
+                name_en: item.name_en.clone(),
+                validity: item_validity,
+                provenance: item_provenance,
+            });
+        }
+        fields.push(FieldRecord {
+            code: entry.code.clone(),
+            name_ja: entry.name_ja.clone(),
+            name_en: entry.name_en.clone(),
+            validity,
+            provenance,
+        });
+    }
+    (fields, items)
+}
+
+struct LinkParts<'a> {
+    ci: &'a str,
+    espa: &'a str,
+    relation: &'a str,
+    rationale: &'a str,
+    valid_from: Option<&'a str>,
+    valid_to: Option<&'a str>,
+    source: &'a str,
+    locator: Option<&'a String>,
+    confirmed: Option<bool>,
+    note: Option<&'a String>,
+}
+
+fn link(check: &mut Checker, record: &str, sources: &HashSet<String>, parts: LinkParts<'_>) -> Option<LinkRecord> {
+    let relation = parts.relation.parse::<Relation>().map_err(|e| check.error(record, e)).ok();
+    if parts.rationale.trim().is_empty() {
+        check.error(record, "a link needs a rationale");
+    }
+    let validity = check.validity(record, parts.valid_from, parts.valid_to);
+    let provenance = check.provenance(record, sources, parts.source, parts.locator, parts.confirmed, parts.note);
+    Some(LinkRecord {
+        ci: parts.ci.to_owned(),
+        espa: parts.espa.to_owned(),
+        relation: relation?,
+        rationale: parts.rationale.trim().to_owned(),
+        validity,
+        provenance,
+        origin: LinkOrigin::Seed,
+    })
+}
+
+/// Two links between the same pair must not hold on the same date.
+fn check_duplicate_links(check: &mut Checker, noun: &str, links: &[LinkRecord]) {
+    for (i, a) in links.iter().enumerate() {
+        for b in &links[i + 1..] {
+            let overlaps = a.validity.from.is_none_or(|from| b.validity.to.is_none_or(|to| from < to))
+                && b.validity.from.is_none_or(|from| a.validity.to.is_none_or(|to| from < to));
+            if a.ci == b.ci && a.espa == b.espa && overlaps {
+                check.error(&format!("{noun} {} → {}", a.ci, a.espa), "duplicate link for the same period");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_seed_data_is_valid_and_complete() {
+        let data = load(&SeedSource::Embedded).expect("embedded seed-data is valid");
+        assert_eq!(data.sectors.len(), 15);
+        assert_eq!(data.domains.len(), 15);
+        assert_eq!(data.links.len(), 15);
+        assert_eq!(data.ministries.len(), 5);
+        assert!(data.obligations.len() >= 3);
+    }
+
+    #[test]
+    fn kebab_codes() {
+        assert!(is_kebab("information-communications"));
+        assert!(!is_kebab("Information"));
+        assert!(!is_kebab("a--b"));
+        assert!(!is_kebab("-a"));
+        assert!(!is_kebab(""));
+    }
+}

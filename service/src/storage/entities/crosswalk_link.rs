@@ -1,0 +1,26 @@
+//! A sector–domain crosswalk link.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "crosswalk_link")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub sector_code: String,
+    pub domain_code: String,
+    pub relation: String,
+    pub rationale: String,
+    pub origin: String,
+    pub valid_from: Option<Date>,
+    pub valid_to: Option<Date>,
+    pub source_code: String,
+    pub source_locator: Option<String>,
+    pub confirmed: bool,
+    pub note: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

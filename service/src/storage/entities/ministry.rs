@@ -1,0 +1,22 @@
+//! A ministry that has jurisdiction over sectors or domains.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "ministry")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub code: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub position: i32,
+    pub source_code: String,
+    pub source_locator: Option<String>,
+    pub confirmed: bool,
+    pub note: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,25 @@
+//! A service of a CI sector.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sector_scope_item")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub code: String,
+    pub sector_code: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub position: i32,
+    pub valid_from: Option<Date>,
+    pub valid_to: Option<Date>,
+    pub source_code: String,
+    pub source_locator: Option<String>,
+    pub confirmed: bool,
+    pub note: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,205 @@
+//! Storage: the database connection, sea-orm entities and the queries the service
+//! needs, one module per aggregate. Database errors are classified here once.
+
+pub mod entities;
+pub mod reference;
+pub mod tokens;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait, OVERLAP_MESSAGE};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait, RuntimeErr};
+use sea_orm_migration::seaql_migrations;
+
+/// What can go wrong in storage, classified for the layers above.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A uniqueness or non-overlap rule of the database refused the write.
+    #[error("conflict: {0}")]
+    Conflict(ConflictKind),
+    /// A referenced row does not exist (foreign key).
+    #[error("a referenced record does not exist")]
+    MissingReference,
+    /// A record cannot be removed because others still refer to it.
+    #[error("{0}")]
+    InUse(String),
+    /// The database could not be reached or opened.
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    /// The database schema is newer than this program.
+    #[error(
+        "the database was migrated by a newer version of scope-registry (unknown migration {0}); refusing to start"
+    )]
+    NewerSchema(String),
+    #[error("database error: {0}")]
+    Database(#[source] DbErr),
+}
+
+/// Which database rule a conflicting write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictKind {
+    Unique,
+    OverlappingPeriod,
+}
+
+impl std::fmt::Display for ConflictKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConflictKind::Unique => "a record with the same key exists",
+            ConflictKind::OverlappingPeriod => "the period overlaps an existing one",
+        })
+    }
+}
+
+impl From<DbErr> for StorageError {
+    fn from(err: DbErr) -> Self {
+        classify(err)
+    }
+}
+
+/// PostgreSQL SQLSTATE codes and SQLite extended codes we tell apart.
+const PG_UNIQUE_VIOLATION: &str = "23505";
+const PG_EXCLUSION_VIOLATION: &str = "23P01";
+const PG_FOREIGN_KEY_VIOLATION: &str = "23503";
+const SQLITE_CONSTRAINT_UNIQUE: &str = "2067";
+const SQLITE_CONSTRAINT_PRIMARYKEY: &str = "1555";
+const SQLITE_CONSTRAINT_FOREIGNKEY: &str = "787";
+
+fn classify(err: DbErr) -> StorageError {
+    let database_error = match &err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e.as_database_error(),
+        DbErr::Conn(RuntimeErr::SqlxError(e)) => return StorageError::Connect(e.to_string()),
+        DbErr::ConnectionAcquire(e) => return StorageError::Connect(e.to_string()),
+        _ => None,
+    };
+    let Some(db_err) = database_error else {
+        return StorageError::Database(err);
+    };
+    let code = db_err.code().unwrap_or_default();
+    if code == PG_EXCLUSION_VIOLATION || db_err.message().contains(OVERLAP_MESSAGE) {
+        StorageError::Conflict(ConflictKind::OverlappingPeriod)
+    } else if code == PG_UNIQUE_VIOLATION || code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY {
+        StorageError::Conflict(ConflictKind::Unique)
+    } else if code == PG_FOREIGN_KEY_VIOLATION || code == SQLITE_CONSTRAINT_FOREIGNKEY {
+        StorageError::MissingReference
+    } else {
+        StorageError::Database(err)
+    }
+}
+
+/// The database connection plus a count of the statements it has run (exposed as a
+/// metric; tests use it to prove that nested fields load in batches).
+#[derive(Clone)]
+pub struct Db {
+    pub conn: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+}
+
+/// Pool settings that fit a 2-core machine.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+impl Db {
+    /// Opens (and for SQLite creates) the database. SQLite runs in WAL mode with a busy
+    /// timeout so that readers never block the writer and writers queue instead of failing.
+    pub async fn connect(url: &str, pool: &PoolSettings) -> Result<Self, StorageError> {
+        let mut options = ConnectOptions::new(normalise_url(url));
+        options
+            .max_connections(pool.max_connections)
+            .min_connections(1)
+            .acquire_timeout(pool.acquire_timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|opts| {
+                opts.create_if_missing(true)
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        let mut conn = Database::connect(options).await.map_err(|e| match classify(e) {
+            StorageError::Database(e) => StorageError::Connect(e.to_string()),
+            other => other,
+        })?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Self { conn, statements })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Statements executed since start.
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Applies pending migrations; refuses a database that a newer version migrated.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        self.check_not_newer().await?;
+        Migrator::up(&self.conn, None).await.map_err(StorageError::from)
+    }
+
+    /// True when every migration this program knows has been applied.
+    pub async fn is_migrated(&self) -> Result<bool, StorageError> {
+        self.check_not_newer().await?;
+        Ok(Migrator::get_pending_migrations(&self.conn).await?.is_empty())
+    }
+
+    async fn check_not_newer(&self) -> Result<(), StorageError> {
+        let known: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+        let has_table = self
+            .conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.backend(),
+                match self.backend() {
+                    DbBackend::Postgres => {
+                        "SELECT 1 FROM information_schema.tables WHERE table_name = 'seaql_migrations' AND table_schema = current_schema()"
+                    }
+                    _ => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'seaql_migrations'",
+                },
+            ))
+            .await?
+            .is_some();
+        if !has_table {
+            return Ok(());
+        }
+        let applied = seaql_migrations::Entity::find().all(&self.conn).await?;
+        match applied.into_iter().find(|m| !known.contains(&m.version)) {
+            Some(unknown) => Err(StorageError::NewerSchema(unknown.version)),
+            None => Ok(()),
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        self.conn.ping().await.map_err(StorageError::from)
+    }
+
+    pub async fn close(self) -> Result<(), StorageError> {
+        self.conn.close().await.map_err(StorageError::from)
+    }
+}
+
+/// Accepts `sqlite:file.db`, `sqlite://file.db` and plain paths ending in `.db`.
+fn normalise_url(url: &str) -> String {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:") {
+        url.to_owned()
+    } else {
+        format!("sqlite://{url}")
+    }
+}
