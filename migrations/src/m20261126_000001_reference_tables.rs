@@ -112,11 +112,7 @@ const RELATIONS: [&str; 4] = ["EQUAL", "SUBSET_OF", "SUPERSET_OF", "INTERSECTS_W
 const ORIGINS: [&str; 2] = ["seed", "curated"];
 
 fn fk(name: &str, from: impl IntoIden, to_table: impl IntoIden, to_col: impl IntoIden) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from_col(from)
-        .to(to_table, to_col)
-        .to_owned()
+    ForeignKey::create().name(name).from_col(from).to(to_table, to_col).to_owned()
 }
 
 #[async_trait::async_trait]
@@ -238,22 +234,14 @@ impl MigrationTrait for Migration {
             .col(text(Jurisdiction::MinistryCode))
             .col(text_null(Jurisdiction::SectorCode))
             .col(text_null(Jurisdiction::DomainCode))
-            .check(crate::provenance::exactly_one_of(
-                Jurisdiction::SectorCode,
-                Jurisdiction::DomainCode,
-            ))
+            .check(crate::provenance::exactly_one_of(Jurisdiction::SectorCode, Jurisdiction::DomainCode))
             .foreign_key(&mut fk(
                 "fk_jurisdiction_ministry",
                 Jurisdiction::MinistryCode,
                 Ministry::Table,
                 Ministry::Code,
             ))
-            .foreign_key(&mut fk(
-                "fk_jurisdiction_sector",
-                Jurisdiction::SectorCode,
-                Sector::Table,
-                Sector::Code,
-            ))
+            .foreign_key(&mut fk("fk_jurisdiction_sector", Jurisdiction::SectorCode, Sector::Table, Sector::Code))
             .foreign_key(&mut fk(
                 "fk_jurisdiction_domain",
                 Jurisdiction::DomainCode,
@@ -275,12 +263,7 @@ impl MigrationTrait for Migration {
             .col(text(CrosswalkLink::Origin).default("seed"))
             .check(Expr::col(CrosswalkLink::Relation).is_in(RELATIONS))
             .check(Expr::col(CrosswalkLink::Origin).is_in(ORIGINS))
-            .foreign_key(&mut fk(
-                "fk_crosswalk_link_sector",
-                CrosswalkLink::SectorCode,
-                Sector::Table,
-                Sector::Code,
-            ))
+            .foreign_key(&mut fk("fk_crosswalk_link_sector", CrosswalkLink::SectorCode, Sector::Table, Sector::Code))
             .foreign_key(&mut fk(
                 "fk_crosswalk_link_domain",
                 CrosswalkLink::DomainCode,

@@ -186,8 +186,7 @@ impl MigrationTrait for Migration {
                     .check(
                         Expr::col(Designation::EffectiveTo)
                             .is_null()
-                            .or(Expr::col(Designation::EffectiveTo)
-                                .gt(Expr::col(Designation::EffectiveFrom))),
+                            .or(Expr::col(Designation::EffectiveTo).gt(Expr::col(Designation::EffectiveFrom))),
                     )
                     .foreign_key(
                         ForeignKey::create()

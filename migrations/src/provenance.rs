@@ -40,15 +40,12 @@ pub fn with_provenance(table: &mut TableCreateStatement, table_name: &str) {
 
 /// Adds the effective-dated validity columns (`valid_to` exclusive, both open when null).
 pub fn with_validity(table: &mut TableCreateStatement) {
-    table
-        .col(date_null(Validity::ValidFrom))
-        .col(date_null(Validity::ValidTo))
-        .check(
-            Expr::col(Validity::ValidTo)
-                .is_null()
-                .or(Expr::col(Validity::ValidFrom).is_null())
-                .or(Expr::col(Validity::ValidTo).gt(Expr::col(Validity::ValidFrom))),
-        );
+    table.col(date_null(Validity::ValidFrom)).col(date_null(Validity::ValidTo)).check(
+        Expr::col(Validity::ValidTo)
+            .is_null()
+            .or(Expr::col(Validity::ValidFrom).is_null())
+            .or(Expr::col(Validity::ValidTo).gt(Expr::col(Validity::ValidFrom))),
+    );
 }
 
 /// A check that exactly one of two nullable columns holds a value.

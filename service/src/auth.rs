@@ -163,7 +163,12 @@ impl Authenticator {
             cache.retain(|_, e| now.duration_since(e.verified_at) < CACHE_TTL);
             cache.insert(
                 hash.clone(),
-                CachedToken { principal: principal.clone(), expires_at: record.expires_at, verified_at: now, touched_at: now },
+                CachedToken {
+                    principal: principal.clone(),
+                    expires_at: record.expires_at,
+                    verified_at: now,
+                    touched_at: now,
+                },
             );
         }
         if record.last_used_at.is_none_or(|at| Utc::now().signed_duration_since(at).num_seconds() >= 60) {

@@ -80,12 +80,7 @@ impl CorporateNumber {
 /// `9 - (Σ P_n·Q_n mod 9)`, P_n the n-th digit of the base counted from the right,
 /// Q_n = 1 for odd n and 2 for even n.
 fn check_digit(base: &[u8]) -> u8 {
-    let sum: u32 = base
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| u32::from(d) * if i % 2 == 0 { 1 } else { 2 })
-        .sum();
+    let sum: u32 = base.iter().rev().enumerate().map(|(i, &d)| u32::from(d) * if i % 2 == 0 { 1 } else { 2 }).sum();
     9 - (sum % 9) as u8
 }
 
@@ -121,11 +116,7 @@ mod tests {
     fn refuses_a_wrong_check_digit() {
         assert_eq!(
             CorporateNumber::parse("7000012050003"),
-            Err(CorporateNumberError::CheckDigit {
-                number: "7000012050003".into(),
-                found: 7,
-                expected: 6
-            })
+            Err(CorporateNumberError::CheckDigit { number: "7000012050003".into(), found: 7, expected: 6 })
         );
     }
 
@@ -139,14 +130,8 @@ mod tests {
     fn says_what_is_wrong() {
         assert_eq!(CorporateNumber::parse("  "), Err(CorporateNumberError::Empty));
         assert_eq!(CorporateNumber::parse("700001205000"), Err(CorporateNumberError::WrongLength(12)));
-        assert_eq!(
-            CorporateNumber::parse("70000120500020"),
-            Err(CorporateNumberError::WrongLength(14))
-        );
-        assert_eq!(
-            CorporateNumber::parse("7000-012050002"),
-            Err(CorporateNumberError::NotADigit('-'))
-        );
+        assert_eq!(CorporateNumber::parse("70000120500020"), Err(CorporateNumberError::WrongLength(14)));
+        assert_eq!(CorporateNumber::parse("7000-012050002"), Err(CorporateNumberError::NotADigit('-')));
         assert_eq!(
             CorporateNumber::parse("7000012050002'; DROP TABLE operator;--"),
             Err(CorporateNumberError::NotADigit('\''))

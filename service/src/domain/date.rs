@@ -44,11 +44,7 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, DateError> {
 
 /// Refuses dates outside the accepted range.
 pub fn check_range(date: NaiveDate) -> Result<NaiveDate, DateError> {
-    if (EARLIEST_DATE..=LATEST_DATE).contains(&date) {
-        Ok(date)
-    } else {
-        Err(DateError::OutOfRange(date))
-    }
+    if (EARLIEST_DATE..=LATEST_DATE).contains(&date) { Ok(date) } else { Err(DateError::OutOfRange(date)) }
 }
 
 /// A half-open validity period `[from, to)`; an absent bound is open.

@@ -240,9 +240,7 @@ impl ReferenceSnapshot {
 
     /// Indexes of the fields of a regime that exist at `date`.
     pub fn fields_at(&self, regime: Regime, date: NaiveDate) -> Vec<usize> {
-        (0..self.fields(regime).len())
-            .filter(|&i| self.fields(regime)[i].validity.contains(date))
-            .collect()
+        (0..self.fields(regime).len()).filter(|&i| self.fields(regime)[i].validity.contains(date)).collect()
     }
 
     /// Indexes of the scope items of one field that exist at `date` (all when `None`).
@@ -268,9 +266,10 @@ impl ReferenceSnapshot {
     }
 
     pub fn has_jurisdiction(&self, ministry: &str, regime: Regime, field_code: &str, date: NaiveDate) -> bool {
-        self.data.jurisdictions.iter().any(|j| {
-            j.ministry == ministry && j.regime == regime && j.field == field_code && j.validity.contains(date)
-        })
+        self.data
+            .jurisdictions
+            .iter()
+            .any(|j| j.ministry == ministry && j.regime == regime && j.field == field_code && j.validity.contains(date))
     }
 
     fn field_exists(&self, regime: Regime, code: &str, date: NaiveDate) -> bool {
@@ -278,8 +277,7 @@ impl ReferenceSnapshot {
     }
 
     fn item_exists(&self, regime: Regime, code: &str, date: NaiveDate) -> bool {
-        self.item_index(regime, code)
-            .is_some_and(|i| self.items(regime)[i].validity.contains(date))
+        self.item_index(regime, code).is_some_and(|i| self.items(regime)[i].validity.contains(date))
     }
 
     /// Sector–domain links in force at `date` whose two ends both exist then.
@@ -322,10 +320,7 @@ impl ReferenceSnapshot {
 
     /// Codes of the sectors linked to a domain at `date`.
     pub fn sectors_linked_to(&self, domain_code: &str, date: NaiveDate) -> Vec<&str> {
-        self.links_of(Regime::Espa, domain_code, date)
-            .into_iter()
-            .map(|i| self.data.links[i].ci.as_str())
-            .collect()
+        self.links_of(Regime::Espa, domain_code, date).into_iter().map(|i| self.data.links[i].ci.as_str()).collect()
     }
 
     /// Everything no link covers at `date`: fields without a counterpart and scope items
@@ -368,8 +363,6 @@ impl ReferenceSnapshot {
 
     /// Obligation rules triggered by the given regimes, in rule order.
     pub fn obligations_triggered_by(&self, regimes: &[Regime]) -> Vec<usize> {
-        (0..self.data.obligations.len())
-            .filter(|&i| regimes.contains(&self.data.obligations[i].triggered_by))
-            .collect()
+        (0..self.data.obligations.len()).filter(|&i| regimes.contains(&self.data.obligations[i].triggered_by)).collect()
     }
 }

@@ -86,9 +86,9 @@ impl FromStr for Relation {
             "SUBSET_OF" => Ok(Relation::SubsetOf),
             "SUPERSET_OF" => Ok(Relation::SupersetOf),
             "INTERSECTS_WITH" => Ok(Relation::IntersectsWith),
-            other => Err(format!(
-                "unknown relation \"{other}\" (expected EQUAL, SUBSET_OF, SUPERSET_OF or INTERSECTS_WITH)"
-            )),
+            other => {
+                Err(format!("unknown relation \"{other}\" (expected EQUAL, SUBSET_OF, SUPERSET_OF or INTERSECTS_WITH)"))
+            }
         }
     }
 }

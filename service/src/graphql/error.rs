@@ -69,7 +69,9 @@ impl From<ApiError> for async_graphql::Error {
 impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
         match &error {
-            StorageError::Conflict(ConflictKind::Unique) => ApiError::Conflict("a record with the same key exists".into()),
+            StorageError::Conflict(ConflictKind::Unique) => {
+                ApiError::Conflict("a record with the same key exists".into())
+            }
             StorageError::Conflict(ConflictKind::OverlappingPeriod) => {
                 ApiError::Conflict("the period overlaps an existing designation".into())
             }

@@ -7,7 +7,7 @@ pub mod scalars;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptyMutation, EmptySubscription, MergedObject, Schema, SDLExportOptions};
+use async_graphql::{Context, EmptyMutation, EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
 pub use error::{ApiError, ApiResult};
 

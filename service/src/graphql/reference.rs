@@ -668,7 +668,9 @@ impl ReferenceQuery {
     async fn ministries(&self, ctx: &Context<'_>) -> Vec<MinistryObject> {
         let snap = &request(ctx).snapshot;
         let date = today();
-        (0..snap.data().ministries.len()).map(|index| MinistryObject { snap: snap.clone(), index, as_of: date }).collect()
+        (0..snap.data().ministries.len())
+            .map(|index| MinistryObject { snap: snap.clone(), index, as_of: date })
+            .collect()
     }
 
     /// Sector–domain links in force at `asOf` (both ends existing then).

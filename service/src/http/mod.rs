@@ -40,7 +40,9 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: Gra
     let authorization = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
         Some(Ok(value)) => Some(value),
-        Some(Err(_)) => return error_response(ApiError::Unauthenticated("the Authorization header is not valid text".into())),
+        Some(Err(_)) => {
+            return error_response(ApiError::Unauthenticated("the Authorization header is not valid text".into()));
+        }
     };
     let principal = match state.auth.authenticate(authorization).await {
         Ok(principal) => principal,

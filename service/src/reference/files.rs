@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use crate::domain::date::parse_date;
 use crate::domain::reference::{
-    FieldRecord, JurisdictionRecord, LinkOrigin, LinkRecord, MinistryRecord, ObligationRule, Provenance,
-    ReferenceData, ScopeItemRecord, SourceRecord,
+    FieldRecord, JurisdictionRecord, LinkOrigin, LinkRecord, MinistryRecord, ObligationRule, Provenance, ReferenceData,
+    ScopeItemRecord, SourceRecord,
 };
 use crate::domain::{Regime, Relation, Validity};
 
@@ -372,7 +372,9 @@ impl Checker {
 
 fn is_kebab(code: &str) -> bool {
     !code.is_empty()
-        && code.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && code
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 fn codes<T>(items: &[T], code: impl Fn(&T) -> &str) -> HashSet<String> {
@@ -485,7 +487,13 @@ fn build(source: &SeedSource, texts: &HashMap<&str, String>, check: &mut Checker
             entry.confirmed,
             entry.note.as_ref(),
         );
-        data.jurisdictions.push(JurisdictionRecord { ministry: entry.ministry.clone(), regime, field, validity, provenance });
+        data.jurisdictions.push(JurisdictionRecord {
+            ministry: entry.ministry.clone(),
+            regime,
+            field,
+            validity,
+            provenance,
+        });
     }
     for (regime, fields) in [(Regime::Ci, &data.sectors), (Regime::Espa, &data.domains)] {
         for field in fields {
@@ -617,16 +625,19 @@ fn fields(
         check.code(&record, &entry.code);
         check.unique(&mut seen_fields, &record, &entry.code);
         let validity = check.validity(&record, entry.valid_from.as_deref(), entry.valid_to.as_deref());
-        let provenance =
-            check.provenance(&record, sources, &entry.source, entry.locator.as_ref(), entry.confirmed, entry.note.as_ref());
+        let provenance = check.provenance(
+            &record,
+            sources,
+            &entry.source,
+            entry.locator.as_ref(),
+            entry.confirmed,
+            entry.note.as_ref(),
+        );
         for item in &entry.scope_item {
             let item_record = format!("{noun} \"{}\": scope_item \"{}\"", entry.code, item.code);
             match item.code.split_once('/') {
                 Some((parent, rest)) if parent == entry.code && is_kebab(rest) => {}
-                _ => check.error(
-                    &item_record,
-                    format!("scope item codes are \"{}/<lower-kebab-name>\"", entry.code),
-                ),
+                _ => check.error(&item_record, format!("scope item codes are \"{}/<lower-kebab-name>\"", entry.code)),
             }
             check.unique(&mut seen_items, &item_record, &item.code);
             let item_validity = check.validity(&item_record, item.valid_from.as_deref(), item.valid_to.as_deref());

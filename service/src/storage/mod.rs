@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait, OVERLAP_MESSAGE};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait, RuntimeErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait, RuntimeErr,
+};
 use sea_orm_migration::seaql_migrations;
 
 /// What can go wrong in storage, classified for the layers above.

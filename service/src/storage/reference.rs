@@ -11,8 +11,8 @@ use sea_orm::{
 
 use super::StorageError;
 use super::entities::{
-    business_domain, crosswalk_link, domain_scope_item, jurisdiction, ministry, obligation_rule, scope_item_link, sector,
-    sector_scope_item, source,
+    business_domain, crosswalk_link, domain_scope_item, jurisdiction, ministry, obligation_rule, scope_item_link,
+    sector, sector_scope_item, source,
 };
 use crate::domain::reference::{
     FieldRecord, JurisdictionRecord, LinkOrigin, LinkRecord, MinistryRecord, ObligationRule, Provenance, ReferenceData,
@@ -64,27 +64,18 @@ pub async fn load(conn: &impl ConnectionTrait) -> Result<ReferenceData, StorageE
     let sources = source::Entity::find().order_by_asc(source::Column::Code).all(conn).await?;
     let ministries = ministry::Entity::find().order_by_asc(ministry::Column::Position).all(conn).await?;
     let sectors = sector::Entity::find().order_by_asc(sector::Column::Position).all(conn).await?;
-    let domains = business_domain::Entity::find()
-        .order_by_asc(business_domain::Column::Position)
-        .all(conn)
-        .await?;
-    let sector_items = sector_scope_item::Entity::find()
-        .order_by_asc(sector_scope_item::Column::Position)
-        .all(conn)
-        .await?;
-    let domain_items = domain_scope_item::Entity::find()
-        .order_by_asc(domain_scope_item::Column::Position)
-        .all(conn)
-        .await?;
+    let domains = business_domain::Entity::find().order_by_asc(business_domain::Column::Position).all(conn).await?;
+    let sector_items =
+        sector_scope_item::Entity::find().order_by_asc(sector_scope_item::Column::Position).all(conn).await?;
+    let domain_items =
+        domain_scope_item::Entity::find().order_by_asc(domain_scope_item::Column::Position).all(conn).await?;
     let jurisdictions = jurisdiction::Entity::find().order_by_asc(jurisdiction::Column::Id).all(conn).await?;
     let links = crosswalk_link::Entity::find().order_by_asc(crosswalk_link::Column::Id).all(conn).await?;
     let item_links = scope_item_link::Entity::find().order_by_asc(scope_item_link::Column::Id).all(conn).await?;
-    let obligations = obligation_rule::Entity::find()
-        .order_by_asc(obligation_rule::Column::Position)
-        .all(conn)
-        .await?;
+    let obligations = obligation_rule::Entity::find().order_by_asc(obligation_rule::Column::Position).all(conn).await?;
 
-    let corrupt = |what: &str| StorageError::Database(sea_orm::DbErr::Custom(format!("invalid {what} in the database")));
+    let corrupt =
+        |what: &str| StorageError::Database(sea_orm::DbErr::Custom(format!("invalid {what} in the database")));
     let mut data = ReferenceData {
         sources: sources
             .into_iter()
@@ -266,12 +257,7 @@ seed_row!(
     |r| format!("{}|{:?}|{:?}|{:?}", r.ministry_code, r.sector_code, r.domain_code, r.valid_from),
     surrogate
 );
-seed_row!(
-    crosswalk_link,
-    "links",
-    |r| format!("{}|{}|{:?}", r.sector_code, r.domain_code, r.valid_from),
-    surrogate
-);
+seed_row!(crosswalk_link, "links", |r| format!("{}|{}|{:?}", r.sector_code, r.domain_code, r.valid_from), surrogate);
 seed_row!(
     scope_item_link,
     "item links",

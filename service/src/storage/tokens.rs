@@ -12,7 +12,10 @@ pub async fn insert(conn: &impl ConnectionTrait, token: api_token::Model) -> Res
     Ok(())
 }
 
-pub async fn find_by_hash(conn: &impl ConnectionTrait, secret_hash: &str) -> Result<Option<api_token::Model>, StorageError> {
+pub async fn find_by_hash(
+    conn: &impl ConnectionTrait,
+    secret_hash: &str,
+) -> Result<Option<api_token::Model>, StorageError> {
     Ok(api_token::Entity::find().filter(api_token::Column::SecretHash.eq(secret_hash)).one(conn).await?)
 }
 

@@ -1,0 +1,226 @@
+//! The scope API: sectors, domains, crosswalk and gaps, with `asOf`.
+
+use serde_json::{Value, json};
+
+use crate::e2e;
+use crate::support::{TestApp, codes, error_code};
+
+const SECTORS: [(&str, &str, &str); 15] = [
+    ("information-communications", "情報通信", "Information & communications"),
+    ("finance", "金融", "Finance"),
+    ("aviation", "航空", "Aviation"),
+    ("airports", "空港", "Airports"),
+    ("railways", "鉄道", "Railways"),
+    ("electricity", "電力", "Electric power"),
+    ("gas", "ガス", "Gas"),
+    ("government-services", "政府・行政サービス", "Government & administrative services"),
+    ("medical", "医療", "Medical care"),
+    ("water", "水道", "Water supply"),
+    ("logistics", "物流", "Logistics"),
+    ("chemicals", "化学", "Chemicals"),
+    ("credit", "クレジット", "Credit"),
+    ("petroleum", "石油", "Petroleum"),
+    ("ports", "港湾", "Ports"),
+];
+
+const DOMAINS: [(&str, &str, &str); 15] = [
+    ("electricity", "電気", "Electricity"),
+    ("gas", "ガス", "Gas"),
+    ("petroleum", "石油", "Petroleum"),
+    ("water", "水道", "Water supply"),
+    ("railways", "鉄道", "Railways"),
+    ("trucking", "貨物自動車運送", "Freight trucking"),
+    ("ocean-shipping", "外航海運", "Ocean shipping"),
+    ("port-transport", "港湾運送", "Port transport"),
+    ("aviation", "航空", "Aviation"),
+    ("airports", "空港", "Airports"),
+    ("telecommunications", "電気通信", "Telecommunications"),
+    ("broadcasting", "放送", "Broadcasting"),
+    ("postal", "郵便", "Postal"),
+    ("finance", "金融", "Finance"),
+    ("credit-cards", "クレジットカード", "Credit cards"),
+];
+
+const LINKED_PAIRS: [(&str, &str); 15] = [
+    ("electricity", "electricity"),
+    ("gas", "gas"),
+    ("petroleum", "petroleum"),
+    ("water", "water"),
+    ("railways", "railways"),
+    ("logistics", "trucking"),
+    ("logistics", "ocean-shipping"),
+    ("logistics", "port-transport"),
+    ("ports", "port-transport"),
+    ("aviation", "aviation"),
+    ("airports", "airports"),
+    ("information-communications", "telecommunications"),
+    ("information-communications", "broadcasting"),
+    ("finance", "finance"),
+    ("credit", "credit-cards"),
+];
+
+fn triples(list: &Value) -> Vec<(String, String, String)> {
+    list.as_array()
+        .expect("list")
+        .iter()
+        .map(|v| {
+            (
+                v["code"].as_str().unwrap().to_owned(),
+                v["nameJa"].as_str().unwrap().to_owned(),
+                v["nameEn"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn expected(list: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    list.iter().map(|(a, b, c)| ((*a).into(), (*b).into(), (*c).into())).collect()
+}
+
+async fn fifteen_sectors_and_fifteen_domains_with_their_names(app: TestApp) -> TestApp {
+    let data =
+        app.data("{ sectors { code nameJa nameEn } businessDomains { code nameJa nameEn } }", json!({}), None).await;
+    assert_eq!(triples(&data["sectors"]), expected(&SECTORS));
+    assert_eq!(triples(&data["businessDomains"]), expected(&DOMAINS));
+    app
+}
+
+async fn crosswalk_has_exactly_the_documents_linked_pairs(app: TestApp) -> TestApp {
+    let data =
+        app.data("{ crosswalk { sector { code } domain { code } relation rationale source } }", json!({}), None).await;
+    let mut pairs: Vec<(String, String)> = data["crosswalk"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            assert!(!l["rationale"].as_str().unwrap().is_empty());
+            assert!(!l["source"].as_str().unwrap().is_empty());
+            assert!(
+                ["EQUAL", "SUBSET_OF", "SUPERSET_OF", "INTERSECTS_WITH"].contains(&l["relation"].as_str().unwrap())
+            );
+            (l["sector"]["code"].as_str().unwrap().to_owned(), l["domain"]["code"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let mut want: Vec<(String, String)> = LINKED_PAIRS.iter().map(|(s, d)| ((*s).into(), (*d).into())).collect();
+    pairs.sort();
+    want.sort();
+    assert_eq!(pairs, want);
+
+    let logistics = app.data(r#"{ sector(code: "logistics") { links { domain { code } } } }"#, json!({}), None).await;
+    let mut linked: Vec<&str> = logistics["sector"]["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["domain"]["code"].as_str().unwrap())
+        .collect();
+    linked.sort();
+    assert_eq!(linked, ["ocean-shipping", "port-transport", "trucking"]);
+    app
+}
+
+async fn scope_gaps_name_the_fields_and_items_without_counterpart(app: TestApp) -> TestApp {
+    let data = app
+        .data(
+            "{ scopeGaps { sectorsWithoutDomain { code } domainsWithoutSector { code }
+                 sectorScopeItemsWithoutLink { code nameJa } domainScopeItemsWithoutLink { code nameJa } } }",
+            json!({}),
+            None,
+        )
+        .await;
+    let gaps = &data["scopeGaps"];
+    let mut sectors = codes(&gaps["sectorsWithoutDomain"]);
+    sectors.sort();
+    assert_eq!(sectors, ["chemicals", "government-services", "medical"]);
+    assert_eq!(codes(&gaps["domainsWithoutSector"]), ["postal"]);
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array().unwrap().iter().map(|i| i["nameJa"].as_str().unwrap().to_owned()).collect()
+    };
+    assert!(names(&gaps["sectorScopeItemsWithoutLink"]).contains(&"倉庫業".to_owned()));
+    assert!(names(&gaps["domainScopeItemsWithoutLink"]).contains(&"送電事業".to_owned()));
+    // A covered item is not a gap.
+    assert!(!codes(&gaps["sectorScopeItemsWithoutLink"]).contains(&"electricity/power-generation".to_owned()));
+    app
+}
+
+async fn as_of_follows_ports_port_transport_and_water(app: TestApp) -> TestApp {
+    let data = app
+        .data(
+            r#"{
+              before: sectors(asOf: "2024-01-01") { code }
+              portsDay: sectors(asOf: "2024-03-08") { code }
+              domainsBefore: businessDomains(asOf: "2025-01-01") { code }
+              domainsAfter: businessDomains(asOf: "2025-04-01") { code }
+              crosswalkBefore: crosswalk(asOf: "2025-03-31") { sector { code } domain { code } }
+              gapsBefore: scopeGaps(asOf: "2025-01-01") { sectorsWithoutDomain { code } }
+              waterSector: sector(code: "water") {
+                mhlw: ministries(asOf: "2024-03-31") { code }
+                mlit: ministries(asOf: "2024-04-01") { code }
+              }
+              waterDomain: businessDomain(code: "water") {
+                mhlw: ministries(asOf: "2024-03-31") { code }
+                mlit: ministries(asOf: "2024-04-01") { code }
+              }
+            }"#,
+            json!({}),
+            None,
+        )
+        .await;
+    let before = codes(&data["before"]);
+    assert_eq!(before.len(), 14);
+    assert!(!before.contains(&"ports".to_owned()));
+    assert_eq!(codes(&data["portsDay"]).len(), 15);
+    let domains_before = codes(&data["domainsBefore"]);
+    assert_eq!(domains_before.len(), 14);
+    assert!(!domains_before.contains(&"port-transport".to_owned()));
+    assert_eq!(codes(&data["domainsAfter"]).len(), 15);
+    assert_eq!(data["crosswalkBefore"].as_array().unwrap().len(), 13, "no port-transport links before 2025-04-01");
+    // Between the two dates the ports sector exists but its counterpart does not yet.
+    assert!(codes(&data["gapsBefore"]["sectorsWithoutDomain"]).contains(&"ports".to_owned()));
+    for side in ["waterSector", "waterDomain"] {
+        assert_eq!(codes(&data[side]["mhlw"]), ["MHLW"]);
+        assert_eq!(codes(&data[side]["mlit"]), ["MLIT"]);
+    }
+    app
+}
+
+async fn unknown_codes_are_null_and_bad_dates_are_refused(app: TestApp) -> TestApp {
+    let data = app
+        .data(r#"{ sector(code: "nuclear") { code } businessDomain(code: "space") { code } }"#, json!({}), None)
+        .await;
+    assert!(data["sector"].is_null());
+    assert!(data["businessDomain"].is_null());
+    for bad in ["2024-02-30", "0000-01-01", "9999-12-31", "yesterday"] {
+        let body = app.graphql("query($d: Date) { sectors(asOf: $d) { code } }", json!({ "d": bad }), None).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{bad}: {body}");
+    }
+    app
+}
+
+async fn ministries_and_scope_items_are_listed(app: TestApp) -> TestApp {
+    let data = app
+        .data(
+            r#"{ ministries { code nameJa }
+                 electricity: sector(code: "electricity") { scopeItems { code nameJa regime } }
+                 mlit: ministries { code sectors(asOf: "2025-01-01") { code } } }"#,
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(codes(&data["ministries"]), ["FSA", "MIC", "MHLW", "METI", "MLIT"]);
+    assert_eq!(
+        codes(&data["electricity"]["scopeItems"]),
+        ["electricity/general-transmission-distribution", "electricity/power-generation"]
+    );
+    let mlit = data["mlit"].as_array().unwrap().iter().find(|m| m["code"] == "MLIT").unwrap();
+    assert!(codes(&mlit["sectors"]).contains(&"water".to_owned()));
+    app
+}
+
+e2e!(
+    fifteen_sectors_and_fifteen_domains_with_their_names,
+    crosswalk_has_exactly_the_documents_linked_pairs,
+    scope_gaps_name_the_fields_and_items_without_counterpart,
+    as_of_follows_ports_port_transport_and_water,
+    unknown_codes_are_null_and_bad_dates_are_refused,
+    ministries_and_scope_items_are_listed,
+);

@@ -1,0 +1,240 @@
+//! Test support: one fresh database and one running server per test, on SQLite and
+//! (when `SCOPE_REGISTRY_TEST_POSTGRES` is set) on PostgreSQL.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use scope_registry::app::Application;
+use scope_registry::config::{DatabaseArgs, SeedArgs, ServeSettings};
+use scope_registry::storage::Db;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const POSTGRES_ENV: &str = "SCOPE_REGISTRY_TEST_POSTGRES";
+pub const BINARY: &str = env!("CARGO_BIN_EXE_scope-registry");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database of one backend (dropped when the test ends).
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl TestDatabase {
+    /// None when PostgreSQL tests are not configured.
+    pub async fn create(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path: PathBuf = dir.path().join("registry.db");
+                Some(Self { url: format!("sqlite://{}", path.display()), _dir: Some(dir), pg_name: None })
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var(POSTGRES_ENV).ok()?;
+                let name = format!("sr_e2e_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(&admin_url).await.expect("connect to the PostgreSQL test server");
+                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                admin.close().await.ok();
+                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base).to_owned();
+                Some(Self { url: format!("{base}/{name}"), _dir: None, pg_name: Some(name) })
+            }
+        }
+    }
+
+    async fn drop_database(&self) {
+        if let (Some(name), Ok(admin_url)) = (&self.pg_name, std::env::var(POSTGRES_ENV))
+            && let Ok(admin) = Database::connect(&admin_url).await
+        {
+            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
+            admin.close().await.ok();
+        }
+    }
+}
+
+/// A server running in this process on a free port, against its own database.
+pub struct TestApp {
+    pub address: String,
+    pub database: TestDatabase,
+    pub db: Db,
+    client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(database: TestDatabase) -> Self {
+        let settings = ServeSettings {
+            bind: "127.0.0.1:0".into(),
+            database: DatabaseArgs { database_url: database.url.clone(), db_max_connections: 5 },
+            seed: SeedArgs { seed_dir: Some(seed_dir()) },
+        };
+        let app = Application::build(&settings).await.expect("application starts");
+        let address = format!("http://{}", app.local_addr());
+        let db = app.db().clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.run(async {
+                rx.await.ok();
+            })
+            .await
+            .expect("server runs");
+        });
+        Self { address, database, db, client: reqwest::Client::new(), shutdown: Some(tx), server: Some(server) }
+    }
+
+    /// POSTs a GraphQL request and returns the whole JSON response.
+    pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request sent");
+        response.json().await.expect("JSON response")
+    }
+
+    /// Like `graphql` but fails the test on any error, returning `data`.
+    pub async fn data(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let body = self.graphql(query, variables, token).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// Runs the binary against this app's database.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        cli_with_database(&self.database.url, args)
+    }
+
+    /// Issues a token through the CLI.
+    pub fn token(&self, role: &str, ministry: Option<&str>) -> String {
+        let mut args = vec!["token", "issue", "--role", role, "--name", "e2e"];
+        if let Some(ministry) = ministry {
+            args.extend(["--ministry", ministry]);
+        }
+        let output = self.cli(&args);
+        assert!(output.status.success(), "token issue failed: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).expect("utf-8").trim().to_owned()
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            tx.send(()).ok();
+        }
+        if let Some(server) = self.server.take() {
+            server.await.ok();
+        }
+        self.database.drop_database().await;
+    }
+}
+
+pub fn seed_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../seed-data")
+}
+
+pub fn cli_with_database(url: &str, args: &[&str]) -> Output {
+    Command::new(BINARY)
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run scope-registry")
+}
+
+/// Runs a test body against a fresh app of the given backend; PostgreSQL runs say they
+/// were skipped when no test server is configured.
+pub async fn run<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(TestApp) -> Fut + Send + 'static,
+    Fut: Future<Output = TestApp> + Send + 'static,
+{
+    let Some(database) = TestDatabase::create(backend).await else {
+        eprintln!("skipped: {POSTGRES_ENV} is not set, so the PostgreSQL run of this test did not run");
+        return;
+    };
+    let app = TestApp::spawn(database).await;
+    // The body runs in its own task so that the database is dropped even when it panics.
+    let outcome = tokio::spawn(test(app)).await;
+    match outcome {
+        Ok(app) => app.stop().await,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// Like `run`, for tests that manage the database themselves (CLI-only tests).
+pub async fn with_database<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(String) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(database) = TestDatabase::create(backend).await else {
+        eprintln!("skipped: {POSTGRES_ENV} is not set, so the PostgreSQL run of this test did not run");
+        return;
+    };
+    let outcome = tokio::spawn(test(database.url.clone())).await;
+    database.drop_database().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Declares one test per backend for an `async fn(TestApp) -> TestApp`.
+#[macro_export]
+macro_rules! e2e {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    $crate::support::run($crate::support::Backend::Sqlite, super::$name).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    $crate::support::run($crate::support::Backend::Postgres, super::$name).await;
+                }
+            }
+        )*
+    };
+}
+
+/// Declares one test per backend for an `async fn(String /* database URL */)`.
+#[macro_export]
+macro_rules! e2e_database {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    $crate::support::with_database($crate::support::Backend::Sqlite, super::$name).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    $crate::support::with_database($crate::support::Backend::Postgres, super::$name).await;
+                }
+            }
+        )*
+    };
+}
+
+/// The first error's `extensions.code`.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body:#}"))
+}
+
+/// The `code` fields of a list of objects.
+pub fn codes(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list:#}"))
+        .iter()
+        .map(|item| item["code"].as_str().expect("code").to_owned())
+        .collect()
+}
