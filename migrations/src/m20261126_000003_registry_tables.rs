@@ -108,6 +108,9 @@ WHEN EXISTS (
           = coalesce(NEW.sector_item_code, NEW.domain_item_code, '')
       AND (d.effective_to IS NULL OR NEW.effective_from < d.effective_to)
       AND (NEW.effective_to IS NULL OR d.effective_from < NEW.effective_to)
+      -- empty periods (revoked before taking effect) overlap nothing, as in PostgreSQL
+      AND (d.effective_to IS NULL OR d.effective_from < d.effective_to)
+      AND (NEW.effective_to IS NULL OR NEW.effective_from < NEW.effective_to)
       {exclude_self}
 )
 BEGIN
@@ -183,10 +186,12 @@ impl MigrationTrait for Migration {
                                     .and(Expr::col(Designation::SectorItemCode).is_null()),
                             ),
                     )
+                    // effective_to = effective_from is an empty period: a designation
+                    // revoked before it took effect.
                     .check(
                         Expr::col(Designation::EffectiveTo)
                             .is_null()
-                            .or(Expr::col(Designation::EffectiveTo).gt(Expr::col(Designation::EffectiveFrom))),
+                            .or(Expr::col(Designation::EffectiveTo).gte(Expr::col(Designation::EffectiveFrom))),
                     )
                     .foreign_key(
                         ForeignKey::create()

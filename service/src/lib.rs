@@ -14,4 +14,5 @@ pub mod domain;
 pub mod graphql;
 pub mod http;
 pub mod reference;
+pub mod registry;
 pub mod storage;

@@ -2,8 +2,12 @@
 //! database and talks HTTP (or runs the real binary). Every test runs on SQLite and on
 //! PostgreSQL (the latter when `SCOPE_REGISTRY_TEST_POSTGRES` names a server).
 
+mod fixtures;
 mod support;
 
+mod designations;
+mod operators;
+mod overlap;
 mod reference;
 mod schema;
 mod seeding;

@@ -2,9 +2,13 @@
 
 pub mod corporate_number;
 pub mod date;
+pub mod designation;
+pub mod operator;
+pub mod overlap;
 pub mod principal;
 pub mod reference;
 pub mod regime;
+pub mod text;
 
 pub use corporate_number::CorporateNumber;
 pub use date::{Validity, today};

@@ -3,16 +3,18 @@
 
 pub mod error;
 pub mod reference;
+pub mod registry;
 pub mod scalars;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptyMutation, EmptySubscription, MergedObject, SDLExportOptions, Schema};
+use async_graphql::{Context, EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
 pub use error::{ApiError, ApiResult};
 
 use crate::domain::Principal;
 use crate::domain::reference::ReferenceSnapshot;
+use crate::storage::Db;
 
 /// What one request carries: who asks, and the reference snapshot it is answered from
 /// (one snapshot per request, so that a concurrent change cannot mix two versions).
@@ -28,16 +30,24 @@ pub fn request<'a>(ctx: &'a Context<'_>) -> &'a RequestData {
 
 /// All queries.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(reference::ReferenceQuery);
+pub struct QueryRoot(reference::ReferenceQuery, registry::RegistryQuery);
 
-pub type AppSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+/// All mutations.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(registry::RegistryMutation);
 
-/// Builds the schema (without request data).
-pub fn build_schema() -> AppSchema {
-    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription).finish()
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Builds the schema; `db` is what resolvers query.
+pub fn build_schema(db: Option<Db>) -> AppSchema {
+    let builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription);
+    match db {
+        Some(db) => builder.data(db).finish(),
+        None => builder.finish(),
+    }
 }
 
 /// The SDL as checked in at `schema/schema.graphql`: sorted, so that it is stable.
 pub fn sdl() -> String {
-    build_schema().sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
+    build_schema(None).sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
 }

@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::auth::Authenticator;
+use crate::graphql::registry::DesignationLoader;
 use crate::graphql::{ApiError, AppSchema, RequestData};
 use crate::reference::ReferenceStore;
 use crate::storage::Db;
@@ -48,7 +49,10 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: Gra
         Ok(principal) => principal,
         Err(e) => return error_response(e.into()),
     };
-    let request = request.into_inner().data(RequestData { principal, snapshot: state.reference.snapshot() });
+    let request = request
+        .into_inner()
+        .data(RequestData { principal, snapshot: state.reference.snapshot() })
+        .data(DesignationLoader::per_request(state.db.clone()));
     let mut response = state.schema.execute(request).await;
     for error in &mut response.errors {
         // Parse and validation errors come from async-graphql without a code: they are

@@ -1,7 +1,9 @@
 //! Storage: the database connection, sea-orm entities and the queries the service
 //! needs, one module per aggregate. Database errors are classified here once.
 
+pub mod designations;
 pub mod entities;
+pub mod operators;
 pub mod reference;
 pub mod tokens;
 
@@ -11,7 +13,8 @@ use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait, OVERLAP_MESSAGE};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait, RuntimeErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::seaql_migrations;
 
@@ -89,6 +92,11 @@ fn classify(err: DbErr) -> StorageError {
     } else {
         StorageError::Database(err)
     }
+}
+
+/// An error for data in the database that the program could not have written.
+pub(crate) fn corrupt(what: &str) -> StorageError {
+    StorageError::Database(DbErr::Custom(format!("invalid {what} in the database")))
 }
 
 /// The database connection plus a count of the statements it has run (exposed as a
@@ -186,6 +194,17 @@ impl Db {
             Some(unknown) => Err(StorageError::NewerSchema(unknown.version)),
             None => Ok(()),
         }
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock at once
+    /// (BEGIN IMMEDIATE): a transaction that read first and then tried to write could
+    /// otherwise fail with SQLITE_BUSY after another writer committed.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, StorageError> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        Ok(self.conn.begin_with_options(options).await?)
     }
 
     pub async fn ping(&self) -> Result<(), StorageError> {

@@ -1,0 +1,215 @@
+//! Designations: one operator's status under one regime for one sector or domain
+//! (optionally one scope item) over a period, and the rules a new one must meet.
+
+use chrono::NaiveDate;
+
+use super::reference::ReferenceSnapshot;
+use super::{Principal, Regime, Validity};
+
+/// Whether a designation still stands or was revoked (its period closed early).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DesignationStatus {
+    Designated,
+    Revoked,
+}
+
+impl DesignationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DesignationStatus::Designated => "DESIGNATED",
+            DesignationStatus::Revoked => "REVOKED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "DESIGNATED" => Some(DesignationStatus::Designated),
+            "REVOKED" => Some(DesignationStatus::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// A designation is active at D when `effective_from <= D < effective_to`.
+pub fn is_active(effective_from: NaiveDate, effective_to: Option<NaiveDate>, date: NaiveDate) -> bool {
+    Validity::new(Some(effective_from), effective_to).contains(date)
+}
+
+/// Why a requested designation cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleViolation {
+    /// The request itself is wrong (BAD_USER_INPUT).
+    Invalid(String),
+    /// The principal may not act there (FORBIDDEN).
+    Forbidden(String),
+}
+
+/// What was asked for, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct DesignationRequest {
+    pub regime: Option<Regime>,
+    pub sector: Option<String>,
+    pub domain: Option<String>,
+    pub scope_item: Option<String>,
+    pub effective_from: Option<NaiveDate>,
+    pub effective_to: Option<NaiveDate>,
+    /// The designating ministry (admins choose when several have jurisdiction).
+    pub ministry: Option<String>,
+}
+
+/// A designation that meets every rule that does not need the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedDesignation {
+    pub regime: Regime,
+    pub field: String,
+    pub scope_item: Option<String>,
+    pub effective_from: NaiveDate,
+    pub effective_to: Option<NaiveDate>,
+    pub ministry: String,
+}
+
+fn invalid(message: impl Into<String>) -> RuleViolation {
+    RuleViolation::Invalid(message.into())
+}
+
+/// Checks a request against the reference data and the principal's jurisdiction.
+pub fn plan(
+    snapshot: &ReferenceSnapshot,
+    principal: &Principal,
+    request: &DesignationRequest,
+) -> Result<PlannedDesignation, RuleViolation> {
+    let regime = request.regime.ok_or_else(|| invalid("regime is required (CI or ESPA)"))?;
+    let field = match (regime, request.sector.as_deref(), request.domain.as_deref()) {
+        (Regime::Ci, Some(sector), None) => sector.trim().to_owned(),
+        (Regime::Espa, None, Some(domain)) => domain.trim().to_owned(),
+        (Regime::Ci, _, Some(_)) => return Err(invalid("a CI designation names a sector, not a domain")),
+        (Regime::Espa, Some(_), _) => return Err(invalid("an ESPA designation names a domain, not a sector")),
+        (Regime::Ci, None, None) => return Err(invalid("a CI designation needs a sector")),
+        (Regime::Espa, None, None) => return Err(invalid("an ESPA designation needs a domain")),
+    };
+    let noun = regime.field_noun();
+    let record = snapshot.field(regime, &field).ok_or_else(|| invalid(format!("unknown {noun} \"{field}\"")))?;
+    let effective_from = request.effective_from.ok_or_else(|| invalid("effectiveFrom is required"))?;
+    if let Some(to) = request.effective_to
+        && to <= effective_from
+    {
+        return Err(invalid(format!("effectiveTo ({to}) must be after effectiveFrom ({effective_from})")));
+    }
+    if !record.validity.contains(effective_from) {
+        return Err(invalid(format!("{noun} \"{field}\" is not in force on {effective_from}")));
+    }
+    let scope_item = match request.scope_item.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(item) => {
+            // Accept the short form ("power-generation") as well as the full code.
+            let code = if item.contains('/') { item.to_owned() } else { format!("{field}/{item}") };
+            let index = snapshot
+                .item_index(regime, &code)
+                .ok_or_else(|| invalid(format!("unknown scope item \"{code}\" in {noun} \"{field}\"")))?;
+            let found = &snapshot.items(regime)[index];
+            if found.parent != field {
+                return Err(invalid(format!("scope item \"{code}\" belongs to \"{}\", not to \"{field}\"", found.parent)));
+            }
+            if !found.validity.contains(effective_from) {
+                return Err(invalid(format!("scope item \"{code}\" is not in force on {effective_from}")));
+            }
+            Some(code)
+        }
+    };
+    let ministry = designating_ministry(snapshot, principal, regime, &field, effective_from, request.ministry.as_deref())?;
+    Ok(PlannedDesignation { regime, field, scope_item, effective_from, effective_to: request.effective_to, ministry })
+}
+
+/// The ministry a designation is made by: a ministry principal's own (where it has
+/// jurisdiction), or for administrators the one with jurisdiction at the date.
+fn designating_ministry(
+    snapshot: &ReferenceSnapshot,
+    principal: &Principal,
+    regime: Regime,
+    field: &str,
+    date: NaiveDate,
+    requested: Option<&str>,
+) -> Result<String, RuleViolation> {
+    let noun = regime.field_noun();
+    if let Some(own) = principal.acting_ministry() {
+        if requested.is_some_and(|r| r != own) {
+            return Err(RuleViolation::Forbidden(format!("a {own} token cannot act for another ministry")));
+        }
+        if !snapshot.has_jurisdiction(own, regime, field, date) {
+            return Err(RuleViolation::Forbidden(format!(
+                "{own} has no jurisdiction over {noun} \"{field}\" on {date}"
+            )));
+        }
+        return Ok(own.to_owned());
+    }
+    let with_jurisdiction: Vec<&str> = snapshot
+        .ministries_of(regime, field, date)
+        .into_iter()
+        .map(|i| snapshot.data().ministries[i].code.as_str())
+        .collect();
+    match (requested, with_jurisdiction.as_slice()) {
+        (Some(code), list) if list.contains(&code) => Ok(code.to_owned()),
+        (Some(code), _) => Err(invalid(format!("ministry \"{code}\" has no jurisdiction over {noun} \"{field}\" on {date}"))),
+        (None, [only]) => Ok((*only).to_owned()),
+        (None, []) => Err(invalid(format!("no ministry has jurisdiction over {noun} \"{field}\" on {date}"))),
+        (None, several) => Err(invalid(format!(
+            "several ministries have jurisdiction over {noun} \"{field}\" on {date} ({}): name one",
+            several.join(", ")
+        ))),
+    }
+}
+
+/// May this principal revoke a designation made for `field`? A ministry may when it has
+/// jurisdiction at the designation's start or at the revocation date (jurisdiction moves,
+/// as water did from MHLW to MLIT).
+pub fn check_revocation(
+    snapshot: &ReferenceSnapshot,
+    principal: &Principal,
+    regime: Regime,
+    field: &str,
+    effective_from: NaiveDate,
+    revoked_from: NaiveDate,
+) -> Result<(), RuleViolation> {
+    match principal.acting_ministry() {
+        None => Ok(()),
+        Some(own)
+            if snapshot.has_jurisdiction(own, regime, field, effective_from)
+                || snapshot.has_jurisdiction(own, regime, field, revoked_from) =>
+        {
+            Ok(())
+        }
+        Some(own) => Err(RuleViolation::Forbidden(format!(
+            "{own} has no jurisdiction over {} \"{field}\"",
+            regime.field_noun()
+        ))),
+    }
+}
+
+/// A stored designation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Designation {
+    pub id: uuid::Uuid,
+    pub operator_id: uuid::Uuid,
+    pub regime: Regime,
+    /// The sector (CI) or domain (ESPA) code.
+    pub field: String,
+    pub scope_item: Option<String>,
+    pub effective_from: NaiveDate,
+    /// Exclusive; open when absent.
+    pub effective_to: Option<NaiveDate>,
+    pub status: DesignationStatus,
+    pub legal_basis: Option<String>,
+    pub reference: Option<String>,
+    pub ministry: String,
+    pub revocation_reason: Option<String>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub version: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Designation {
+    pub fn is_active_at(&self, date: NaiveDate) -> bool {
+        is_active(self.effective_from, self.effective_to, date)
+    }
+}

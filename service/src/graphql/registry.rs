@@ -1,0 +1,747 @@
+//! Registry types and resolvers: operators, designations, statuses and the overlap
+//! report. Operator data needs a token; changes need an admin or ministry token.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::connection::{Connection, CursorType, Edge};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use super::reference::{DomainObject, MinistryObject, ObligationObject, RegimeValue, ScopeItemObject, SectorObject};
+use super::scalars::Date;
+use super::{ApiError, ApiResult, request};
+use crate::domain::designation::{Designation, DesignationRequest, DesignationStatus};
+use crate::domain::operator::Operator;
+use crate::domain::overlap::OverlapReport;
+use crate::domain::reference::ReferenceSnapshot;
+use crate::domain::{CorporateNumber, Regime, today};
+use crate::registry::{self, RegistryError};
+use crate::storage::Db;
+use crate::storage::operators::OperatorQuery;
+
+/// Default and largest page size of operator listings.
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
+pub const MAX_PAGE_SIZE: u64 = 500;
+
+impl From<RegistryError> for ApiError {
+    fn from(error: RegistryError) -> Self {
+        match error {
+            RegistryError::Unauthenticated(m) => ApiError::Unauthenticated(m),
+            RegistryError::Forbidden(m) => ApiError::Forbidden(m),
+            RegistryError::Invalid(m) => ApiError::BadUserInput(m),
+            RegistryError::NotFound(m) => ApiError::NotFound(m),
+            RegistryError::Conflict(m) => ApiError::Conflict(m),
+            RegistryError::Storage(e) => e.into(),
+        }
+    }
+}
+
+fn db<'a>(ctx: &'a Context<'_>) -> &'a Db {
+    ctx.data_unchecked::<Db>()
+}
+
+fn date_or_today(as_of: Option<Date>) -> NaiveDate {
+    as_of.map_or_else(today, |d| d.0)
+}
+
+/// Loads every designation of many operators in one query. One loader per request, so
+/// nothing is shared between requests; resolvers that fetch a set of operators prime it
+/// with their designations (one query for the set), so nested fields never query per
+/// operator and batching does not depend on timing.
+pub struct DesignationLoader {
+    db: Db,
+}
+
+pub type Designations = DataLoader<DesignationLoader, HashMapCache>;
+
+impl DesignationLoader {
+    pub fn per_request(db: Db) -> Designations {
+        DataLoader::with_cache(DesignationLoader { db }, tokio::spawn, HashMapCache::default())
+    }
+}
+
+impl Loader<Uuid> for DesignationLoader {
+    type Value = Arc<Vec<Designation>>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let grouped = registry::designations::of_operators(&self.db, keys).await?;
+        Ok(grouped.into_iter().map(|(id, list)| (id, Arc::new(list))).collect())
+    }
+}
+
+async fn designations_of(ctx: &Context<'_>, operator: Uuid) -> ApiResult<Arc<Vec<Designation>>> {
+    Ok(ctx.data_unchecked::<Designations>().load_one(operator).await?.unwrap_or_default())
+}
+
+/// Loads the designations of a set of operators in one query into the request's loader.
+async fn prime_designations(ctx: &Context<'_>, operators: &[Uuid]) -> ApiResult<()> {
+    let grouped = registry::designations::of_operators(db(ctx), operators).await?;
+    ctx.data_unchecked::<Designations>().feed_many(grouped.into_iter().map(|(id, list)| (id, Arc::new(list)))).await;
+    Ok(())
+}
+
+/// Whether the selection under `node` asks for anything built from designations.
+fn wants_designations(node: async_graphql::Lookahead<'_>) -> bool {
+    node.field("designations").exists() || node.field("obligations").exists()
+}
+
+/// The regimes with an active designation among `designations`, CI first.
+fn active_regimes(designations: &[Designation], date: NaiveDate) -> Vec<Regime> {
+    Regime::ALL.into_iter().filter(|r| designations.iter().any(|d| d.regime == *r && d.is_active_at(date))).collect()
+}
+
+fn obligations(snap: &Arc<ReferenceSnapshot>, designations: &[Designation], date: NaiveDate) -> Vec<ObligationObject> {
+    snap.obligations_triggered_by(&active_regimes(designations, date))
+        .into_iter()
+        .map(|i| ObligationObject::new(snap.clone(), i, date))
+        .collect()
+}
+
+/// An operator (事業者) identified by its corporate number (法人番号).
+pub struct OperatorObject(pub Operator);
+
+#[Object(name = "Operator")]
+impl OperatorObject {
+    /// Stable identifier (UUID).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The 13-digit corporate number (法人番号), check digit first.
+    async fn corporate_number(&self) -> &str {
+        self.0.corporate_number.as_str()
+    }
+
+    /// Japanese name.
+    async fn name_ja(&self) -> &str {
+        &self.0.name_ja
+    }
+
+    /// English name, when known.
+    async fn name_en(&self) -> Option<&str> {
+        self.0.name_en.as_deref()
+    }
+
+    /// Increases on every change to the operator record.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// The day the corporation closed (merger, dissolution), if it has.
+    async fn closed_on(&self) -> Option<Date> {
+        self.0.closed_on.map(Date)
+    }
+
+    /// The corporate number of its successor, if it merged into another.
+    async fn successor_corporate_number(&self) -> Option<&str> {
+        self.0.successor.as_ref().map(CorporateNumber::as_str)
+    }
+
+    /// When the record was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When the record last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// Designations active at `asOf` (default today), or with `includeHistory` all of them
+    /// (past, revoked and future), oldest first.
+    async fn designations(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        #[graphql(default = false)] include_history: bool,
+    ) -> ApiResult<Vec<DesignationObject>> {
+        let date = date_or_today(as_of);
+        let all = designations_of(ctx, self.0.id).await?;
+        Ok(all
+            .iter()
+            .filter(|d| include_history || d.is_active_at(date))
+            .map(|d| DesignationObject { designation: d.clone(), as_of: date })
+            .collect())
+    }
+
+    /// Duties its designations active at `asOf` (default today) trigger.
+    async fn obligations(&self, ctx: &Context<'_>, as_of: Option<Date>) -> ApiResult<Vec<ObligationObject>> {
+        let date = date_or_today(as_of);
+        let all = designations_of(ctx, self.0.id).await?;
+        Ok(obligations(&request(ctx).snapshot, &all, date))
+    }
+}
+
+/// Whether a designation stands or was revoked.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "DesignationStatus")]
+pub enum DesignationStatusValue {
+    /// Designated (its period may still have ended on its own `effectiveTo`).
+    Designated,
+    /// Revoked: the period was closed early, see `revocationReason`.
+    Revoked,
+}
+
+/// One operator's status under one regime for one sector (CI) or domain (ESPA),
+/// optionally one scope item, over `effectiveFrom` ..< `effectiveTo`.
+pub struct DesignationObject {
+    designation: Designation,
+    as_of: NaiveDate,
+}
+
+#[Object(name = "Designation")]
+impl DesignationObject {
+    /// Stable identifier (UUID).
+    async fn id(&self) -> ID {
+        ID(self.designation.id.to_string())
+    }
+
+    /// The regime it is made under.
+    async fn regime(&self) -> RegimeValue {
+        self.designation.regime.into()
+    }
+
+    /// The CI sector (CI designations only).
+    async fn sector(&self, ctx: &Context<'_>) -> Option<SectorObject> {
+        (self.designation.regime == Regime::Ci)
+            .then(|| SectorObject::by_code(&request(ctx).snapshot, &self.designation.field, self.as_of))
+            .flatten()
+    }
+
+    /// The ESPA business domain (ESPA designations only).
+    async fn domain(&self, ctx: &Context<'_>) -> Option<DomainObject> {
+        (self.designation.regime == Regime::Espa)
+            .then(|| DomainObject::by_code(&request(ctx).snapshot, &self.designation.field, self.as_of))
+            .flatten()
+    }
+
+    /// The scope item it is narrowed to (null: the whole sector or domain).
+    async fn scope_item(&self, ctx: &Context<'_>) -> Option<ScopeItemObject> {
+        let snap = &request(ctx).snapshot;
+        let code = self.designation.scope_item.as_deref()?;
+        snap.item_index(self.designation.regime, code)
+            .map(|i| ScopeItemObject::new(snap.clone(), self.designation.regime, i, self.as_of))
+    }
+
+    /// First day it holds.
+    async fn effective_from(&self) -> Date {
+        Date(self.designation.effective_from)
+    }
+
+    /// First day it no longer holds (exclusive; null: open).
+    async fn effective_to(&self) -> Option<Date> {
+        self.designation.effective_to.map(Date)
+    }
+
+    /// Designated or revoked.
+    async fn status(&self) -> DesignationStatusValue {
+        match self.designation.status {
+            DesignationStatus::Designated => DesignationStatusValue::Designated,
+            DesignationStatus::Revoked => DesignationStatusValue::Revoked,
+        }
+    }
+
+    /// The legal basis, e.g. "経済安全保障推進法第50条第1項".
+    async fn legal_basis(&self) -> Option<&str> {
+        self.designation.legal_basis.as_deref()
+    }
+
+    /// The official reference (notice number).
+    async fn reference(&self) -> Option<&str> {
+        self.designation.reference.as_deref()
+    }
+
+    /// The ministry that made it.
+    async fn ministry(&self, ctx: &Context<'_>) -> ApiResult<MinistryObject> {
+        MinistryObject::by_code(&request(ctx).snapshot, &self.designation.ministry, self.as_of).ok_or(ApiError::Internal)
+    }
+
+    /// Why it was revoked.
+    async fn revocation_reason(&self) -> Option<&str> {
+        self.designation.revocation_reason.as_deref()
+    }
+
+    /// When it was revoked.
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.designation.revoked_at
+    }
+
+    /// Increases on every change to the designation.
+    async fn version(&self) -> i32 {
+        self.designation.version
+    }
+
+    /// When it was recorded.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.designation.created_at
+    }
+
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.designation.updated_at
+    }
+}
+
+/// The answer for one corporate number of an `operatorStatuses` batch.
+pub struct OperatorStatusObject {
+    status: registry::operators::OperatorStatus,
+    as_of: NaiveDate,
+}
+
+impl OperatorStatusObject {
+    fn fields_of<K: super::reference::FieldKind>(
+        &self,
+        snap: &Arc<ReferenceSnapshot>,
+    ) -> Vec<super::reference::FieldObject<K>> {
+        let mut indexes: Vec<usize> = self
+            .status
+            .designations
+            .iter()
+            .filter(|d| d.regime == K::REGIME && d.is_active_at(self.as_of))
+            .filter_map(|d| snap.field_index(K::REGIME, &d.field))
+            .collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        indexes.into_iter().map(|i| super::reference::FieldObject::new(snap.clone(), i, self.as_of)).collect()
+    }
+}
+
+#[Object(name = "OperatorStatus")]
+impl OperatorStatusObject {
+    /// The corporate number as asked (normalised when valid).
+    async fn corporate_number(&self) -> &str {
+        &self.status.asked
+    }
+
+    /// Whether a registered operator has this corporate number.
+    async fn found(&self) -> bool {
+        self.status.operator.is_some()
+    }
+
+    /// The operator, when found.
+    async fn operator(&self) -> Option<OperatorObject> {
+        self.status.operator.clone().map(OperatorObject)
+    }
+
+    /// CI sectors it is designated in at the date.
+    async fn ci_sectors(&self, ctx: &Context<'_>) -> Vec<SectorObject> {
+        self.fields_of(&request(ctx).snapshot)
+    }
+
+    /// ESPA business domains it is designated in at the date.
+    async fn espa_domains(&self, ctx: &Context<'_>) -> Vec<DomainObject> {
+        self.fields_of(&request(ctx).snapshot)
+    }
+
+    /// Duties its active designations trigger.
+    async fn obligations(&self, ctx: &Context<'_>) -> Vec<ObligationObject> {
+        obligations(&request(ctx).snapshot, &self.status.designations, self.as_of)
+    }
+
+    /// Why the number is invalid (null when it is a valid corporate number).
+    async fn problem(&self) -> Option<&str> {
+        self.status.problem.as_deref()
+    }
+}
+
+/// Opaque cursor of operator listings (they are ordered by corporate number).
+pub struct OperatorCursor(String);
+
+impl CursorType for OperatorCursor {
+    type Error = String;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| "invalid cursor".to_owned())?;
+        let text = String::from_utf8(bytes).map_err(|_| "invalid cursor".to_owned())?;
+        let number = text.strip_prefix("cn:").ok_or_else(|| "invalid cursor".to_owned())?;
+        CorporateNumber::parse(number).map(|n| OperatorCursor(n.to_string())).map_err(|_| "invalid cursor".to_owned())
+    }
+
+    fn encode_cursor(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("cn:{}", self.0))
+    }
+}
+
+/// Extra fields of operator connections.
+#[derive(SimpleObject)]
+pub struct OperatorConnectionFields {
+    /// How many operators match, over all pages.
+    total_count: i32,
+}
+
+pub type OperatorConnection = Connection<OperatorCursor, OperatorObject, OperatorConnectionFields>;
+
+fn page_size(first: Option<i32>) -> ApiResult<u64> {
+    match first {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(n) if n < 0 => Err(ApiError::bad_input("first must not be negative")),
+        Some(n) if n as u64 > MAX_PAGE_SIZE => {
+            Err(ApiError::bad_input(format!("first must be at most {MAX_PAGE_SIZE}, got {n}")))
+        }
+        Some(n) => Ok(n as u64),
+    }
+}
+
+fn decode_after(after: Option<String>) -> ApiResult<Option<String>> {
+    after
+        .map(|a| OperatorCursor::decode_cursor(&a).map(|c| c.0).map_err(|_| ApiError::bad_input("invalid cursor in after")))
+        .transpose()
+}
+
+/// Runs an operator listing and shapes it as a Relay connection.
+async fn operator_connection(
+    ctx: &Context<'_>,
+    query: &OperatorQuery,
+    first: Option<i32>,
+    after: Option<String>,
+) -> ApiResult<OperatorConnection> {
+    let first = page_size(first)?;
+    let after = decode_after(after)?;
+    let page = registry::operators::list(db(ctx), &request(ctx).principal, query, after.as_deref(), first).await?;
+    let look = ctx.look_ahead();
+    if wants_designations(look.field("edges").field("node")) || wants_designations(look.field("nodes")) {
+        let ids: Vec<Uuid> = page.operators.iter().map(|o| o.id).collect();
+        prime_designations(ctx, &ids).await?;
+    }
+    let total_count = i32::try_from(page.total_count).unwrap_or(i32::MAX);
+    let mut connection = Connection::with_additional_fields(
+        after.is_some(),
+        page.has_next_page,
+        OperatorConnectionFields { total_count },
+    );
+    connection.edges.extend(page.operators.into_iter().map(|operator| {
+        Edge::new(OperatorCursor(operator.corporate_number.to_string()), OperatorObject(operator))
+    }));
+    Ok(connection)
+}
+
+/// Which operators to list; all conditions are AND-ed and count designations active at
+/// `asOf` (default today).
+#[derive(InputObject, Default)]
+pub struct OperatorFilter {
+    /// Has an active designation under this regime.
+    regime: Option<RegimeValue>,
+    /// Has no active designation under this regime.
+    not_regime: Option<RegimeValue>,
+    /// Has an active CI designation in this sector.
+    sector: Option<String>,
+    /// Has an active ESPA designation in this business domain.
+    domain: Option<String>,
+    /// The date designations are counted at (default today).
+    as_of: Option<Date>,
+    /// Japanese or English name contains this text (case-insensitive).
+    name_contains: Option<String>,
+}
+
+impl OperatorFilter {
+    fn into_query(self, snap: &ReferenceSnapshot) -> ApiResult<OperatorQuery> {
+        let known = |regime: Regime, code: Option<String>| -> ApiResult<Option<String>> {
+            match code.map(|c| c.trim().to_owned()) {
+                Some(code) if snap.field_index(regime, &code).is_none() => {
+                    Err(ApiError::bad_input(format!("unknown {} \"{code}\"", regime.field_noun())))
+                }
+                other => Ok(other),
+            }
+        };
+        let name_contains = crate::domain::text::optional("nameContains", self.name_contains.as_deref())
+            .map_err(|e| ApiError::bad_input(e.to_string()))?;
+        Ok(OperatorQuery {
+            as_of: date_or_today(self.as_of),
+            regime: self.regime.map(Into::into),
+            not_regime: self.not_regime.map(Into::into),
+            sector: known(Regime::Ci, self.sector)?,
+            domain: known(Regime::Espa, self.domain)?,
+            name_contains,
+            not_in_sectors: None,
+        })
+    }
+}
+
+/// Operator counts of the two regimes' overlap at a date.
+#[derive(SimpleObject)]
+pub struct OverlapTotals {
+    /// Operators with an active CI and an active ESPA designation.
+    both: i32,
+    /// Operators with active ESPA designations only.
+    espa_only: i32,
+    /// Operators with active CI designations only.
+    ci_only: i32,
+}
+
+fn count(n: u64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// Operators active in both a linked sector and its domain.
+pub struct OverlapCellObject {
+    snap: Arc<ReferenceSnapshot>,
+    cell: crate::domain::overlap::OverlapCell,
+    as_of: NaiveDate,
+}
+
+#[Object(name = "OverlapCell")]
+impl OverlapCellObject {
+    /// The CI side of the linked pair.
+    async fn sector(&self) -> ApiResult<SectorObject> {
+        let link = &self.snap.data().links[self.cell.link_index];
+        SectorObject::by_code(&self.snap, &link.ci, self.as_of).ok_or(ApiError::Internal)
+    }
+
+    /// The ESPA side of the linked pair.
+    async fn domain(&self) -> ApiResult<DomainObject> {
+        let link = &self.snap.data().links[self.cell.link_index];
+        DomainObject::by_code(&self.snap, &link.espa, self.as_of).ok_or(ApiError::Internal)
+    }
+
+    /// Operators with an active designation in both.
+    async fn operator_count(&self) -> i32 {
+        count(self.cell.operator_count)
+    }
+}
+
+/// ESPA-designated operators that are not CI operators in any sector linked to the domain.
+pub struct DomainGapObject {
+    snap: Arc<ReferenceSnapshot>,
+    gap: crate::domain::overlap::DomainGap,
+    as_of: NaiveDate,
+}
+
+#[Object(name = "DomainGap")]
+impl DomainGapObject {
+    /// The ESPA business domain.
+    async fn domain(&self) -> DomainObject {
+        DomainObject::new(self.snap.clone(), self.gap.domain_index, self.as_of)
+    }
+
+    /// How many of its designated operators are not CI operators in a linked sector.
+    async fn operator_count(&self) -> i32 {
+        count(self.gap.operator_count)
+    }
+
+    /// The sectors the gap is measured against (linked to the domain at the date).
+    async fn linked_sectors(&self) -> Vec<SectorObject> {
+        self.gap.linked_sectors.iter().filter_map(|code| SectorObject::by_code(&self.snap, code, self.as_of)).collect()
+    }
+
+    /// Those operators, in corporate-number order.
+    async fn operators(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<OperatorConnection> {
+        let query = OperatorQuery {
+            domain: Some(self.snap.fields(Regime::Espa)[self.gap.domain_index].code.clone()),
+            not_in_sectors: Some(self.gap.linked_sectors.clone()),
+            ..OperatorQuery::at(self.as_of)
+        };
+        operator_connection(ctx, &query, first, after).await
+    }
+}
+
+/// How the two regimes' designated operators overlap at a date.
+pub struct OverlapReportObject {
+    snap: Arc<ReferenceSnapshot>,
+    report: OverlapReport,
+}
+
+#[Object(name = "OverlapReport")]
+impl OverlapReportObject {
+    /// The date the report answers for.
+    async fn as_of(&self) -> Date {
+        Date(self.report.as_of)
+    }
+
+    /// Among operators with any active designation: in both regimes, ESPA only, CI only.
+    async fn totals(&self) -> OverlapTotals {
+        let t = self.report.totals;
+        OverlapTotals { both: count(t.both), espa_only: count(t.espa_only), ci_only: count(t.ci_only) }
+    }
+
+    /// Per linked sector–domain pair: operators active in both.
+    async fn cells(&self) -> Vec<OverlapCellObject> {
+        self.report
+            .cells
+            .iter()
+            .map(|cell| OverlapCellObject { snap: self.snap.clone(), cell: cell.clone(), as_of: self.report.as_of })
+            .collect()
+    }
+
+    /// Per ESPA domain: designated operators that are not CI operators in a linked sector.
+    async fn domain_gaps(&self) -> Vec<DomainGapObject> {
+        self.report
+            .domain_gaps
+            .iter()
+            .map(|gap| DomainGapObject { snap: self.snap.clone(), gap: gap.clone(), as_of: self.report.as_of })
+            .collect()
+    }
+}
+
+/// Queries over operator data (any token).
+#[derive(Default)]
+pub struct RegistryQuery;
+
+#[Object]
+impl RegistryQuery {
+    /// The operator with this corporate number (null when not registered).
+    async fn operator(&self, ctx: &Context<'_>, corporate_number: String) -> ApiResult<Option<OperatorObject>> {
+        let found = registry::operators::find(db(ctx), &request(ctx).principal, &corporate_number).await?;
+        Ok(found.map(OperatorObject))
+    }
+
+    /// Operators matching `filter`, in corporate-number order (Relay cursor pagination;
+    /// `first` defaults to 50, at most 500).
+    async fn operators(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OperatorFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<OperatorConnection> {
+        let query = filter.unwrap_or_default().into_query(&request(ctx).snapshot)?;
+        operator_connection(ctx, &query, first, after).await
+    }
+
+    /// Statuses of up to 1,000 corporate numbers at `asOf` (default today), one answer per
+    /// input in input order; unknown or invalid numbers answer `found: false`.
+    async fn operator_statuses(
+        &self,
+        ctx: &Context<'_>,
+        corporate_numbers: Vec<String>,
+        as_of: Option<Date>,
+    ) -> ApiResult<Vec<OperatorStatusObject>> {
+        let date = date_or_today(as_of);
+        let statuses = registry::operators::statuses(db(ctx), &request(ctx).principal, &corporate_numbers).await?;
+        // The statuses carry every designation of the operators found: nested
+        // `operator { designations }` needs no further query.
+        let loader = ctx.data_unchecked::<Designations>();
+        loader
+            .feed_many(
+                statuses
+                    .iter()
+                    .filter_map(|s| s.operator.as_ref().map(|o| (o.id, Arc::new(s.designations.clone())))),
+            )
+            .await;
+        Ok(statuses.into_iter().map(|status| OperatorStatusObject { status, as_of: date }).collect())
+    }
+
+    /// How CI and ESPA designations overlap at `asOf` (default today).
+    async fn overlap(&self, ctx: &Context<'_>, as_of: Option<Date>) -> ApiResult<OverlapReportObject> {
+        let data = request(ctx);
+        let report = registry::overlap::report(db(ctx), &data.snapshot, &data.principal, date_or_today(as_of)).await?;
+        Ok(OverlapReportObject { snap: data.snapshot.clone(), report })
+    }
+}
+
+/// Registers an operator.
+#[derive(InputObject)]
+pub struct RegisterOperatorInput {
+    /// 13-digit corporate number (full-width digits and surrounding spaces are accepted).
+    corporate_number: String,
+    /// Japanese name (required).
+    name_ja: String,
+    /// English name.
+    name_en: Option<String>,
+}
+
+/// Designates an operator under one regime: CI with a `sector`, ESPA with a `domain`.
+#[derive(InputObject)]
+pub struct DesignateInput {
+    /// The operator's corporate number (it must be registered).
+    corporate_number: String,
+    /// CI or ESPA.
+    regime: RegimeValue,
+    /// The CI sector code (CI only).
+    sector: Option<String>,
+    /// The ESPA business domain code (ESPA only).
+    domain: Option<String>,
+    /// Narrows it to one scope item of the sector or domain ("electricity/power-generation"
+    /// or just "power-generation").
+    scope_item: Option<String>,
+    /// First day it holds; the sector or domain must be in force then.
+    effective_from: Date,
+    /// First day it no longer holds (exclusive); must be after `effectiveFrom`.
+    effective_to: Option<Date>,
+    /// The legal basis.
+    legal_basis: Option<String>,
+    /// The official reference (notice number).
+    reference: Option<String>,
+    /// The designating ministry; defaults to the caller's ministry, or for administrators
+    /// to the ministry with jurisdiction at `effectiveFrom`.
+    ministry: Option<String>,
+}
+
+/// Revokes a designation: its period closes at `effectiveTo`; the record stays.
+#[derive(InputObject)]
+pub struct RevokeDesignationInput {
+    /// The designation's id.
+    id: ID,
+    /// First day it no longer holds (default: today in Japan); equal to its
+    /// `effectiveFrom` cancels a designation that has not taken effect.
+    effective_to: Option<Date>,
+    /// Why it is revoked (required).
+    reason: String,
+}
+
+fn parse_id(id: &ID, what: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(format!("\"{}\" is not a {what} id", id.as_str())))
+}
+
+/// Changes to the registry (admin or ministry tokens).
+#[derive(Default)]
+pub struct RegistryMutation;
+
+#[Object]
+impl RegistryMutation {
+    /// Registers an operator (admin or any ministry). `CONFLICT` when the corporate number
+    /// is already registered.
+    async fn register_operator(&self, ctx: &Context<'_>, input: RegisterOperatorInput) -> ApiResult<OperatorObject> {
+        let new = registry::operators::NewOperator {
+            corporate_number: input.corporate_number,
+            name_ja: input.name_ja,
+            name_en: input.name_en,
+        };
+        Ok(OperatorObject(registry::operators::register(db(ctx), &request(ctx).principal, new).await?))
+    }
+
+    /// Designates an operator. A ministry token acts only where its ministry has
+    /// jurisdiction at `effectiveFrom`; periods for the same operator, regime, sector or
+    /// domain and scope item never overlap (`CONFLICT`).
+    async fn designate(&self, ctx: &Context<'_>, input: DesignateInput) -> ApiResult<DesignationObject> {
+        let data = request(ctx);
+        let designate = registry::designations::DesignateInput {
+            corporate_number: input.corporate_number,
+            request: DesignationRequest {
+                regime: Some(input.regime.into()),
+                sector: input.sector,
+                domain: input.domain,
+                scope_item: input.scope_item,
+                effective_from: Some(input.effective_from.0),
+                effective_to: input.effective_to.map(|d| d.0),
+                ministry: input.ministry,
+            },
+            legal_basis: input.legal_basis,
+            reference: input.reference,
+        };
+        let designation = registry::designations::designate(db(ctx), &data.snapshot, &data.principal, designate).await?;
+        Ok(DesignationObject { as_of: designation.effective_from, designation })
+    }
+
+    /// Revokes a designation: closes its period and records the reason (history stays).
+    async fn revoke_designation(&self, ctx: &Context<'_>, input: RevokeDesignationInput) -> ApiResult<DesignationObject> {
+        let data = request(ctx);
+        let revoke = registry::designations::RevokeInput {
+            id: parse_id(&input.id, "designation")?,
+            effective_to: input.effective_to.map(|d| d.0),
+            reason: input.reason,
+        };
+        let designation = registry::designations::revoke(db(ctx), &data.snapshot, &data.principal, revoke).await?;
+        Ok(DesignationObject { as_of: designation.effective_from, designation })
+    }
+}

@@ -1,0 +1,68 @@
+//! Application services: the registry's use cases (register, designate, revoke, look
+//! up, list, report). They check who may act, apply the domain rules and run the
+//! storage calls in one transaction. GraphQL, the CLI and imports all go through here.
+
+pub mod designations;
+pub mod operators;
+pub mod overlap;
+
+use crate::domain::designation::RuleViolation;
+use crate::domain::text::TextError;
+use crate::domain::{CorporateNumber, Principal};
+use crate::storage::StorageError;
+
+/// Why a use case failed, in terms the API maps to error codes.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<RuleViolation> for RegistryError {
+    fn from(violation: RuleViolation) -> Self {
+        match violation {
+            RuleViolation::Invalid(message) => RegistryError::Invalid(message),
+            RuleViolation::Forbidden(message) => RegistryError::Forbidden(message),
+        }
+    }
+}
+
+impl From<TextError> for RegistryError {
+    fn from(error: TextError) -> Self {
+        RegistryError::Invalid(error.to_string())
+    }
+}
+
+/// Operator data needs a token (any role).
+pub fn require_reader(principal: &Principal) -> Result<(), RegistryError> {
+    if principal.is_authenticated() {
+        Ok(())
+    } else {
+        Err(RegistryError::Unauthenticated("operator data needs a bearer token".into()))
+    }
+}
+
+/// Changes need an admin or ministry token.
+pub fn require_writer(principal: &Principal) -> Result<(), RegistryError> {
+    require_reader(principal)?;
+    if principal.can_write() {
+        Ok(())
+    } else {
+        Err(RegistryError::Forbidden("a reader token cannot change the registry".into()))
+    }
+}
+
+/// Parses a corporate number from user input, saying what is wrong.
+pub fn parse_corporate_number(input: &str) -> Result<CorporateNumber, RegistryError> {
+    CorporateNumber::parse(input).map_err(|e| RegistryError::Invalid(e.to_string()))
+}

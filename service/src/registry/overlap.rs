@@ -1,0 +1,22 @@
+//! The overlap report between the two regimes.
+
+use chrono::NaiveDate;
+
+use super::{RegistryError, require_reader};
+use crate::domain::Principal;
+use crate::domain::overlap::{self, OverlapReport};
+use crate::domain::reference::ReferenceSnapshot;
+use crate::storage::{Db, designations};
+
+/// Totals, per-link cells and per-domain gaps at `as_of`: one query, then one pass in
+/// memory.
+pub async fn report(
+    db: &Db,
+    snapshot: &ReferenceSnapshot,
+    principal: &Principal,
+    as_of: NaiveDate,
+) -> Result<OverlapReport, RegistryError> {
+    require_reader(principal)?;
+    let active = designations::active_fields(&db.conn, as_of).await?;
+    Ok(overlap::compute(snapshot, as_of, &active))
+}

@@ -1,0 +1,157 @@
+//! Designations: batched loading, writes and the active-field scan for overlap reports.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::entities::designation;
+use super::{StorageError, corrupt};
+use crate::domain::Regime;
+use crate::domain::designation::{Designation, DesignationStatus};
+use crate::domain::overlap::ActiveField;
+
+impl TryFrom<designation::Model> for Designation {
+    type Error = StorageError;
+    fn try_from(m: designation::Model) -> Result<Self, StorageError> {
+        let regime: Regime = m.regime.parse().map_err(|_| corrupt("designation regime"))?;
+        let (field, scope_item) = match regime {
+            Regime::Ci => (m.sector_code, m.sector_item_code),
+            Regime::Espa => (m.domain_code, m.domain_item_code),
+        };
+        Ok(Designation {
+            id: m.id,
+            operator_id: m.operator_id,
+            regime,
+            field: field.ok_or_else(|| corrupt("designation target"))?,
+            scope_item,
+            effective_from: m.effective_from,
+            effective_to: m.effective_to,
+            status: DesignationStatus::parse(&m.status).ok_or_else(|| corrupt("designation status"))?,
+            legal_basis: m.legal_basis,
+            reference: m.reference,
+            ministry: m.ministry_code,
+            revocation_reason: m.revocation_reason,
+            revoked_at: m.revoked_at,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+impl From<&Designation> for designation::Model {
+    fn from(d: &Designation) -> Self {
+        let (sector_code, domain_code, sector_item_code, domain_item_code) = match d.regime {
+            Regime::Ci => (Some(d.field.clone()), None, d.scope_item.clone(), None),
+            Regime::Espa => (None, Some(d.field.clone()), None, d.scope_item.clone()),
+        };
+        designation::Model {
+            id: d.id,
+            operator_id: d.operator_id,
+            regime: d.regime.as_str().to_owned(),
+            sector_code,
+            domain_code,
+            sector_item_code,
+            domain_item_code,
+            effective_from: d.effective_from,
+            effective_to: d.effective_to,
+            status: d.status.as_str().to_owned(),
+            legal_basis: d.legal_basis.clone(),
+            reference: d.reference.clone(),
+            ministry_code: d.ministry.clone(),
+            revocation_reason: d.revocation_reason.clone(),
+            revoked_at: d.revoked_at,
+            version: d.version,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
+pub async fn insert(conn: &impl ConnectionTrait, designation: &Designation) -> Result<(), StorageError> {
+    designation::Entity::insert(designation::ActiveModel::from(designation::Model::from(designation)))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Designation>, StorageError> {
+    designation::Entity::find_by_id(id).one(conn).await?.map(Designation::try_from).transpose()
+}
+
+/// Every designation (any period) of the given operators, in a stable order.
+pub async fn of_operators(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Designation>, StorageError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    designation::Entity::find()
+        .filter(designation::Column::OperatorId.is_in(ids.iter().copied()))
+        .order_by_asc(designation::Column::OperatorId)
+        .order_by_asc(designation::Column::EffectiveFrom)
+        .order_by_asc(designation::Column::Regime)
+        .order_by_asc(designation::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(Designation::try_from)
+        .collect()
+}
+
+/// Closes a designation's period and marks it revoked, if it is still at
+/// `expected_version` and not revoked. Returns whether it was.
+pub async fn revoke(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    expected_version: i32,
+    effective_to: NaiveDate,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let result = designation::Entity::update_many()
+        .col_expr(designation::Column::EffectiveTo, Expr::value(effective_to))
+        .col_expr(designation::Column::Status, Expr::value(DesignationStatus::Revoked.as_str()))
+        .col_expr(designation::Column::RevocationReason, Expr::value(reason))
+        .col_expr(designation::Column::RevokedAt, Expr::value(at))
+        .col_expr(designation::Column::UpdatedAt, Expr::value(at))
+        .col_expr(designation::Column::Version, Expr::col(designation::Column::Version).add(1))
+        .filter(designation::Column::Id.eq(id))
+        .filter(designation::Column::Version.eq(expected_version))
+        .filter(designation::Column::Status.eq(DesignationStatus::Designated.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// The distinct (operator, regime, sector-or-domain) triples active at `as_of`.
+pub async fn active_fields(conn: &impl ConnectionTrait, as_of: NaiveDate) -> Result<Vec<ActiveField<Uuid>>, StorageError> {
+    let rows: Vec<(Uuid, String, Option<String>, Option<String>)> = designation::Entity::find()
+        .select_only()
+        .column(designation::Column::OperatorId)
+        .column(designation::Column::Regime)
+        .column(designation::Column::SectorCode)
+        .column(designation::Column::DomainCode)
+        .distinct()
+        .filter(active_at(as_of))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(operator, regime, sector, domain)| {
+            let regime: Regime = regime.parse().ok()?;
+            let field = match regime {
+                Regime::Ci => sector?,
+                Regime::Espa => domain?,
+            };
+            Some(ActiveField { operator, regime, field })
+        })
+        .collect())
+}
+
+/// `effective_from <= as_of AND (effective_to IS NULL OR as_of < effective_to)`.
+pub fn active_at(as_of: NaiveDate) -> Condition {
+    Condition::all()
+        .add(designation::Column::EffectiveFrom.lte(as_of))
+        .add(Condition::any().add(designation::Column::EffectiveTo.is_null()).add(designation::Column::EffectiveTo.gt(as_of)))
+}

@@ -1,0 +1,213 @@
+//! Operators: look-ups, filtered and paginated listings.
+
+use chrono::NaiveDate;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::entities::{designation, operator};
+use super::{StorageError, corrupt};
+use crate::domain::operator::Operator;
+use crate::domain::{CorporateNumber, Regime};
+
+impl TryFrom<operator::Model> for Operator {
+    type Error = StorageError;
+    fn try_from(m: operator::Model) -> Result<Self, StorageError> {
+        let number = |text: &str| CorporateNumber::parse(text).map_err(|_| corrupt("corporate number"));
+        Ok(Operator {
+            id: m.id,
+            corporate_number: number(&m.corporate_number)?,
+            successor: m.successor_corporate_number.as_deref().map(number).transpose()?,
+            name_ja: m.name_ja,
+            name_en: m.name_en,
+            closed_on: m.closed_on,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+impl From<&Operator> for operator::Model {
+    fn from(o: &Operator) -> Self {
+        operator::Model {
+            id: o.id,
+            corporate_number: o.corporate_number.to_string(),
+            name_ja: o.name_ja.clone(),
+            name_en: o.name_en.clone(),
+            closed_on: o.closed_on,
+            successor_corporate_number: o.successor.map(|s| s.to_string()),
+            version: o.version,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+fn convert(models: Vec<operator::Model>) -> Result<Vec<Operator>, StorageError> {
+    models.into_iter().map(Operator::try_from).collect()
+}
+
+pub async fn insert(conn: &impl ConnectionTrait, operator: &Operator) -> Result<(), StorageError> {
+    operator::Entity::insert(operator::ActiveModel::from(operator::Model::from(operator)))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_by_corporate_number(
+    conn: &impl ConnectionTrait,
+    corporate_number: &CorporateNumber,
+) -> Result<Option<Operator>, StorageError> {
+    operator::Entity::find()
+        .filter(operator::Column::CorporateNumber.eq(corporate_number.as_str()))
+        .one(conn)
+        .await?
+        .map(Operator::try_from)
+        .transpose()
+}
+
+pub async fn find_by_corporate_numbers(
+    conn: &impl ConnectionTrait,
+    corporate_numbers: &[CorporateNumber],
+) -> Result<Vec<Operator>, StorageError> {
+    if corporate_numbers.is_empty() {
+        return Ok(Vec::new());
+    }
+    convert(
+        operator::Entity::find()
+            .filter(operator::Column::CorporateNumber.is_in(corporate_numbers.iter().map(|n| n.to_string())))
+            .all(conn)
+            .await?,
+    )
+}
+
+pub async fn find_by_ids(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Operator>, StorageError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    convert(operator::Entity::find().filter(operator::Column::Id.is_in(ids.iter().copied())).all(conn).await?)
+}
+
+/// Which operators a listing selects. Designation conditions count designations
+/// active at `as_of`; all conditions are AND-ed.
+#[derive(Debug, Clone)]
+pub struct OperatorQuery {
+    pub as_of: NaiveDate,
+    pub regime: Option<Regime>,
+    pub not_regime: Option<Regime>,
+    pub sector: Option<String>,
+    pub domain: Option<String>,
+    pub name_contains: Option<String>,
+    /// Not an active CI operator in any of these sectors (for domain gaps).
+    pub not_in_sectors: Option<Vec<String>>,
+}
+
+impl OperatorQuery {
+    pub fn at(as_of: NaiveDate) -> Self {
+        Self {
+            as_of,
+            regime: None,
+            not_regime: None,
+            sector: None,
+            domain: None,
+            name_contains: None,
+            not_in_sectors: None,
+        }
+    }
+
+    fn condition(&self) -> Condition {
+        let mut condition = Condition::all();
+        if let Some(regime) = self.regime {
+            condition = condition.add(Expr::exists(self.active_designations(|q| {
+                q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(regime.as_str()));
+            })));
+        }
+        if let Some(regime) = self.not_regime {
+            condition = condition.add(
+                Expr::exists(self.active_designations(|q| {
+                    q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(regime.as_str()));
+                }))
+                .not(),
+            );
+        }
+        if let Some(sector) = &self.sector {
+            condition = condition.add(Expr::exists(self.active_designations(|q| {
+                q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(Regime::Ci.as_str()))
+                    .and_where(Expr::col((designation::Entity, designation::Column::SectorCode)).eq(sector.as_str()));
+            })));
+        }
+        if let Some(domain) = &self.domain {
+            condition = condition.add(Expr::exists(self.active_designations(|q| {
+                q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(Regime::Espa.as_str()))
+                    .and_where(Expr::col((designation::Entity, designation::Column::DomainCode)).eq(domain.as_str()));
+            })));
+        }
+        if let Some(sectors) = &self.not_in_sectors
+            && !sectors.is_empty()
+        {
+            condition = condition.add(
+                Expr::exists(self.active_designations(|q| {
+                    q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(Regime::Ci.as_str()))
+                        .and_where(
+                            Expr::col((designation::Entity, designation::Column::SectorCode))
+                                .is_in(sectors.iter().map(String::as_str)),
+                        );
+                }))
+                .not(),
+            );
+        }
+        if let Some(text) = &self.name_contains {
+            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+            condition = condition.add(
+                Condition::any()
+                    .add(Expr::expr(Func::lower(Expr::col(operator::Column::NameJa))).like(LikeExpr::new(&pattern).escape('\\')))
+                    .add(Expr::expr(Func::lower(Expr::col(operator::Column::NameEn))).like(LikeExpr::new(&pattern).escape('\\'))),
+            );
+        }
+        condition
+    }
+
+    /// `SELECT 1 FROM designation WHERE operator_id = operator.id AND <active at as_of>`,
+    /// narrowed by `extra`.
+    fn active_designations(&self, extra: impl FnOnce(&mut SelectStatement)) -> SelectStatement {
+        let mut query = Query::select();
+        query
+            .expr(Expr::val(1))
+            .from(designation::Entity)
+            .and_where(
+                Expr::col((designation::Entity, designation::Column::OperatorId))
+                    .equals((operator::Entity, operator::Column::Id)),
+            )
+            .and_where(Expr::col((designation::Entity, designation::Column::EffectiveFrom)).lte(self.as_of))
+            .and_where(
+                Expr::col((designation::Entity, designation::Column::EffectiveTo))
+                    .is_null()
+                    .or(Expr::col((designation::Entity, designation::Column::EffectiveTo)).gt(self.as_of)),
+            );
+        extra(&mut query);
+        query
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// One page in corporate-number order, after the given corporate number.
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    query: &OperatorQuery,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<Operator>, StorageError> {
+    let mut select = operator::Entity::find().filter(query.condition());
+    if let Some(after) = after {
+        select = select.filter(operator::Column::CorporateNumber.gt(after));
+    }
+    convert(select.order_by_asc(operator::Column::CorporateNumber).limit(limit).all(conn).await?)
+}
+
+pub async fn count(conn: &impl ConnectionTrait, query: &OperatorQuery) -> Result<u64, StorageError> {
+    Ok(operator::Entity::find().filter(query.condition()).count(conn).await?)
+}
