@@ -58,7 +58,12 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .await
             .map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
-        let state = AppState { schema: build_schema(Some(db.clone())), reference, auth: Arc::new(Authenticator::new(db.clone())), db };
+        let state = AppState {
+            schema: build_schema(Some(db.clone())),
+            reference,
+            auth: Arc::new(Authenticator::new(db.clone())),
+            db,
+        };
         Ok(Self { listener, state })
     }
 

@@ -7,9 +7,10 @@ use clap::{Parser, Subcommand};
 use scope_registry::app::{Application, StartupError, open_database, seed_reference_data};
 use scope_registry::auth::{self, TokenRequest};
 use scope_registry::config::{DatabaseArgs, LogFormat, SeedArgs, ServeSettings};
-use scope_registry::domain::Role;
-use scope_registry::graphql;
-use scope_registry::storage;
+use scope_registry::domain::reference::ReferenceSnapshot;
+use scope_registry::domain::{Principal, Role};
+use scope_registry::reference::SeedSource;
+use scope_registry::{graphql, registry, storage};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -36,6 +37,9 @@ enum Command {
         database: DatabaseArgs,
         #[command(flatten)]
         seed: SeedArgs,
+        /// Also load the fictional demo operators (seed-data/demo/).
+        #[arg(long)]
+        demo: bool,
     },
     /// Manage bearer tokens.
     #[command(subcommand)]
@@ -61,6 +65,12 @@ enum TokenCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+}
+
+/// The command line acts as an administrator, named after the local user.
+fn cli_principal() -> Principal {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    Principal::Cli { user, ministry: None }
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -100,10 +110,19 @@ async fn run(command: Command) -> anyhow::Result<()> {
             open_database(&database).await?;
             eprintln!("database is up to date");
         }
-        Command::Seed { database, seed } => {
+        Command::Seed { database, seed, demo } => {
             let db = open_database(&database).await?;
             let report = seed_reference_data(&db, &seed).await?;
             eprint!("{report}");
+            if demo {
+                let text = SeedSource::resolve(seed.seed_dir.as_deref()).read_demo()?;
+                let snapshot = ReferenceSnapshot::new(storage::reference::load(&db.conn).await?);
+                let report = registry::demo::load(&db, &snapshot, &cli_principal(), &text).await?;
+                eprintln!(
+                    "demo: {} operators loaded with {} designations, {} already present",
+                    report.operators_loaded, report.designations, report.operators_skipped
+                );
+            }
         }
         Command::Token(TokenCommand::Issue { role, ministry, name, expires_in_days, database }) => {
             let db = open_database(&database).await?;

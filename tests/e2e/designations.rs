@@ -41,7 +41,9 @@ async fn every_designation_rule_refuses_with_its_code_and_writes_nothing(app: Te
         (with(json!({ "effectiveTo": "2023-01-01" })), "BAD_USER_INPUT", "must be after"),
         (with(json!({ "sector": "ports", "effectiveFrom": "2024-01-01" })), "BAD_USER_INPUT", "not in force"),
         (
-            with(json!({ "regime": "ESPA", "sector": null, "domain": "port-transport", "effectiveFrom": "2025-03-31" })),
+            with(
+                json!({ "regime": "ESPA", "sector": null, "domain": "port-transport", "effectiveFrom": "2025-03-31" }),
+            ),
             "BAD_USER_INPUT",
             "not in force",
         ),
@@ -170,7 +172,10 @@ async fn revocation_closes_the_period_and_keeps_the_record(app: TestApp) -> Test
     for (input, code) in [
         (json!({ "id": id, "effectiveTo": "2025-07-01", "reason": "  " }), "BAD_USER_INPUT"),
         (json!({ "id": id, "effectiveTo": "2023-12-31", "reason": "typo" }), "BAD_USER_INPUT"),
-        (json!({ "id": "01900000-0000-7000-8000-000000000000", "effectiveTo": "2025-07-01", "reason": "x" }), "NOT_FOUND"),
+        (
+            json!({ "id": "01900000-0000-7000-8000-000000000000", "effectiveTo": "2025-07-01", "reason": "x" }),
+            "NOT_FOUND",
+        ),
         (json!({ "id": "not-a-uuid", "effectiveTo": "2025-07-01", "reason": "x" }), "BAD_USER_INPUT"),
     ] {
         assert_eq!(error_code(&revoke(input.clone()).await), code, "{input}");
@@ -180,8 +185,9 @@ async fn revocation_closes_the_period_and_keeps_the_record(app: TestApp) -> Test
         .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
     let mic = app.token("ministry", Some("MIC"));
-    let body =
-        app.graphql(REVOKE, json!({ "input": { "id": id, "effectiveTo": "2025-07-01", "reason": "x" } }), Some(&mic)).await;
+    let body = app
+        .graphql(REVOKE, json!({ "input": { "id": id, "effectiveTo": "2025-07-01", "reason": "x" } }), Some(&mic))
+        .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
     assert_eq!(history(&app, &admin, &n).await[0]["status"], "DESIGNATED");
 
@@ -198,7 +204,10 @@ async fn revocation_closes_the_period_and_keeps_the_record(app: TestApp) -> Test
     assert_eq!(revoked["status"], "REVOKED");
     assert_eq!(revoked["effectiveTo"], "2025-07-01");
     assert_eq!(revoked["version"], 2);
-    assert_eq!(error_code(&revoke(json!({ "id": id, "effectiveTo": "2025-06-01", "reason": "again" })).await), "CONFLICT");
+    assert_eq!(
+        error_code(&revoke(json!({ "id": id, "effectiveTo": "2025-06-01", "reason": "again" })).await),
+        "CONFLICT"
+    );
 
     let at = |date: &'static str| {
         let app = &app;

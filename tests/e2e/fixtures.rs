@@ -7,7 +7,7 @@ use crate::support::TestApp;
 
 /// A valid corporate number, distinct for each `i` (fictional: office code 9999).
 pub fn cn(i: u64) -> String {
-    CorporateNumber::from_base(9_999_000_000_00 + i).expect("base fits").to_string()
+    CorporateNumber::from_base(999_900_000_000 + i).expect("base fits").to_string()
 }
 
 /// Registers operators `numbers` in one request (aliased mutations run in order).

@@ -6,14 +6,17 @@ use crate::e2e;
 use crate::fixtures::{ci, cn, designate, espa, register_all};
 use crate::support::{TestApp, error_code};
 
-const REGISTER: &str =
-    "mutation($input: RegisterOperatorInput!) { registerOperator(input: $input) { id corporateNumber nameJa nameEn version } }";
+const REGISTER: &str = "mutation($input: RegisterOperatorInput!) { registerOperator(input: $input) { id corporateNumber nameJa nameEn version } }";
 const COUNT: &str = "{ operators { totalCount } }";
 
 async fn corporate_numbers_are_validated_by_check_digit(app: TestApp) -> TestApp {
     let admin = app.token("admin", None);
     let ok = app
-        .data(REGISTER, json!({ "input": { "corporateNumber": "7000012050002", "nameJa": "検証株式会社" } }), Some(&admin))
+        .data(
+            REGISTER,
+            json!({ "input": { "corporateNumber": "7000012050002", "nameJa": "検証株式会社" } }),
+            Some(&admin),
+        )
         .await;
     assert_eq!(ok["registerOperator"]["corporateNumber"], "7000012050002");
     assert_eq!(ok["registerOperator"]["version"], 1);
@@ -24,16 +27,23 @@ async fn corporate_numbers_are_validated_by_check_digit(app: TestApp) -> TestApp
         ("", "empty"),
         ("7000012050002'; DROP TABLE operator; --", "not a digit"),
     ] {
-        let body = app.graphql(REGISTER, json!({ "input": { "corporateNumber": bad, "nameJa": "x" } }), Some(&admin)).await;
+        let body =
+            app.graphql(REGISTER, json!({ "input": { "corporateNumber": bad, "nameJa": "x" } }), Some(&admin)).await;
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "{bad}");
         assert!(body["errors"][0]["message"].as_str().unwrap().contains(words), "{bad}: {body}");
     }
     // Full-width digits and spaces are normalised, so this is the same operator.
     let body = app
-        .graphql(REGISTER, json!({ "input": { "corporateNumber": " ７００００１２０５０００２ ", "nameJa": "x" } }), Some(&admin))
+        .graphql(
+            REGISTER,
+            json!({ "input": { "corporateNumber": " ７００００１２０５０００２ ", "nameJa": "x" } }),
+            Some(&admin),
+        )
         .await;
     assert_eq!(error_code(&body), "CONFLICT");
-    let body = app.graphql(REGISTER, json!({ "input": { "corporateNumber": "7000012050002", "nameJa": "y" } }), Some(&admin)).await;
+    let body = app
+        .graphql(REGISTER, json!({ "input": { "corporateNumber": "7000012050002", "nameJa": "y" } }), Some(&admin))
+        .await;
     assert_eq!(error_code(&body), "CONFLICT");
     assert_eq!(app.data(COUNT, json!({}), Some(&admin)).await["operators"]["totalCount"], 1);
     app
@@ -47,7 +57,8 @@ async fn registration_needs_a_writer_and_a_japanese_name(app: TestApp) -> TestAp
     assert_eq!(error_code(&app.graphql(REGISTER, input.clone(), None).await), "UNAUTHENTICATED");
     assert_eq!(error_code(&app.graphql(REGISTER, input.clone(), Some(&reader)).await), "FORBIDDEN");
     for name in ["", "   ", "a\u{0}b"] {
-        let body = app.graphql(REGISTER, json!({ "input": { "corporateNumber": cn(1), "nameJa": name } }), Some(&admin)).await;
+        let body =
+            app.graphql(REGISTER, json!({ "input": { "corporateNumber": cn(1), "nameJa": name } }), Some(&admin)).await;
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "{name:?}");
     }
     assert_eq!(app.data(COUNT, json!({}), Some(&admin)).await["operators"]["totalCount"], 0);
@@ -115,8 +126,14 @@ async fn every_filter_field_selects_what_it_says(app: TestApp) -> TestApp {
         v.sort();
         v
     };
-    assert_eq!(list(json!({ "regime": "CI", "asOf": asof })).await, sorted(vec![numbers[0].clone(), numbers[1].clone()]));
-    assert_eq!(list(json!({ "regime": "ESPA", "asOf": asof })).await, sorted(vec![numbers[0].clone(), numbers[2].clone()]));
+    assert_eq!(
+        list(json!({ "regime": "CI", "asOf": asof })).await,
+        sorted(vec![numbers[0].clone(), numbers[1].clone()])
+    );
+    assert_eq!(
+        list(json!({ "regime": "ESPA", "asOf": asof })).await,
+        sorted(vec![numbers[0].clone(), numbers[2].clone()])
+    );
     assert_eq!(
         list(json!({ "notRegime": "CI", "asOf": asof })).await,
         sorted(vec!["7000012050002".to_owned(), numbers[2].clone(), numbers[3].clone(), numbers[4].clone()])
@@ -131,7 +148,8 @@ async fn every_filter_field_selects_what_it_says(app: TestApp) -> TestApp {
     assert_eq!(list(json!({ "nameContains": "hokusei gas" })).await, ["7000012050002".to_owned()]);
     assert_eq!(list(json!({ "nameContains": "operator 3" })).await, [numbers[3].clone()]);
     assert!(list(json!({ "nameContains": "%" })).await.is_empty(), "LIKE wildcards are literal");
-    let body = app.graphql("{ operators(filter: { sector: \"nuclear\" }) { totalCount } }", json!({}), Some(&admin)).await;
+    let body =
+        app.graphql("{ operators(filter: { sector: \"nuclear\" }) { totalCount } }", json!({}), Some(&admin)).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     app
 }
@@ -198,7 +216,10 @@ async fn statuses_answer_in_input_order_and_tolerate_unknown_numbers(app: TestAp
     let found: Vec<bool> = statuses.iter().map(|s| s["found"].as_bool().unwrap()).collect();
     assert_eq!(found, [true, false, false, true, false, true]);
     let asked_back: Vec<&str> = statuses.iter().map(|s| s["corporateNumber"].as_str().unwrap()).collect();
-    assert_eq!(asked_back, [numbers[2].as_str(), "7000012050003", cn(99).as_str(), numbers[0].as_str(), "abc", numbers[1].as_str()]);
+    assert_eq!(
+        asked_back,
+        [numbers[2].as_str(), "7000012050003", cn(99).as_str(), numbers[0].as_str(), "abc", numbers[1].as_str()]
+    );
     assert_eq!(statuses[0]["espaDomains"][0]["code"], "postal");
     assert!(statuses[0]["ciSectors"].as_array().unwrap().is_empty());
     assert_eq!(statuses[3]["ciSectors"][0]["code"], "railways");
@@ -210,7 +231,11 @@ async fn statuses_answer_in_input_order_and_tolerate_unknown_numbers(app: TestAp
 
     let too_many: Vec<String> = (0..1001).map(|i| cn(i % 5)).collect();
     let body = app
-        .graphql("query($n: [String!]!) { operatorStatuses(corporateNumbers: $n) { found } }", json!({ "n": too_many }), Some(&reader))
+        .graphql(
+            "query($n: [String!]!) { operatorStatuses(corporateNumbers: $n) { found } }",
+            json!({ "n": too_many }),
+            Some(&reader),
+        )
         .await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     app

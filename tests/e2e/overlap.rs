@@ -29,8 +29,12 @@ async fn overlap_counts_match_the_hand_computed_answer(app: TestApp) -> TestApp 
     let admin = app.token("admin", None);
     let reader = app.token("reader", None);
     let [a, b, c, d, e, f, g, h, i] = std::array::from_fn(|k| cn(k as u64 + 1));
-    register_all(&app, &admin, &[a.clone(), b.clone(), c.clone(), d.clone(), e.clone(), f.clone(), g.clone(), h.clone(), i.clone()])
-        .await;
+    register_all(
+        &app,
+        &admin,
+        &[a.clone(), b.clone(), c.clone(), d.clone(), e.clone(), f.clone(), g.clone(), h.clone(), i.clone()],
+    )
+    .await;
     // A: both, in the linked electricity pair.
     designate(&app, &admin, ci(&a, "electricity", "2024-01-01")).await;
     designate(&app, &admin, espa(&a, "electricity", "2024-01-01")).await;
@@ -85,8 +89,12 @@ async fn overlap_counts_match_the_hand_computed_answer(app: TestApp) -> TestApp 
         let g = gap(&report, domain);
         assert_eq!(g["operatorCount"], operators.len(), "{domain}");
         assert_eq!(g["operators"]["totalCount"], operators.len(), "{domain}");
-        let listed: Vec<&str> =
-            g["operators"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["corporateNumber"].as_str().unwrap()).collect();
+        let listed: Vec<&str> = g["operators"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["corporateNumber"].as_str().unwrap())
+            .collect();
         assert_eq!(listed, operators.iter().map(String::as_str).collect::<Vec<_>>(), "{domain}");
     }
     for domain in ["ocean-shipping", "telecommunications", "broadcasting", "port-transport", "gas", "finance"] {

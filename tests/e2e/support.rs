@@ -150,6 +150,14 @@ pub fn cli_with_database(url: &str, args: &[&str]) -> Output {
         .expect("run scope-registry")
 }
 
+/// Server logs (warnings and errors) go to the test's captured output.
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .try_init();
+}
+
 /// Runs a test body against a fresh app of the given backend; PostgreSQL runs say they
 /// were skipped when no test server is configured.
 pub async fn run<F, Fut>(backend: Backend, test: F)
@@ -157,6 +165,7 @@ where
     F: FnOnce(TestApp) -> Fut + Send + 'static,
     Fut: Future<Output = TestApp> + Send + 'static,
 {
+    init_logging();
     let Some(database) = TestDatabase::create(backend).await else {
         eprintln!("skipped: {POSTGRES_ENV} is not set, so the PostgreSQL run of this test did not run");
         return;

@@ -108,7 +108,10 @@ pub fn plan(
                 .ok_or_else(|| invalid(format!("unknown scope item \"{code}\" in {noun} \"{field}\"")))?;
             let found = &snapshot.items(regime)[index];
             if found.parent != field {
-                return Err(invalid(format!("scope item \"{code}\" belongs to \"{}\", not to \"{field}\"", found.parent)));
+                return Err(invalid(format!(
+                    "scope item \"{code}\" belongs to \"{}\", not to \"{field}\"",
+                    found.parent
+                )));
             }
             if !found.validity.contains(effective_from) {
                 return Err(invalid(format!("scope item \"{code}\" is not in force on {effective_from}")));
@@ -116,7 +119,8 @@ pub fn plan(
             Some(code)
         }
     };
-    let ministry = designating_ministry(snapshot, principal, regime, &field, effective_from, request.ministry.as_deref())?;
+    let ministry =
+        designating_ministry(snapshot, principal, regime, &field, effective_from, request.ministry.as_deref())?;
     Ok(PlannedDesignation { regime, field, scope_item, effective_from, effective_to: request.effective_to, ministry })
 }
 
@@ -149,7 +153,9 @@ fn designating_ministry(
         .collect();
     match (requested, with_jurisdiction.as_slice()) {
         (Some(code), list) if list.contains(&code) => Ok(code.to_owned()),
-        (Some(code), _) => Err(invalid(format!("ministry \"{code}\" has no jurisdiction over {noun} \"{field}\" on {date}"))),
+        (Some(code), _) => {
+            Err(invalid(format!("ministry \"{code}\" has no jurisdiction over {noun} \"{field}\" on {date}")))
+        }
         (None, [only]) => Ok((*only).to_owned()),
         (None, []) => Err(invalid(format!("no ministry has jurisdiction over {noun} \"{field}\" on {date}"))),
         (None, several) => Err(invalid(format!(
@@ -178,10 +184,9 @@ pub fn check_revocation(
         {
             Ok(())
         }
-        Some(own) => Err(RuleViolation::Forbidden(format!(
-            "{own} has no jurisdiction over {} \"{field}\"",
-            regime.field_noun()
-        ))),
+        Some(own) => {
+            Err(RuleViolation::Forbidden(format!("{own} has no jurisdiction over {} \"{field}\"", regime.field_noun())))
+        }
     }
 }
 

@@ -259,7 +259,8 @@ impl DesignationObject {
 
     /// The ministry that made it.
     async fn ministry(&self, ctx: &Context<'_>) -> ApiResult<MinistryObject> {
-        MinistryObject::by_code(&request(ctx).snapshot, &self.designation.ministry, self.as_of).ok_or(ApiError::Internal)
+        MinistryObject::by_code(&request(ctx).snapshot, &self.designation.ministry, self.as_of)
+            .ok_or(ApiError::Internal)
     }
 
     /// Why it was revoked.
@@ -390,7 +391,9 @@ fn page_size(first: Option<i32>) -> ApiResult<u64> {
 
 fn decode_after(after: Option<String>) -> ApiResult<Option<String>> {
     after
-        .map(|a| OperatorCursor::decode_cursor(&a).map(|c| c.0).map_err(|_| ApiError::bad_input("invalid cursor in after")))
+        .map(|a| {
+            OperatorCursor::decode_cursor(&a).map(|c| c.0).map_err(|_| ApiError::bad_input("invalid cursor in after"))
+        })
         .transpose()
 }
 
@@ -415,9 +418,11 @@ async fn operator_connection(
         page.has_next_page,
         OperatorConnectionFields { total_count },
     );
-    connection.edges.extend(page.operators.into_iter().map(|operator| {
-        Edge::new(OperatorCursor(operator.corporate_number.to_string()), OperatorObject(operator))
-    }));
+    connection.edges.extend(
+        page.operators
+            .into_iter()
+            .map(|operator| Edge::new(OperatorCursor(operator.corporate_number.to_string()), OperatorObject(operator))),
+    );
     Ok(connection)
 }
 
@@ -623,9 +628,7 @@ impl RegistryQuery {
         let loader = ctx.data_unchecked::<Designations>();
         loader
             .feed_many(
-                statuses
-                    .iter()
-                    .filter_map(|s| s.operator.as_ref().map(|o| (o.id, Arc::new(s.designations.clone())))),
+                statuses.iter().filter_map(|s| s.operator.as_ref().map(|o| (o.id, Arc::new(s.designations.clone())))),
             )
             .await;
         Ok(statuses.into_iter().map(|status| OperatorStatusObject { status, as_of: date }).collect())
@@ -729,12 +732,17 @@ impl RegistryMutation {
             legal_basis: input.legal_basis,
             reference: input.reference,
         };
-        let designation = registry::designations::designate(db(ctx), &data.snapshot, &data.principal, designate).await?;
+        let designation =
+            registry::designations::designate(db(ctx), &data.snapshot, &data.principal, designate).await?;
         Ok(DesignationObject { as_of: designation.effective_from, designation })
     }
 
     /// Revokes a designation: closes its period and records the reason (history stays).
-    async fn revoke_designation(&self, ctx: &Context<'_>, input: RevokeDesignationInput) -> ApiResult<DesignationObject> {
+    async fn revoke_designation(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeDesignationInput,
+    ) -> ApiResult<DesignationObject> {
         let data = request(ctx);
         let revoke = registry::designations::RevokeInput {
             id: parse_id(&input.id, "designation")?,

@@ -37,6 +37,9 @@ const EMBEDDED: [(&str, &str); 7] = [
     (OBLIGATIONS, include_str!("../../../seed-data/obligations.toml")),
 ];
 
+/// The fictional demo operators, as built into the binary.
+const EMBEDDED_DEMO: &str = include_str!("../../../seed-data/demo/operators.toml");
+
 /// Where the seed-data files are read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SeedSource {
@@ -68,6 +71,14 @@ impl SeedSource {
                 .find(|(name, _)| *name == file)
                 .map(|(_, text)| (*text).to_owned())
                 .unwrap_or_default()),
+        }
+    }
+
+    /// The demo data set (`demo/operators.toml`).
+    pub fn read_demo(&self) -> Result<String, SeedError> {
+        match self {
+            SeedSource::Dir(_) => self.read("demo/operators.toml"),
+            SeedSource::Embedded => Ok(EMBEDDED_DEMO.to_owned()),
         }
     }
 
@@ -107,6 +118,8 @@ impl fmt::Display for SeedError {
         write!(f, "{}: {}: {}", self.file, self.record, self.message)
     }
 }
+
+impl std::error::Error for SeedError {}
 
 /// Every problem found; loading fails when there is at least one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::{RegistryError, parse_corporate_number, require_writer};
+use super::{RegistryError, parse_corporate_number, require_writer, with_retry};
 use crate::domain::designation::{self, Designation, DesignationRequest, DesignationStatus};
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::{Principal, text};
@@ -32,42 +32,45 @@ pub async fn designate(
     let legal_basis = text::optional("legalBasis", input.legal_basis.as_deref())?;
     let reference = text::optional("reference", input.reference.as_deref())?;
 
-    let txn = db.begin_write().await?;
-    let operator = operators::find_by_corporate_number(&txn, &corporate_number).await?.ok_or_else(|| {
-        RegistryError::NotFound(format!("no operator with corporate number {corporate_number}; register it first"))
-    })?;
-    let now = Utc::now();
-    let designation = Designation {
-        id: Uuid::now_v7(),
-        operator_id: operator.id,
-        regime: plan.regime,
-        field: plan.field,
-        scope_item: plan.scope_item,
-        effective_from: plan.effective_from,
-        effective_to: plan.effective_to,
-        status: DesignationStatus::Designated,
-        legal_basis,
-        reference,
-        ministry: plan.ministry,
-        revocation_reason: None,
-        revoked_at: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    designations::insert(&txn, &designation).await.map_err(|e| match e {
-        StorageError::Conflict(ConflictKind::OverlappingPeriod) => RegistryError::Conflict(format!(
-            "operator {corporate_number} already has a {} designation for {} \"{}\"{} overlapping {}",
-            designation.regime,
-            designation.regime.field_noun(),
-            designation.field,
-            designation.scope_item.as_ref().map(|i| format!(" (scope item \"{i}\")")).unwrap_or_default(),
-            describe_period(designation.effective_from, designation.effective_to),
-        )),
-        other => other.into(),
-    })?;
-    txn.commit().await.map_err(StorageError::from)?;
-    Ok(designation)
+    with_retry(|| async {
+        let txn = db.begin_write().await?;
+        let operator = operators::find_by_corporate_number(&txn, &corporate_number).await?.ok_or_else(|| {
+            RegistryError::NotFound(format!("no operator with corporate number {corporate_number}; register it first"))
+        })?;
+        let now = Utc::now();
+        let designation = Designation {
+            id: Uuid::now_v7(),
+            operator_id: operator.id,
+            regime: plan.regime,
+            field: plan.field.clone(),
+            scope_item: plan.scope_item.clone(),
+            effective_from: plan.effective_from,
+            effective_to: plan.effective_to,
+            status: DesignationStatus::Designated,
+            legal_basis: legal_basis.clone(),
+            reference: reference.clone(),
+            ministry: plan.ministry.clone(),
+            revocation_reason: None,
+            revoked_at: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        designations::insert(&txn, &designation).await.map_err(|e| match e {
+            StorageError::Conflict(ConflictKind::OverlappingPeriod) => RegistryError::Conflict(format!(
+                "operator {corporate_number} already has a {} designation for {} \"{}\"{} overlapping {}",
+                designation.regime,
+                designation.regime.field_noun(),
+                designation.field,
+                designation.scope_item.as_ref().map(|i| format!(" (scope item \"{i}\")")).unwrap_or_default(),
+                describe_period(designation.effective_from, designation.effective_to),
+            )),
+            other => other.into(),
+        })?;
+        txn.commit().await.map_err(StorageError::from)?;
+        Ok(designation)
+    })
+    .await
 }
 
 fn describe_period(from: NaiveDate, to: Option<NaiveDate>) -> String {
@@ -100,7 +103,14 @@ pub async fn revoke(
         .await?
         .ok_or_else(|| RegistryError::NotFound(format!("no designation with id {}", input.id)))?;
     let effective_to = input.effective_to.unwrap_or_else(crate::domain::today);
-    designation::check_revocation(snapshot, principal, current.regime, &current.field, current.effective_from, effective_to)?;
+    designation::check_revocation(
+        snapshot,
+        principal,
+        current.regime,
+        &current.field,
+        current.effective_from,
+        effective_to,
+    )?;
     if current.status == DesignationStatus::Revoked {
         return Err(RegistryError::Conflict(format!("designation {} is already revoked", current.id)));
     }

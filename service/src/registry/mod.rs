@@ -2,6 +2,7 @@
 //! up, list, report). They check who may act, apply the domain rules and run the
 //! storage calls in one transaction. GraphQL, the CLI and imports all go through here.
 
+pub mod demo;
 pub mod designations;
 pub mod operators;
 pub mod overlap;
@@ -40,6 +41,30 @@ impl From<RuleViolation> for RegistryError {
 impl From<TextError> for RegistryError {
     fn from(error: TextError) -> Self {
         RegistryError::Invalid(error.to_string())
+    }
+}
+
+/// How often a write transaction is attempted when the database aborts it because of a
+/// concurrent one.
+const WRITE_ATTEMPTS: usize = 3;
+
+/// Runs a write transaction, again when it collided with a concurrent one (PostgreSQL
+/// may abort one of two concurrent inserts checked by the exclusion constraint with a
+/// deadlock instead of a violation; the retry then sees the committed row).
+pub async fn with_retry<T, F, Fut>(mut attempt: F) -> Result<T, RegistryError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RegistryError>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(RegistryError::Storage(StorageError::Transient)) if tries < WRITE_ATTEMPTS => tries += 1,
+            Err(RegistryError::Storage(StorageError::Transient)) => {
+                return Err(RegistryError::Conflict("a concurrent change collided with this one; retry".into()));
+            }
+            other => return other,
+        }
     }
 }
 

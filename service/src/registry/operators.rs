@@ -41,9 +41,9 @@ pub async fn register(db: &Db, principal: &Principal, input: NewOperator) -> Res
     };
     let txn = db.begin_write().await?;
     operators::insert(&txn, &operator).await.map_err(|e| match e {
-        StorageError::Conflict(ConflictKind::Unique) => {
-            RegistryError::Conflict(format!("an operator with corporate number {corporate_number} is already registered"))
-        }
+        StorageError::Conflict(ConflictKind::Unique) => RegistryError::Conflict(format!(
+            "an operator with corporate number {corporate_number} is already registered"
+        )),
         other => other.into(),
     })?;
     txn.commit().await.map_err(StorageError::from)?;
@@ -120,9 +120,12 @@ pub async fn statuses(db: &Db, principal: &Principal, asked: &[String]) -> Resul
                 let designations = operator.as_ref().and_then(|o| by_operator.get(&o.id).cloned()).unwrap_or_default();
                 OperatorStatus { asked: number.to_string(), operator, designations, problem: None }
             }
-            Err(problem) => {
-                OperatorStatus { asked: raw.trim().to_owned(), operator: None, designations: Vec::new(), problem: Some(problem) }
-            }
+            Err(problem) => OperatorStatus {
+                asked: raw.trim().to_owned(),
+                operator: None,
+                designations: Vec::new(),
+                problem: Some(problem),
+            },
         })
         .collect())
 }

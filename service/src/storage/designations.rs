@@ -124,7 +124,10 @@ pub async fn revoke(
 }
 
 /// The distinct (operator, regime, sector-or-domain) triples active at `as_of`.
-pub async fn active_fields(conn: &impl ConnectionTrait, as_of: NaiveDate) -> Result<Vec<ActiveField<Uuid>>, StorageError> {
+pub async fn active_fields(
+    conn: &impl ConnectionTrait,
+    as_of: NaiveDate,
+) -> Result<Vec<ActiveField<Uuid>>, StorageError> {
     let rows: Vec<(Uuid, String, Option<String>, Option<String>)> = designation::Entity::find()
         .select_only()
         .column(designation::Column::OperatorId)
@@ -151,7 +154,9 @@ pub async fn active_fields(conn: &impl ConnectionTrait, as_of: NaiveDate) -> Res
 
 /// `effective_from <= as_of AND (effective_to IS NULL OR as_of < effective_to)`.
 pub fn active_at(as_of: NaiveDate) -> Condition {
-    Condition::all()
-        .add(designation::Column::EffectiveFrom.lte(as_of))
-        .add(Condition::any().add(designation::Column::EffectiveTo.is_null()).add(designation::Column::EffectiveTo.gt(as_of)))
+    Condition::all().add(designation::Column::EffectiveFrom.lte(as_of)).add(
+        Condition::any()
+            .add(designation::Column::EffectiveTo.is_null())
+            .add(designation::Column::EffectiveTo.gt(as_of)),
+    )
 }

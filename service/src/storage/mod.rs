@@ -24,6 +24,10 @@ pub enum StorageError {
     /// A uniqueness or non-overlap rule of the database refused the write.
     #[error("conflict: {0}")]
     Conflict(ConflictKind),
+    /// The database aborted the transaction because of a concurrent one (deadlock or
+    /// serialization failure); running it again may succeed.
+    #[error("the transaction collided with a concurrent one")]
+    Transient,
     /// A referenced row does not exist (foreign key).
     #[error("a referenced record does not exist")]
     MissingReference,
@@ -68,6 +72,8 @@ impl From<DbErr> for StorageError {
 const PG_UNIQUE_VIOLATION: &str = "23505";
 const PG_EXCLUSION_VIOLATION: &str = "23P01";
 const PG_FOREIGN_KEY_VIOLATION: &str = "23503";
+const PG_DEADLOCK_DETECTED: &str = "40P01";
+const PG_SERIALIZATION_FAILURE: &str = "40001";
 const SQLITE_CONSTRAINT_UNIQUE: &str = "2067";
 const SQLITE_CONSTRAINT_PRIMARYKEY: &str = "1555";
 const SQLITE_CONSTRAINT_FOREIGNKEY: &str = "787";
@@ -87,6 +93,9 @@ fn classify(err: DbErr) -> StorageError {
         StorageError::Conflict(ConflictKind::OverlappingPeriod)
     } else if code == PG_UNIQUE_VIOLATION || code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY {
         StorageError::Conflict(ConflictKind::Unique)
+    } else if code == PG_DEADLOCK_DETECTED || code == PG_SERIALIZATION_FAILURE {
+        // Concurrent inserts checked by an exclusion constraint can deadlock each other.
+        StorageError::Transient
     } else if code == PG_FOREIGN_KEY_VIOLATION || code == SQLITE_CONSTRAINT_FOREIGNKEY {
         StorageError::MissingReference
     } else {

@@ -2,7 +2,9 @@
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use super::entities::{designation, operator};
@@ -161,8 +163,14 @@ impl OperatorQuery {
             let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
             condition = condition.add(
                 Condition::any()
-                    .add(Expr::expr(Func::lower(Expr::col(operator::Column::NameJa))).like(LikeExpr::new(&pattern).escape('\\')))
-                    .add(Expr::expr(Func::lower(Expr::col(operator::Column::NameEn))).like(LikeExpr::new(&pattern).escape('\\'))),
+                    .add(
+                        Expr::expr(Func::lower(Expr::col(operator::Column::NameJa)))
+                            .like(LikeExpr::new(&pattern).escape('\\')),
+                    )
+                    .add(
+                        Expr::expr(Func::lower(Expr::col(operator::Column::NameEn)))
+                            .like(LikeExpr::new(&pattern).escape('\\')),
+                    ),
             );
         }
         condition
@@ -181,9 +189,11 @@ impl OperatorQuery {
             )
             .and_where(Expr::col((designation::Entity, designation::Column::EffectiveFrom)).lte(self.as_of))
             .and_where(
-                Expr::col((designation::Entity, designation::Column::EffectiveTo))
-                    .is_null()
-                    .or(Expr::col((designation::Entity, designation::Column::EffectiveTo)).gt(self.as_of)),
+                Expr::col((designation::Entity, designation::Column::EffectiveTo)).is_null().or(Expr::col((
+                    designation::Entity,
+                    designation::Column::EffectiveTo,
+                ))
+                .gt(self.as_of)),
             );
         extra(&mut query);
         query
