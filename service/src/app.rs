@@ -41,6 +41,16 @@ pub async fn seed_reference_data(db: &Db, args: &SeedArgs) -> Result<storage::re
     Ok(report)
 }
 
+/// Opens and migrates the database, loading the reference data when it has none yet
+/// (a new database works with every command, not only `serve`).
+pub async fn open_seeded_database(database: &DatabaseArgs, seed: &SeedArgs) -> Result<Db, StartupError> {
+    let db = open_database(database).await?;
+    if storage::reference::is_empty(&db.conn).await? {
+        seed_reference_data(&db, seed).await?;
+    }
+    Ok(db)
+}
+
 /// A started (bound, not yet serving) application.
 pub struct Application {
     listener: TcpListener,
@@ -50,10 +60,7 @@ pub struct Application {
 impl Application {
     /// Opens, migrates and (when new) seeds the database, then binds the listener.
     pub async fn build(settings: &ServeSettings) -> Result<Self, StartupError> {
-        let db = open_database(&settings.database).await?;
-        if storage::reference::is_empty(&db.conn).await? {
-            seed_reference_data(&db, &settings.seed).await?;
-        }
+        let db = open_seeded_database(&settings.database, &settings.seed).await?;
         let reference = ReferenceStore::new(storage::reference::load(&db.conn).await?);
         let listener = TcpListener::bind(&settings.bind)
             .await

@@ -1,15 +1,20 @@
 //! The `scope-registry` command line.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
-use scope_registry::app::{Application, StartupError, open_database, seed_reference_data};
+use scope_registry::app::{Application, StartupError, open_database, open_seeded_database, seed_reference_data};
 use scope_registry::auth::{self, TokenRequest};
+use scope_registry::cli::{self, ExportFormat};
 use scope_registry::config::{DatabaseArgs, LogFormat, SeedArgs, ServeSettings};
+use scope_registry::domain::date::parse_date;
 use scope_registry::domain::reference::ReferenceSnapshot;
-use scope_registry::domain::{Principal, Role};
-use scope_registry::reference::SeedSource;
+use scope_registry::domain::{Principal, Role, today};
+use scope_registry::reference::{SeedSource, files};
+use scope_registry::registry::export::ExportKind;
 use scope_registry::{graphql, registry, storage};
 use tracing_subscriber::EnvFilter;
 
@@ -44,6 +49,48 @@ enum Command {
     /// Manage bearer tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Import designations from a CSV file (all or nothing; see README for the format).
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// Act as this ministry (jurisdiction rules apply); default: as an administrator.
+        #[arg(long)]
+        ministry: Option<String>,
+        /// Check everything against the database, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Export operators, the overlap report, the crosswalk or the scope gaps.
+    Export {
+        /// operators, overlap, crosswalk or scope-gaps.
+        #[arg(value_parser = parse_export_kind)]
+        kind: ExportKind,
+        /// The date the export answers for (default: today in Japan).
+        #[arg(long, value_parser = parse_cli_date)]
+        as_of: Option<NaiveDate>,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Write a synthetic, deterministic import file of fictional operators.
+    Generate {
+        /// How many operators.
+        #[arg(long)]
+        operators: u64,
+        /// Random seed (same seed, same file).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long)]
+        output: PathBuf,
+        #[command(flatten)]
+        seed_data: SeedArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -67,10 +114,24 @@ enum TokenCommand {
     },
 }
 
-/// The command line acts as an administrator, named after the local user.
-fn cli_principal() -> Principal {
+/// The command line acts as an administrator (or, when given, as a ministry), named
+/// after the local user.
+fn cli_principal(ministry: Option<String>) -> Principal {
     let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
-    Principal::Cli { user, ministry: None }
+    Principal::Cli { user, ministry }
+}
+
+fn parse_export_kind(text: &str) -> Result<ExportKind, String> {
+    text.parse()
+}
+
+fn parse_cli_date(text: &str) -> Result<NaiveDate, String> {
+    parse_date(text).map_err(|e| e.to_string())
+}
+
+/// The reference snapshot as stored.
+async fn snapshot(db: &storage::Db) -> anyhow::Result<ReferenceSnapshot> {
+    Ok(ReferenceSnapshot::new(storage::reference::load(&db.conn).await?))
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -116,8 +177,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             eprint!("{report}");
             if demo {
                 let text = SeedSource::resolve(seed.seed_dir.as_deref()).read_demo()?;
-                let snapshot = ReferenceSnapshot::new(storage::reference::load(&db.conn).await?);
-                let report = registry::demo::load(&db, &snapshot, &cli_principal(), &text).await?;
+                let report = registry::demo::load(&db, &snapshot(&db).await?, &cli_principal(None), &text).await?;
                 eprintln!(
                     "demo: {} operators loaded with {} designations, {} already present",
                     report.operators_loaded, report.designations, report.operators_skipped
@@ -125,10 +185,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Token(TokenCommand::Issue { role, ministry, name, expires_in_days, database }) => {
-            let db = open_database(&database).await?;
-            if storage::reference::is_empty(&db.conn).await? {
-                seed_reference_data(&db, &SeedArgs::default()).await?;
-            }
+            let db = open_seeded_database(&database, &SeedArgs::default()).await?;
             let ministries: Vec<String> =
                 storage::reference::load(&db.conn).await?.ministries.into_iter().map(|m| m.code).collect();
             let expires_at = expires_in_days.map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
@@ -136,6 +193,22 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 auth::issue(&db, TokenRequest { role, ministry, label: name, expires_at }, &ministries).await?;
             eprintln!("token {} issued; it is shown once:", issued.id);
             println!("{}", issued.secret);
+        }
+        Command::Import { file, ministry, dry_run, database } => {
+            let db = open_seeded_database(&database, &SeedArgs::default()).await?;
+            let principal = cli_principal(ministry);
+            cli::import_file(&db, &snapshot(&db).await?, &principal, &file, dry_run).await?;
+        }
+        Command::Export { kind, as_of, format, output, database } => {
+            let db = open_seeded_database(&database, &SeedArgs::default()).await?;
+            let as_of = as_of.unwrap_or_else(today);
+            cli::export_to(&db, &snapshot(&db).await?, &cli_principal(None), kind, as_of, format, output.as_deref())
+                .await?;
+        }
+        Command::Generate { operators, seed, output, seed_data } => {
+            let data = files::load(&SeedSource::resolve(seed_data.seed_dir.as_deref()))?;
+            let rows = cli::generate_file(&ReferenceSnapshot::new(data), operators, seed, &output)?;
+            eprintln!("wrote {operators} operators with {rows} designations to {}", output.display());
         }
     }
     Ok(())

@@ -5,6 +5,7 @@
 mod fixtures;
 mod support;
 
+mod bulk;
 mod demo;
 mod designations;
 mod operators;

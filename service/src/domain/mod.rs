@@ -3,6 +3,7 @@
 pub mod corporate_number;
 pub mod date;
 pub mod designation;
+pub mod import;
 pub mod operator;
 pub mod overlap;
 pub mod principal;

@@ -2,6 +2,7 @@
 //! call the service layer and map errors once (see `error`).
 
 pub mod error;
+pub mod import;
 pub mod reference;
 pub mod registry;
 pub mod scalars;
@@ -34,7 +35,7 @@ pub struct QueryRoot(reference::ReferenceQuery, registry::RegistryQuery);
 
 /// All mutations.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(registry::RegistryMutation);
+pub struct MutationRoot(registry::RegistryMutation, import::ImportMutation);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

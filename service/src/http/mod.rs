@@ -1,5 +1,7 @@
 //! HTTP wiring: the axum router, authentication of requests and the GraphQL endpoint.
 
+mod export;
+
 use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
@@ -11,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::auth::Authenticator;
+use crate::domain::Principal;
 use crate::graphql::registry::DesignationLoader;
 use crate::graphql::{ApiError, AppSchema, RequestData};
 use crate::reference::ReferenceStore;
@@ -28,6 +31,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/export/{file}", get(export::export_file))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
@@ -37,17 +41,20 @@ async fn graphiql() -> Html<String> {
     Html(GraphiQLSource::build().endpoint("/graphql").title("Scope Registry").finish())
 }
 
-async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
+/// The principal behind a request's `Authorization` header.
+async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let authorization = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
         Some(Ok(value)) => Some(value),
-        Some(Err(_)) => {
-            return error_response(ApiError::Unauthenticated("the Authorization header is not valid text".into()));
-        }
+        Some(Err(_)) => return Err(ApiError::Unauthenticated("the Authorization header is not valid text".into())),
     };
-    let principal = match state.auth.authenticate(authorization).await {
+    Ok(state.auth.authenticate(authorization).await?)
+}
+
+async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
+    let principal = match principal(&state, &headers).await {
         Ok(principal) => principal,
-        Err(e) => return error_response(e.into()),
+        Err(e) => return error_response(e),
     };
     let request = request
         .into_inner()

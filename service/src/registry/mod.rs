@@ -4,6 +4,9 @@
 
 pub mod demo;
 pub mod designations;
+pub mod export;
+pub mod generate;
+pub mod import;
 pub mod operators;
 pub mod overlap;
 

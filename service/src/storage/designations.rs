@@ -76,26 +76,36 @@ pub async fn insert(conn: &impl ConnectionTrait, designation: &Designation) -> R
     Ok(())
 }
 
+/// Inserts many designations (in chunks of multi-row inserts).
+pub async fn insert_many(conn: &impl ConnectionTrait, designations: &[Designation]) -> Result<(), StorageError> {
+    for chunk in designations.chunks(super::operators::INSERT_CHUNK) {
+        let models = chunk.iter().map(|d| designation::ActiveModel::from(designation::Model::from(d)));
+        designation::Entity::insert_many(models).exec_without_returning(conn).await?;
+    }
+    Ok(())
+}
+
 pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Designation>, StorageError> {
     designation::Entity::find_by_id(id).one(conn).await?.map(Designation::try_from).transpose()
 }
 
 /// Every designation (any period) of the given operators, in a stable order.
 pub async fn of_operators(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Designation>, StorageError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut found = Vec::new();
+    for chunk in ids.chunks(super::operators::LOOKUP_CHUNK) {
+        let models = designation::Entity::find()
+            .filter(designation::Column::OperatorId.is_in(chunk.iter().copied()))
+            .order_by_asc(designation::Column::OperatorId)
+            .order_by_asc(designation::Column::EffectiveFrom)
+            .order_by_asc(designation::Column::Regime)
+            .order_by_asc(designation::Column::Id)
+            .all(conn)
+            .await?;
+        for model in models {
+            found.push(Designation::try_from(model)?);
+        }
     }
-    designation::Entity::find()
-        .filter(designation::Column::OperatorId.is_in(ids.iter().copied()))
-        .order_by_asc(designation::Column::OperatorId)
-        .order_by_asc(designation::Column::EffectiveFrom)
-        .order_by_asc(designation::Column::Regime)
-        .order_by_asc(designation::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(Designation::try_from)
-        .collect()
+    Ok(found)
 }
 
 /// Closes a designation's period and marks it revoked, if it is still at

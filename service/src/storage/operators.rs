@@ -57,6 +57,19 @@ pub async fn insert(conn: &impl ConnectionTrait, operator: &Operator) -> Result<
     Ok(())
 }
 
+/// Rows per multi-row INSERT: keeps every statement under SQLite's and PostgreSQL's
+/// bound-parameter limits.
+pub(crate) const INSERT_CHUNK: usize = 1000;
+
+/// Registers many operators (in chunks of multi-row inserts).
+pub async fn insert_many(conn: &impl ConnectionTrait, operators: &[Operator]) -> Result<(), StorageError> {
+    for chunk in operators.chunks(INSERT_CHUNK) {
+        let models = chunk.iter().map(|o| operator::ActiveModel::from(operator::Model::from(o)));
+        operator::Entity::insert_many(models).exec_without_returning(conn).await?;
+    }
+    Ok(())
+}
+
 pub async fn find_by_corporate_number(
     conn: &impl ConnectionTrait,
     corporate_number: &CorporateNumber,
@@ -73,16 +86,19 @@ pub async fn find_by_corporate_numbers(
     conn: &impl ConnectionTrait,
     corporate_numbers: &[CorporateNumber],
 ) -> Result<Vec<Operator>, StorageError> {
-    if corporate_numbers.is_empty() {
-        return Ok(Vec::new());
-    }
-    convert(
-        operator::Entity::find()
-            .filter(operator::Column::CorporateNumber.is_in(corporate_numbers.iter().map(|n| n.to_string())))
+    let mut found = Vec::new();
+    for chunk in corporate_numbers.chunks(LOOKUP_CHUNK) {
+        let models = operator::Entity::find()
+            .filter(operator::Column::CorporateNumber.is_in(chunk.iter().map(|n| n.to_string())))
             .all(conn)
-            .await?,
-    )
+            .await?;
+        found.extend(convert(models)?);
+    }
+    Ok(found)
 }
+
+/// Keys per `IN (…)` look-up.
+pub(crate) const LOOKUP_CHUNK: usize = 5000;
 
 pub async fn find_by_ids(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Operator>, StorageError> {
     if ids.is_empty() {

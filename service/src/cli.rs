@@ -1,0 +1,141 @@
+//! Command-line use cases that need more than a call: bulk import with progress
+//! display, exports to a file, synthetic data generation.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::domain::Principal;
+use crate::domain::reference::ReferenceSnapshot;
+use crate::registry::export::{ExportKind, export};
+use crate::registry::import::{ImportReport, Phase, Progress, import};
+use crate::registry::{RegistryError, generate};
+use crate::storage::Db;
+
+/// Progress on stderr: a bar on a terminal, a plain line every tenth otherwise (logs, CI).
+pub struct CliProgress {
+    bar: Option<ProgressBar>,
+    /// Last phase and tenth reported as a plain line.
+    last_line: Mutex<Option<(Phase, u64)>>,
+}
+
+impl CliProgress {
+    pub fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("{msg:>8} [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar
+        });
+        Self { bar, last_line: Mutex::new(None) }
+    }
+}
+
+impl Default for CliProgress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Progress for CliProgress {
+    fn update(&self, phase: Phase, done: u64, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(phase.as_str());
+            bar.set_length(total);
+            bar.set_position(done);
+            return;
+        }
+        let tenth = (done * 10).checked_div(total).unwrap_or(10);
+        if let Ok(mut last) = self.last_line.lock()
+            && *last != Some((phase, tenth))
+        {
+            *last = Some((phase, tenth));
+            eprintln!("{}: {done}/{total}", phase.as_str());
+        }
+    }
+}
+
+/// Imports a file, printing progress and then the report.
+pub async fn import_file(
+    db: &Db,
+    snapshot: &ReferenceSnapshot,
+    principal: &Principal,
+    path: &Path,
+    dry_run: bool,
+) -> anyhow::Result<ImportReport> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let started = Instant::now();
+    let progress = CliProgress::new();
+    let report = import(db, snapshot, principal, &bytes, dry_run, &progress).await?;
+    if let Some(bar) = &progress.bar {
+        bar.finish_and_clear();
+    }
+    for error in &report.errors {
+        eprintln!(
+            "line {}{}: {}",
+            error.line,
+            error.column.map(|c| format!(", column {c}")).unwrap_or_default(),
+            error.message
+        );
+    }
+    eprintln!(
+        "{}{} rows read, {} created ({} operators registered), {} unchanged, {} errors in {:.1} s",
+        if dry_run { "dry run: " } else { "" },
+        report.rows_read,
+        report.created,
+        report.operators_created,
+        report.unchanged,
+        report.errors.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if !report.errors.is_empty() {
+        anyhow::bail!("the file has {} invalid row(s); nothing was imported", report.errors.len());
+    }
+    Ok(report)
+}
+
+/// Output formats of exports.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+/// Writes an export to a file or stdout.
+pub async fn export_to(
+    db: &Db,
+    snapshot: &ReferenceSnapshot,
+    principal: &Principal,
+    kind: ExportKind,
+    as_of: NaiveDate,
+    format: ExportFormat,
+    output: Option<&Path>,
+) -> Result<(), RegistryError> {
+    let table = export(db, snapshot, principal, kind, as_of).await?;
+    let bytes = match format {
+        ExportFormat::Csv => table.to_csv()?,
+        ExportFormat::Json => {
+            let mut text = serde_json::to_vec_pretty(&table.to_json()).unwrap_or_default();
+            text.push(b'\n');
+            text
+        }
+    };
+    let written = match output {
+        Some(path) => std::fs::write(path, &bytes),
+        None => std::io::stdout().write_all(&bytes),
+    };
+    written.map_err(|e| RegistryError::Invalid(format!("cannot write the export: {e}")))
+}
+
+/// Writes a synthetic import file.
+pub fn generate_file(snapshot: &ReferenceSnapshot, operators: u64, seed: u64, output: &Path) -> anyhow::Result<u64> {
+    let file = std::fs::File::create(output).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", output.display()))?;
+    Ok(generate::generate(snapshot, operators, seed, std::io::BufWriter::new(file))?)
+}

@@ -1,0 +1,431 @@
+//! The designation import format and its rules, without I/O: one CSV row is one
+//! designation of one operator (or, with the designation columns empty, just the
+//! operator). Rows are checked on their own first, then against what is stored and
+//! against each other; every problem is reported with its line and column.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+
+use super::date::parse_date;
+use super::designation::{self, Designation, DesignationRequest, PlannedDesignation, RuleViolation};
+use super::operator::Operator;
+use super::reference::ReferenceSnapshot;
+use super::{CorporateNumber, Principal, Regime, text};
+
+/// The columns, in the order exports write them.
+pub const COLUMNS: [&str; 10] = [
+    "corporate_number",
+    "name_ja",
+    "name_en",
+    "regime",
+    "sector_or_domain",
+    "scope_item",
+    "effective_from",
+    "effective_to",
+    "legal_basis",
+    "reference",
+];
+
+/// Column positions in a file (whose header may order them differently).
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnMap([usize; 10]);
+
+/// One problem with one row (line 1 is the header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub line: u64,
+    /// The column's name, when the problem is in one column.
+    pub column: Option<&'static str>,
+    pub message: String,
+}
+
+impl ColumnMap {
+    /// Maps a header row; every column must be there exactly once, nothing else.
+    pub fn from_header(header: &[&str]) -> Result<Self, RowError> {
+        let error = |message: String| RowError { line: 1, column: None, message };
+        let mut positions = [usize::MAX; 10];
+        for (position, name) in header.iter().enumerate() {
+            let name = name.trim();
+            let Some(index) = COLUMNS.iter().position(|c| *c == name) else {
+                return Err(error(format!("unknown column \"{name}\" (expected {})", COLUMNS.join(","))));
+            };
+            if positions[index] != usize::MAX {
+                return Err(error(format!("column \"{name}\" appears twice")));
+            }
+            positions[index] = position;
+        }
+        if let Some(missing) = COLUMNS.iter().zip(positions).find(|(_, p)| *p == usize::MAX) {
+            return Err(error(format!("missing column \"{}\" (expected {})", missing.0, COLUMNS.join(","))));
+        }
+        Ok(Self(positions))
+    }
+
+    fn get<'a>(&self, record: &'a [&'a str], column: usize) -> &'a str {
+        record.get(self.0[column]).copied().unwrap_or("").trim()
+    }
+}
+
+/// A designation as a row asks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowDesignation {
+    pub plan: PlannedDesignation,
+    pub legal_basis: Option<String>,
+    pub reference: Option<String>,
+}
+
+/// A row that is valid on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRow {
+    pub line: u64,
+    pub corporate_number: CorporateNumber,
+    pub name_ja: String,
+    pub name_en: Option<String>,
+    /// None: the row only registers the operator.
+    pub designation: Option<RowDesignation>,
+}
+
+const CORPORATE_NUMBER: usize = 0;
+const NAME_JA: usize = 1;
+const NAME_EN: usize = 2;
+const REGIME: usize = 3;
+const FIELD: usize = 4;
+const SCOPE_ITEM: usize = 5;
+const EFFECTIVE_FROM: usize = 6;
+const EFFECTIVE_TO: usize = 7;
+const LEGAL_BASIS: usize = 8;
+const REFERENCE: usize = 9;
+
+/// Checks one row on its own (format, codes, dates, jurisdiction); collects all its
+/// problems.
+pub fn parse_row(
+    line: u64,
+    record: &[&str],
+    columns: &ColumnMap,
+    snapshot: &ReferenceSnapshot,
+    principal: &Principal,
+) -> Result<ImportRow, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut fail = |column: usize, message: String| {
+        errors.push(RowError { line, column: Some(COLUMNS[column]), message });
+    };
+    let value = |column: usize| columns.get(record, column);
+
+    let corporate_number =
+        CorporateNumber::parse(value(CORPORATE_NUMBER)).map_err(|e| fail(CORPORATE_NUMBER, e.to_string())).ok();
+    let name_ja = text::required("name_ja", value(NAME_JA)).map_err(|e| fail(NAME_JA, e.to_string())).ok();
+    let name_en = text::optional("name_en", Some(value(NAME_EN))).map_err(|e| fail(NAME_EN, e.to_string())).ok();
+    let legal_basis =
+        text::optional("legal_basis", Some(value(LEGAL_BASIS))).map_err(|e| fail(LEGAL_BASIS, e.to_string())).ok();
+    let reference =
+        text::optional("reference", Some(value(REFERENCE))).map_err(|e| fail(REFERENCE, e.to_string())).ok();
+
+    let designation_columns = [REGIME, FIELD, SCOPE_ITEM, EFFECTIVE_FROM, EFFECTIVE_TO];
+    let operator_only = designation_columns.iter().all(|&c| value(c).is_empty());
+    let mut designation = None;
+    if !operator_only {
+        let regime = match value(REGIME).parse::<Regime>() {
+            Ok(regime) => Some(regime),
+            Err(e) => {
+                fail(REGIME, e);
+                None
+            }
+        };
+        let field = Some(value(FIELD)).filter(|f| !f.is_empty());
+        if field.is_none() {
+            fail(FIELD, "sector_or_domain is required for a designation".into());
+        }
+        let mut date = |column: usize, required: bool| -> Option<NaiveDate> {
+            match value(column) {
+                "" if required => {
+                    fail(column, format!("{} is required for a designation", COLUMNS[column]));
+                    None
+                }
+                "" => None,
+                text => parse_date(text).map_err(|e| fail(column, e.to_string())).ok(),
+            }
+        };
+        let effective_from = date(EFFECTIVE_FROM, true);
+        let effective_to = date(EFFECTIVE_TO, false);
+        if let (Some(regime), Some(field), Some(effective_from)) = (regime, field, effective_from) {
+            let request = DesignationRequest {
+                regime: Some(regime),
+                sector: (regime == Regime::Ci).then(|| field.to_owned()),
+                domain: (regime == Regime::Espa).then(|| field.to_owned()),
+                scope_item: Some(value(SCOPE_ITEM).to_owned()),
+                effective_from: Some(effective_from),
+                effective_to,
+                ministry: None,
+            };
+            match designation::plan(snapshot, principal, &request) {
+                Ok(plan) => designation = Some(plan),
+                Err(RuleViolation::Invalid(message)) | Err(RuleViolation::Forbidden(message)) => {
+                    fail(column_of(&message), message);
+                }
+            }
+        }
+    }
+    match (corporate_number, name_ja, name_en, legal_basis, reference) {
+        (Some(corporate_number), Some(name_ja), Some(name_en), Some(legal_basis), Some(reference))
+            if errors.is_empty() =>
+        {
+            Ok(ImportRow {
+                line,
+                corporate_number,
+                name_ja,
+                name_en,
+                designation: designation.map(|plan| RowDesignation { plan, legal_basis, reference }),
+            })
+        }
+        _ => Err(errors),
+    }
+}
+
+/// Which column a designation rule's message is about.
+fn column_of(message: &str) -> usize {
+    if message.contains("scope item") {
+        SCOPE_ITEM
+    } else if message.contains("effectiveTo") {
+        EFFECTIVE_TO
+    } else if message.contains("not in force") || message.contains("jurisdiction") || message.contains("unknown") {
+        FIELD
+    } else {
+        REGIME
+    }
+}
+
+/// What is stored for one operator the file mentions.
+#[derive(Debug, Clone)]
+pub struct StoredOperator {
+    pub operator: Operator,
+    pub designations: Vec<Designation>,
+}
+
+/// What an import will do.
+#[derive(Debug, Default)]
+pub struct ImportPlan {
+    /// Operators to register (the first row that mentions each).
+    pub new_operators: Vec<ImportRow>,
+    /// Rows whose designation is new.
+    pub new_designations: Vec<ImportRow>,
+    /// Rows identical to what is stored.
+    pub unchanged: u64,
+}
+
+/// A designation's identity within an operator: regime, field, scope item, start.
+type DesignationKey = (Regime, String, Option<String>, NaiveDate);
+/// The rows of one operator/regime/field/scope item whose periods must not overlap.
+type PeriodGroup = (CorporateNumber, Regime, String, Option<String>);
+/// A period and the line it comes from (None: stored).
+type SourcedPeriod = (NaiveDate, Option<NaiveDate>, Option<u64>);
+
+fn key_of(plan: &PlannedDesignation) -> DesignationKey {
+    (plan.regime, plan.field.clone(), plan.scope_item.clone(), plan.effective_from)
+}
+
+/// Decides, for rows that are valid on their own, what is new, what is unchanged and
+/// what contradicts the stored registry or another row.
+pub fn reconcile(
+    rows: Vec<ImportRow>,
+    stored: &HashMap<CorporateNumber, StoredOperator>,
+) -> Result<ImportPlan, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut plan = ImportPlan::default();
+    let mut names: HashMap<CorporateNumber, (String, Option<String>, u64)> = HashMap::new();
+    let mut seen_keys: HashMap<(CorporateNumber, DesignationKey), u64> = HashMap::new();
+    // Periods per group: (from, to, where it comes from) for the overlap check.
+    let mut periods: HashMap<PeriodGroup, Vec<SourcedPeriod>> = HashMap::new();
+    let mut grouped_stored: HashSet<CorporateNumber> = HashSet::new();
+
+    for row in rows {
+        let number = row.corporate_number;
+        let existing = stored.get(&number);
+        // One name per operator: as registered, or as its first row says.
+        let name_clash = match (existing, names.get(&number)) {
+            (Some(s), _) if s.operator.name_ja != row.name_ja => {
+                Some((NAME_JA, format!("operator {number} is registered as \"{}\"", s.operator.name_ja)))
+            }
+            (Some(s), _) if row.name_en.is_some() && s.operator.name_en != row.name_en => Some((
+                NAME_EN,
+                format!(
+                    "operator {number} is registered with name_en \"{}\"",
+                    s.operator.name_en.as_deref().unwrap_or("")
+                ),
+            )),
+            (None, Some((ja, en, line))) if *ja != row.name_ja || (row.name_en.is_some() && *en != row.name_en) => {
+                Some((NAME_JA, format!("operator {number} has another name on line {line}")))
+            }
+            _ => None,
+        };
+        if let Some((column, message)) = name_clash {
+            errors.push(RowError { line: row.line, column: Some(COLUMNS[column]), message });
+            continue;
+        }
+        if existing.is_some() && grouped_stored.insert(number) {
+            for d in existing.map(|s| s.designations.as_slice()).unwrap_or_default() {
+                if d.effective_to.is_none_or(|to| d.effective_from < to) {
+                    periods.entry((number, d.regime, d.field.clone(), d.scope_item.clone())).or_default().push((
+                        d.effective_from,
+                        d.effective_to,
+                        None,
+                    ));
+                }
+            }
+        }
+        let is_new_operator = existing.is_none() && !names.contains_key(&number);
+        if existing.is_none() {
+            names.entry(number).or_insert_with(|| (row.name_ja.clone(), row.name_en.clone(), row.line));
+        }
+        let Some(designation) = &row.designation else {
+            if is_new_operator {
+                plan.new_operators.push(row);
+            } else {
+                plan.unchanged += 1;
+            }
+            continue;
+        };
+        let key = key_of(&designation.plan);
+        if let Some(first) = seen_keys.insert((number, key.clone()), row.line) {
+            errors.push(RowError {
+                line: row.line,
+                column: Some(COLUMNS[EFFECTIVE_FROM]),
+                message: format!("the same designation is already on line {first}"),
+            });
+            continue;
+        }
+        let same = existing.and_then(|s| {
+            s.designations.iter().find(|d| (d.regime, d.field.clone(), d.scope_item.clone(), d.effective_from) == key)
+        });
+        match same {
+            Some(d)
+                if d.effective_to == designation.plan.effective_to
+                    && d.legal_basis == designation.legal_basis
+                    && d.reference == designation.reference =>
+            {
+                plan.unchanged += 1;
+            }
+            Some(d) => errors.push(RowError {
+                line: row.line,
+                column: None,
+                message: format!(
+                    "differs from stored designation {} with the same start (effective_to, legal_basis or reference); correct that one instead",
+                    d.id
+                ),
+            }),
+            None => {
+                let plan_d = &designation.plan;
+                periods
+                    .entry((number, plan_d.regime, plan_d.field.clone(), plan_d.scope_item.clone()))
+                    .or_default()
+                    .push((plan_d.effective_from, plan_d.effective_to, Some(row.line)));
+                if is_new_operator {
+                    plan.new_operators.push(row.clone());
+                }
+                plan.new_designations.push(row);
+            }
+        }
+    }
+
+    for ((number, regime, field, item), mut list) in periods {
+        list.sort_by_key(|(from, _, _)| *from);
+        // Sweep in start order, remembering the period that reaches furthest so far: a
+        // period starting before that end overlaps it.
+        let mut reach: Option<(Option<NaiveDate>, Option<u64>)> = None;
+        for (from, to, line) in list {
+            if let Some((end, other)) = reach
+                && end.is_none_or(|end| from < end)
+            {
+                // Report on the file's row; name what it collides with.
+                let collision = match (line, other) {
+                    (Some(line), Some(other)) => Some((line, format!("line {other}"))),
+                    (Some(line), None) | (None, Some(line)) => Some((line, "a stored designation".to_owned())),
+                    (None, None) => None,
+                };
+                if let Some((line, with)) = collision {
+                    errors.push(RowError {
+                        line,
+                        column: Some(COLUMNS[EFFECTIVE_FROM]),
+                        message: format!(
+                            "the period overlaps {with} for operator {number}, {regime} {} \"{field}\"{}",
+                            regime.field_noun(),
+                            item.as_ref().map(|i| format!(" scope item \"{i}\"")).unwrap_or_default()
+                        ),
+                    });
+                }
+            }
+            let reaches_further = match reach {
+                None => true,
+                Some((end, _)) => end.is_some_and(|end| to.is_none_or(|to| to > end)),
+            };
+            if reaches_further {
+                reach = Some((to, line));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(plan)
+    } else {
+        errors.sort_by_key(|e| e.line);
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(line: u64, from: &str, to: Option<&str>) -> ImportRow {
+        let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        ImportRow {
+            line,
+            corporate_number: CorporateNumber::parse("7000012050002").unwrap(),
+            name_ja: "テスト".into(),
+            name_en: None,
+            designation: Some(RowDesignation {
+                plan: PlannedDesignation {
+                    regime: Regime::Ci,
+                    field: "gas".into(),
+                    scope_item: None,
+                    effective_from: date(from),
+                    effective_to: to.map(date),
+                    ministry: "METI".into(),
+                },
+                legal_basis: None,
+                reference: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn an_open_period_overlaps_every_later_one_not_only_the_next() {
+        let rows = vec![
+            row(2, "2020-01-01", None),
+            row(3, "2021-01-01", Some("2022-01-01")),
+            row(4, "2023-01-01", Some("2024-01-01")),
+        ];
+        let errors = reconcile(rows, &HashMap::new()).unwrap_err();
+        let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [3, 4]);
+        assert!(errors[0].message.contains("line 2"));
+    }
+
+    #[test]
+    fn adjacent_periods_and_a_new_operator_with_two_rows_are_fine() {
+        let rows = vec![row(2, "2020-01-01", Some("2021-01-01")), row(3, "2021-01-01", None)];
+        let plan = reconcile(rows, &HashMap::new()).unwrap();
+        assert_eq!(plan.new_operators.len(), 1);
+        assert_eq!(plan.new_designations.len(), 2);
+    }
+
+    #[test]
+    fn the_header_must_name_every_column_once() {
+        assert!(ColumnMap::from_header(&COLUMNS).is_ok());
+        let mut reordered = COLUMNS;
+        reordered.swap(0, 9);
+        assert!(ColumnMap::from_header(&reordered).is_ok());
+        assert!(ColumnMap::from_header(&COLUMNS[..9]).unwrap_err().message.contains("missing column \"reference\""));
+        let mut twice = COLUMNS.to_vec();
+        twice[1] = "corporate_number";
+        assert!(ColumnMap::from_header(&twice).unwrap_err().message.contains("appears twice"));
+    }
+}

@@ -1,0 +1,82 @@
+//! `GET /export/{operators,overlap,crosswalk,scope-gaps}.csv` — with `?asOf=` and
+//! `?format=json`. Operator data needs a bearer token; reference data is public.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use crate::domain::date::parse_date;
+use crate::domain::today;
+use crate::graphql::ApiError;
+use crate::registry::export::{ExportKind, export};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportParams {
+    as_of: Option<String>,
+    format: Option<String>,
+}
+
+/// An error as JSON with its code and a fitting HTTP status.
+fn error(error: ApiError) -> Response {
+    let status = match error {
+        ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ApiError::BadUserInput(_) | ApiError::QueryTooComplex(_) => StatusCode::BAD_REQUEST,
+        ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+        ApiError::Conflict(_) => StatusCode::CONFLICT,
+        ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let body = serde_json::json!({ "error": { "code": error.code(), "message": error.message() } });
+    (status, axum::Json(body)).into_response()
+}
+
+pub async fn export_file(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    Query(params): Query<ExportParams>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(kind) = file.strip_suffix(".csv").and_then(|name| name.parse::<ExportKind>().ok()) else {
+        return error(ApiError::NotFound(format!(
+            "no export \"{file}\" (operators.csv, overlap.csv, crosswalk.csv or scope-gaps.csv)"
+        )));
+    };
+    let as_of = match params.as_of.as_deref().map(parse_date).transpose() {
+        Ok(date) => date.unwrap_or_else(today),
+        Err(e) => return error(ApiError::bad_input(format!("asOf: {e}"))),
+    };
+    let json = match params.format.as_deref() {
+        None | Some("csv") => false,
+        Some("json") => true,
+        Some(other) => return error(ApiError::bad_input(format!("unknown format \"{other}\" (csv or json)"))),
+    };
+    let principal = match super::principal(&state, &headers).await {
+        Ok(principal) => principal,
+        Err(e) => return error(e),
+    };
+    let snapshot = state.reference.snapshot();
+    let table = match export(&state.db, &snapshot, &principal, kind, as_of).await {
+        Ok(table) => table,
+        Err(e) => return error(e.into()),
+    };
+    if json {
+        return axum::Json(table.to_json()).into_response();
+    }
+    match table.to_csv() {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}-{as_of}.csv\"", file.trim_end_matches(".csv")),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => error(e.into()),
+    }
+}
