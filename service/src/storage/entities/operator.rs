@@ -19,6 +19,15 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::designation::Entity")]
+    Designation,
+}
+
+impl Related<super::designation::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Designation.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

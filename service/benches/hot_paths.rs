@@ -1,0 +1,88 @@
+//! In-process benchmarks of the hot paths: corporate-number parsing, an operator status
+//! look-up through the GraphQL schema (no HTTP) on SQLite, and the overlap computation
+//! over 100,000 operators. Run with `cargo bench -p scope-registry`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use scope_registry::app::open_seeded_database;
+use scope_registry::config::{DatabaseArgs, SeedArgs};
+use scope_registry::domain::overlap::{ActiveField, compute};
+use scope_registry::domain::reference::ReferenceSnapshot;
+use scope_registry::domain::{CorporateNumber, Principal, Regime, Role};
+use scope_registry::graphql::registry::DesignationLoader;
+use scope_registry::graphql::{RequestData, build_schema};
+use scope_registry::reference::{SeedSource, files};
+use scope_registry::registry::generate::generate;
+use scope_registry::registry::import::{Silent, import};
+use scope_registry::storage;
+
+fn corporate_numbers(c: &mut Criterion) {
+    c.bench_function("corporate_number/parse ascii", |b| b.iter(|| CorporateNumber::parse(black_box("7000012050002"))));
+    c.bench_function("corporate_number/parse full-width", |b| {
+        b.iter(|| CorporateNumber::parse(black_box(" ７０００１２０５０００２ ")))
+    });
+}
+
+fn snapshot() -> ReferenceSnapshot {
+    ReferenceSnapshot::new(files::load(&SeedSource::Embedded).expect("embedded seed-data"))
+}
+
+fn status_lookup(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = DatabaseArgs {
+        database_url: format!("sqlite://{}", dir.path().join("bench.db").display()),
+        db_max_connections: 4,
+    };
+    let snap = Arc::new(snapshot());
+    let admin = Principal::Cli { user: "bench".into(), ministry: None };
+    let db = runtime.block_on(async {
+        let db = open_seeded_database(&database, &SeedArgs::default()).await.expect("database");
+        let mut csv = Vec::new();
+        generate(&snap, 10_000, 1, &mut csv).expect("generate");
+        import(&db, &snap, &admin, &csv, false, &Silent).await.expect("import");
+        db
+    });
+    let schema = build_schema(Some(db.clone()));
+    let reader = Principal::Token { id: uuid::Uuid::nil(), label: "bench".into(), role: Role::Reader, ministry: None };
+    let query = r#"{ operator(corporateNumber: "1800000000001") { corporateNumber nameJa
+        designations { regime sector { code } domain { code } } } }"#;
+    c.bench_function("status look-up through the schema (SQLite, 10k operators)", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let request = async_graphql::Request::new(query)
+                .data(RequestData { principal: reader.clone(), snapshot: snap.clone() })
+                .data(DesignationLoader::per_request(db.clone()));
+            let response = schema.execute(request).await;
+            assert!(response.errors.is_empty(), "{:?}", response.errors);
+        })
+    });
+    drop(runtime.block_on(storage::Db::close(db)));
+}
+
+fn overlap(c: &mut Criterion) {
+    let snap = snapshot();
+    let sectors = ["electricity", "gas", "finance", "medical", "logistics", "water"];
+    let domains = ["electricity", "gas", "finance", "trucking", "postal", "water"];
+    let mut active = Vec::new();
+    for operator in 0..100_000u32 {
+        if operator % 5 != 0 {
+            active.push(ActiveField { operator, regime: Regime::Ci, field: sectors[operator as usize % 6].to_owned() });
+        }
+        if operator % 3 == 0 {
+            active.push(ActiveField {
+                operator,
+                regime: Regime::Espa,
+                field: domains[operator as usize % 6].to_owned(),
+            });
+        }
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+    c.bench_function("overlap over 100k operators (in memory)", |b| {
+        b.iter(|| compute(&snap, date, black_box(&active)))
+    });
+}
+
+criterion_group!(benches, corporate_numbers, status_lookup, overlap);
+criterion_main!(benches);
