@@ -1,4 +1,7 @@
-//! HTTP wiring: the axum router, authentication of requests and the GraphQL endpoint.
+//! HTTP wiring: the axum router, authentication of requests, the GraphQL endpoint and
+//! the scope map page.
+
+mod page;
 
 use std::sync::Arc;
 
@@ -30,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(page::routes())
         .with_state(state)
 }
 
