@@ -2,6 +2,7 @@
 //! database and talks HTTP (or runs the real binary). Every test runs on SQLite and on
 //! PostgreSQL (the latter when `SCOPE_REGISTRY_TEST_POSTGRES` names a server).
 
+mod browser;
 mod fixtures;
 mod support;
 
@@ -10,6 +11,7 @@ mod demo;
 mod designations;
 mod operators;
 mod overlap;
+mod page;
 mod reference;
 mod schema;
 mod seeding;

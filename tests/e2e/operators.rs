@@ -139,6 +139,8 @@ async fn every_filter_field_selects_what_it_says(app: TestApp) -> TestApp {
         sorted(vec!["7000012050002".to_owned(), numbers[2].clone(), numbers[3].clone(), numbers[4].clone()])
     );
     assert_eq!(list(json!({ "regime": "ESPA", "notRegime": "CI", "asOf": asof })).await, [numbers[2].clone()]);
+    assert_eq!(list(json!({ "regimes": ["CI", "ESPA"], "asOf": asof })).await, [numbers[0].clone()]);
+    assert_eq!(list(json!({ "regime": "ESPA", "regimes": ["CI"], "asOf": asof })).await, [numbers[0].clone()]);
     assert_eq!(list(json!({ "sector": "medical", "asOf": asof })).await, [numbers[1].clone()]);
     assert_eq!(list(json!({ "domain": "electricity", "asOf": asof })).await, [numbers[0].clone()]);
     // asOf moves the answer: the gas designation starts in 2026.

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::e2e;
 use crate::fixtures::{ci, cn, designate, espa, register_all};
-use crate::support::TestApp;
+use crate::support::{TestApp, error_code};
 
 const REPORT: &str = "query($d: Date) { overlap(asOf: $d) { asOf totals { both espaOnly ciOnly }
     cells { sector { code } domain { code } operatorCount }
@@ -100,6 +100,31 @@ async fn overlap_counts_match_the_hand_computed_answer(app: TestApp) -> TestApp 
     for domain in ["ocean-shipping", "telecommunications", "broadcasting", "port-transport", "gas", "finance"] {
         assert_eq!(gap(&report, domain)["operatorCount"], 0, "{domain}");
     }
+
+    // One domain's gap alone, as the scope map's drill-down asks for it.
+    let one = app
+        .data(
+            r#"{ overlap(asOf: "2025-06-01") { domainGaps(domain: " postal ") { domain { code } operators { edges { node { corporateNumber } } } } } }"#,
+            json!({}),
+            Some(&reader),
+        )
+        .await;
+    assert_eq!(
+        one["overlap"]["domainGaps"],
+        json!([{ "domain": { "code": "postal" }, "operators": { "edges": [{ "node": { "corporateNumber": d } }] } }])
+    );
+    let body = app
+        .graphql(r#"{ overlap { domainGaps(domain: "nuclear") { operatorCount } } }"#, json!({}), Some(&reader))
+        .await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    let before_it_existed = app
+        .data(
+            r#"{ overlap(asOf: "2024-12-31") { domainGaps(domain: "port-transport") { operatorCount } } }"#,
+            json!({}),
+            Some(&reader),
+        )
+        .await;
+    assert_eq!(before_it_existed["overlap"]["domainGaps"], json!([]));
 
     // Half a year earlier: H's ESPA designation still held, I had no ESPA counterpart yet.
     let earlier = app.data(REPORT, json!({ "d": "2024-12-31" }), Some(&reader)).await["overlap"].clone();

@@ -426,12 +426,23 @@ async fn operator_connection(
     Ok(connection)
 }
 
+/// The index of a sector or business domain by its (trimmed) code; `BAD_USER_INPUT`
+/// when there is none.
+fn known_field(snap: &ReferenceSnapshot, regime: Regime, code: &str) -> ApiResult<usize> {
+    let code = code.trim();
+    snap.field_index(regime, code)
+        .ok_or_else(|| ApiError::bad_input(format!("unknown {} \"{code}\"", regime.field_noun())))
+}
+
 /// Which operators to list; all conditions are AND-ed and count designations active at
 /// `asOf` (default today).
 #[derive(InputObject, Default)]
 pub struct OperatorFilter {
     /// Has an active designation under this regime.
     regime: Option<RegimeValue>,
+    /// Has an active designation under each of these regimes (`[CI, ESPA]`: operators
+    /// in both).
+    regimes: Option<Vec<RegimeValue>>,
     /// Has no active designation under this regime.
     not_regime: Option<RegimeValue>,
     /// Has an active CI designation in this sector.
@@ -447,18 +458,17 @@ pub struct OperatorFilter {
 impl OperatorFilter {
     fn into_query(self, snap: &ReferenceSnapshot) -> ApiResult<OperatorQuery> {
         let known = |regime: Regime, code: Option<String>| -> ApiResult<Option<String>> {
-            match code.map(|c| c.trim().to_owned()) {
-                Some(code) if snap.field_index(regime, &code).is_none() => {
-                    Err(ApiError::bad_input(format!("unknown {} \"{code}\"", regime.field_noun())))
-                }
-                other => Ok(other),
-            }
+            code.map(|code| known_field(snap, regime, &code).map(|_| code.trim().to_owned())).transpose()
         };
         let name_contains = crate::domain::text::optional("nameContains", self.name_contains.as_deref())
             .map_err(|e| ApiError::bad_input(e.to_string()))?;
+        let mut regimes: Vec<Regime> =
+            self.regime.into_iter().chain(self.regimes.into_iter().flatten()).map(Into::into).collect();
+        regimes.sort_unstable();
+        regimes.dedup();
         Ok(OperatorQuery {
             as_of: date_or_today(self.as_of),
-            regime: self.regime.map(Into::into),
+            regimes,
             not_regime: self.not_regime.map(Into::into),
             sector: known(Regime::Ci, self.sector)?,
             domain: known(Regime::Espa, self.domain)?,
@@ -579,12 +589,17 @@ impl OverlapReportObject {
     }
 
     /// Per ESPA domain: designated operators that are not CI operators in a linked sector.
-    async fn domain_gaps(&self) -> Vec<DomainGapObject> {
-        self.report
+    /// `domain` keeps only that business domain's gap (none when it is not in force at
+    /// the date).
+    async fn domain_gaps(&self, domain: Option<String>) -> ApiResult<Vec<DomainGapObject>> {
+        let only = domain.map(|code| known_field(&self.snap, Regime::Espa, &code)).transpose()?;
+        Ok(self
+            .report
             .domain_gaps
             .iter()
+            .filter(|gap| only.is_none_or(|index| gap.domain_index == index))
             .map(|gap| DomainGapObject { snap: self.snap.clone(), gap: gap.clone(), as_of: self.report.as_of })
-            .collect()
+            .collect())
     }
 }
 

@@ -1,4 +1,7 @@
-//! HTTP wiring: the axum router, authentication of requests and the GraphQL endpoint.
+//! HTTP wiring: the axum router, authentication of requests, the GraphQL endpoint and
+//! the scope map page.
+
+mod page;
 
 mod export;
 
@@ -34,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/export/{file}", get(export::export_file))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(page::routes())
         .with_state(state)
 }
 

@@ -112,7 +112,8 @@ pub async fn find_by_ids(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Ve
 #[derive(Debug, Clone)]
 pub struct OperatorQuery {
     pub as_of: NaiveDate,
-    pub regime: Option<Regime>,
+    /// Has an active designation under each of these regimes.
+    pub regimes: Vec<Regime>,
     pub not_regime: Option<Regime>,
     pub sector: Option<String>,
     pub domain: Option<String>,
@@ -125,7 +126,7 @@ impl OperatorQuery {
     pub fn at(as_of: NaiveDate) -> Self {
         Self {
             as_of,
-            regime: None,
+            regimes: Vec::new(),
             not_regime: None,
             sector: None,
             domain: None,
@@ -136,7 +137,7 @@ impl OperatorQuery {
 
     fn condition(&self) -> Condition {
         let mut condition = Condition::all();
-        if let Some(regime) = self.regime {
+        for &regime in &self.regimes {
             condition = condition.add(Expr::exists(self.active_designations(|q| {
                 q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(regime.as_str()));
             })));
