@@ -5,8 +5,11 @@
 mod fixtures;
 mod support;
 
+mod audit;
+mod curation;
 mod demo;
 mod designations;
+mod lifecycle;
 mod operators;
 mod overlap;
 mod reference;
