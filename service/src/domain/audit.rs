@@ -17,7 +17,7 @@ use super::designation::Designation;
 use super::operator::Operator;
 use super::reference::LinkRecord;
 use super::token::ApiToken;
-use super::{Principal, Regime, Role};
+use super::{CorporateNumber, Principal, Regime, Role};
 
 /// Defines a closed set of names stored as text: `as_str`, `FromStr` and `ALL`.
 macro_rules! stored_names {
@@ -121,7 +121,20 @@ impl Subject {
     }
 
     pub fn operator(operator: &Operator) -> Self {
-        Self::new(SubjectType::Operator, operator.corporate_number.as_str())
+        Self::operator_number(&operator.corporate_number)
+    }
+
+    pub fn operator_number(number: &CorporateNumber) -> Self {
+        Self::new(SubjectType::Operator, number.as_str())
+    }
+
+    /// The operator a request names, as typed: normalised when it is a valid corporate
+    /// number (so that it matches the operator's history), else as given.
+    pub fn operator_asked(asked: &str) -> Self {
+        match CorporateNumber::parse(asked) {
+            Ok(number) => Self::operator_number(&number),
+            Err(_) => Self::new(SubjectType::Operator, asked.trim()),
+        }
     }
 
     pub fn designation(id: Uuid) -> Self {
@@ -305,6 +318,12 @@ mod tests {
             assert_eq!(kind.as_str().parse::<SubjectType>(), Ok(*kind));
         }
         assert!("designate".parse::<AuditAction>().is_err());
+    }
+
+    #[test]
+    fn operators_are_named_by_their_normalised_corporate_number() {
+        assert_eq!(Subject::operator_asked(" ７００００１２０５０００２ ").id, "7000012050002");
+        assert_eq!(Subject::operator_asked(" not a number ").id, "not a number");
     }
 
     #[test]

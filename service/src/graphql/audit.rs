@@ -10,9 +10,7 @@ use super::reference::MinistryObject;
 use super::registry::page_size;
 use super::tokens::RoleValue;
 use super::{ApiError, ApiResult, request};
-use crate::domain::audit::{
-    ActorKind, AuditAction, AuditActor, AuditEvent, AuditOutcome, AuditRecord, Subject, SubjectType,
-};
+use crate::domain::audit::{ActorKind, AuditAction, AuditEvent, AuditOutcome, AuditRecord, Subject, SubjectType};
 use crate::domain::today;
 use crate::registry;
 use crate::storage::Db;
@@ -124,44 +122,6 @@ mirrored_enum! {
     }
 }
 
-/// Who made a change.
-pub struct AuditActorObject(AuditActor);
-
-/// Who made a change.
-#[Object(name = "AuditActor")]
-impl AuditActorObject {
-    /// "token:<token id>" or "cli:<user>"; what the `actor` filter matches.
-    async fn id(&self) -> &str {
-        &self.0.id
-    }
-
-    /// A bearer token or the command line.
-    async fn kind(&self) -> ActorKindValue {
-        self.0.kind.into()
-    }
-
-    /// The token's id (tokens only).
-    async fn token_id(&self) -> Option<ID> {
-        self.0.token_id.map(|id| ID(id.to_string()))
-    }
-
-    /// The token's label (tokens only).
-    async fn label(&self) -> Option<&str> {
-        self.0.label.as_deref()
-    }
-
-    /// The role it acted with.
-    async fn role(&self) -> Option<RoleValue> {
-        self.0.role.map(Into::into)
-    }
-
-    /// The ministry it acted for (ministry tokens only).
-    async fn ministry(&self, ctx: &Context<'_>) -> Option<MinistryObject> {
-        let code = self.0.ministry.as_deref()?;
-        MinistryObject::by_code(&request(ctx).snapshot, code, today())
-    }
-}
-
 /// One recorded change: who did what to which record, when and why, with its state
 /// before and after. The trail is append-only.
 pub struct AuditEventObject(pub AuditEvent);
@@ -186,9 +146,36 @@ impl AuditEventObject {
         self.record().at
     }
 
-    /// Who made (or attempted) it.
-    async fn actor(&self) -> AuditActorObject {
-        AuditActorObject(self.record().actor.clone())
+    /// Who made (or attempted) it: "token:<token id>" or "cli:<user>" (what the `actor`
+    /// filter matches).
+    async fn actor(&self) -> &str {
+        &self.record().actor.id
+    }
+
+    /// Whether the actor used a bearer token or the command line.
+    async fn actor_kind(&self) -> ActorKindValue {
+        self.record().actor.kind.into()
+    }
+
+    /// The actor's token (tokens only).
+    async fn actor_token_id(&self) -> Option<ID> {
+        self.record().actor.token_id.map(|id| ID(id.to_string()))
+    }
+
+    /// The actor's token label (tokens only).
+    async fn actor_label(&self) -> Option<&str> {
+        self.record().actor.label.as_deref()
+    }
+
+    /// The role the actor acted with.
+    async fn actor_role(&self) -> Option<RoleValue> {
+        self.record().actor.role.map(Into::into)
+    }
+
+    /// The ministry the actor acted for (ministry tokens, and the command line acting as one).
+    async fn actor_ministry(&self, ctx: &Context<'_>) -> Option<MinistryObject> {
+        let code = self.record().actor.ministry.as_deref()?;
+        MinistryObject::by_code(&request(ctx).snapshot, code, today())
     }
 
     /// What was done.

@@ -44,7 +44,7 @@ pub async fn designate(
                 "effectiveTo": request.effective_to,
                 "ministry": request.ministry,
             }))
-            .concerning(Subject::new(SubjectType::Operator, input.corporate_number.trim()))
+            .concerning(Subject::operator_asked(&input.corporate_number))
     };
     guard(db, principal, attempt, async {
         require_writer(principal)?;

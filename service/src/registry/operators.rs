@@ -13,7 +13,7 @@ use super::{
     RegistryError, changed_concurrently, check_version, parse_corporate_number, require_reader, require_writer,
     with_retry,
 };
-use crate::domain::audit::{AuditAction, AuditState, Subject, SubjectType};
+use crate::domain::audit::{AuditAction, AuditState, Subject};
 use crate::domain::designation::{self, Designation, DesignationStatus};
 use crate::domain::operator::Operator;
 use crate::domain::reference::ReferenceSnapshot;
@@ -35,10 +35,9 @@ pub struct NewOperator {
 
 pub async fn register(db: &Db, principal: &Principal, input: NewOperator) -> Result<Operator, RegistryError> {
     let attempt = || {
-        Change::of(AuditAction::RegisterOperator, Subject::new(SubjectType::Operator, input.corporate_number.trim()))
-            .after(
-                json!({ "corporateNumber": input.corporate_number, "nameJa": input.name_ja, "nameEn": input.name_en }),
-            )
+        Change::of(AuditAction::RegisterOperator, Subject::operator_asked(&input.corporate_number)).after(
+            json!({ "corporateNumber": input.corporate_number, "nameJa": input.name_ja, "nameEn": input.name_en }),
+        )
     };
     guard(db, principal, attempt, async {
         require_writer(principal)?;
@@ -107,7 +106,7 @@ pub struct OperatorUpdate {
 /// update that changes nothing writes nothing.
 pub async fn update(db: &Db, principal: &Principal, input: OperatorUpdate) -> Result<Operator, RegistryError> {
     let attempt = || {
-        Change::of(AuditAction::UpdateOperator, Subject::new(SubjectType::Operator, input.corporate_number.trim()))
+        Change::of(AuditAction::UpdateOperator, Subject::operator_asked(&input.corporate_number))
             .after(
                 json!({ "nameJa": input.name_ja, "nameEn": input.name_en, "expectedVersion": input.expected_version }),
             )
@@ -176,7 +175,7 @@ pub async fn close(
     input: Closure,
 ) -> Result<Operator, RegistryError> {
     let attempt = || {
-        Change::of(AuditAction::CloseOperator, Subject::new(SubjectType::Operator, input.corporate_number.trim()))
+        Change::of(AuditAction::CloseOperator, Subject::operator_asked(&input.corporate_number))
             .after(json!({ "closedOn": input.closed_on, "successorCorporateNumber": input.successor }))
             .reason(Some(&input.reason))
     };
@@ -251,7 +250,7 @@ pub async fn close(
                 change = change.concerning(Subject::designation(designation.id));
             }
             if let Some(successor) = &successor {
-                change = change.concerning(Subject::new(SubjectType::Operator, successor.as_str()));
+                change = change.concerning(Subject::operator_number(successor));
             }
             audit::record(&txn, principal, change).await?;
             txn.commit().await.map_err(StorageError::from)?;
