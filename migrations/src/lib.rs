@@ -9,10 +9,13 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_reference_tables;
 mod m20261126_000002_api_tokens;
 mod m20261126_000003_registry_tables;
+mod m20261127_000004_change_control;
 mod provenance;
 
 /// The error text the SQLite non-overlap trigger raises (PostgreSQL reports SQLSTATE 23P01).
 pub use m20261126_000003_registry_tables::OVERLAP_MESSAGE;
+/// The error text the audit trail's append-only triggers raise.
+pub use m20261127_000004_change_control::APPEND_ONLY_MESSAGE;
 
 /// The ordered list of migrations the service applies at start-up.
 pub struct Migrator;
@@ -24,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_reference_tables::Migration),
             Box::new(m20261126_000002_api_tokens::Migration),
             Box::new(m20261126_000003_registry_tables::Migration),
+            Box::new(m20261127_000004_change_control::Migration),
         ]
     }
 }

@@ -12,8 +12,8 @@ use scope_registry::domain::overlap::{ActiveField, compute};
 use scope_registry::domain::reference::ReferenceSnapshot;
 use scope_registry::domain::{CorporateNumber, Principal, Regime, Role};
 use scope_registry::graphql::registry::DesignationLoader;
-use scope_registry::graphql::{RequestData, build_schema};
-use scope_registry::reference::{SeedSource, files};
+use scope_registry::graphql::{RequestData, Services, build_schema};
+use scope_registry::reference::{ReferenceStore, SeedSource, files};
 use scope_registry::registry::generate::generate;
 use scope_registry::registry::import::{Silent, import};
 use scope_registry::storage;
@@ -45,7 +45,8 @@ fn status_lookup(c: &mut Criterion) {
         import(&db, &snap, &admin, &csv, false, &Silent).await.expect("import");
         db
     });
-    let schema = build_schema(Some(db.clone()));
+    let reference = ReferenceStore::new(snap.data().clone());
+    let schema = build_schema(Some(Services { db: db.clone(), reference }));
     let reader = Principal::Token { id: uuid::Uuid::nil(), label: "bench".into(), role: Role::Reader, ministry: None };
     let query = r#"{ operator(corporateNumber: "1800000000001") { corporateNumber nameJa
         designations { regime sector { code } domain { code } } } }"#;

@@ -8,9 +8,11 @@ use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
 use crate::config::{DatabaseArgs, SeedArgs, ServeSettings};
-use crate::graphql::build_schema;
+use crate::domain::Principal;
+use crate::graphql::{Services, build_schema};
 use crate::http::{AppState, router};
 use crate::reference::{ReferenceStore, SeedErrors, SeedSource, files};
+use crate::registry::{self, RegistryError};
 use crate::storage::{self, Db, PoolSettings, StorageError};
 
 /// Why the service could not start; each is one clear line for the operator.
@@ -20,6 +22,8 @@ pub enum StartupError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Seed(#[from] SeedErrors),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
 }
@@ -32,11 +36,23 @@ pub async fn open_database(args: &DatabaseArgs) -> Result<Db, StorageError> {
     Ok(db)
 }
 
-/// Validates the seed-data files and syncs them into the database.
-pub async fn seed_reference_data(db: &Db, args: &SeedArgs) -> Result<storage::reference::SyncReport, StartupError> {
+/// The principal of the command line (and of what `serve` does at start-up): an
+/// administrator named after the local user, or a ministry when asked to act as one.
+pub fn cli_principal(ministry: Option<String>) -> Principal {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    Principal::Cli { user, ministry }
+}
+
+/// Validates the seed-data files and syncs them into the database as the command-line
+/// user (see [`registry::reference::sync`] for `keep_curated`).
+pub async fn seed_reference_data(
+    db: &Db,
+    args: &SeedArgs,
+    keep_curated: bool,
+) -> Result<storage::reference::SyncReport, StartupError> {
     let source = SeedSource::resolve(args.seed_dir.as_deref());
     let data = files::load(&source)?;
-    let report = storage::reference::sync(&db.conn, &data).await?;
+    let report = registry::reference::sync(db, &cli_principal(None), &data, &source.to_string(), keep_curated).await?;
     tracing::info!(%source, changed = report.changed(), "reference data synced");
     Ok(report)
 }
@@ -46,7 +62,7 @@ pub async fn seed_reference_data(db: &Db, args: &SeedArgs) -> Result<storage::re
 pub async fn open_seeded_database(database: &DatabaseArgs, seed: &SeedArgs) -> Result<Db, StartupError> {
     let db = open_database(database).await?;
     if storage::reference::is_empty(&db.conn).await? {
-        seed_reference_data(&db, seed).await?;
+        seed_reference_data(&db, seed, false).await?;
     }
     Ok(db)
 }
@@ -66,7 +82,7 @@ impl Application {
             .await
             .map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
         let state = AppState {
-            schema: build_schema(Some(db.clone())),
+            schema: build_schema(Some(Services { db: db.clone(), reference: reference.clone() })),
             reference,
             auth: Arc::new(Authenticator::new(db.clone())),
             db,

@@ -1,28 +1,28 @@
-//! Bearer tokens: issuing them (the secret is shown once, only its hash is stored) and
-//! turning an `Authorization` header into a [`Principal`].
+//! Bearer tokens: making secrets (shown once, stored only as a hash) and turning an
+//! `Authorization` header into a [`Principal`].
+//!
+//! Every request is verified against the database, so that a revocation or an expiry
+//! takes effect at once, also when another process made it (`scope-registry token
+//! revoke`). The look-up is one indexed query by the secret's hash; the last-use time
+//! is written at most once a minute per token.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use uuid::Uuid;
 
-use crate::domain::{Principal, Role};
-use crate::storage::entities::api_token;
+use crate::domain::Principal;
+use crate::domain::token::TokenStatus;
 use crate::storage::{Db, StorageError, tokens};
 
 /// Every token starts with this, so that a leaked one is recognisable (and so that
 /// garbage is refused without a database look-up).
 const TOKEN_PREFIX: &str = "sr_";
 const SECRET_BYTES: usize = 32;
-/// How long a verified token is trusted without asking the database again.
-const CACHE_TTL: Duration = Duration::from_secs(5);
 /// `last_used_at` is written at most this often per token.
 const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -38,26 +38,22 @@ pub enum AuthError {
     Revoked,
     #[error("the bearer token has expired")]
     Expired,
-    #[error("a ministry token needs --ministry CODE, other roles take none")]
-    MinistryMismatch,
-    #[error("unknown ministry \"{0}\"")]
-    UnknownMinistry(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
-/// A newly issued token: the secret exists only in this value.
-pub struct IssuedToken {
-    pub id: Uuid,
+/// A new token secret and the hash stored in its place. The secret exists only here.
+pub struct NewSecret {
     pub secret: String,
+    pub hash: String,
 }
 
-/// What a token may be issued with.
-pub struct TokenRequest {
-    pub role: Role,
-    pub ministry: Option<String>,
-    pub label: String,
-    pub expires_at: Option<DateTime<Utc>>,
+/// Makes a random secret.
+pub fn new_secret() -> NewSecret {
+    let mut bytes = [0u8; SECRET_BYTES];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    NewSecret { hash: hash_secret(&secret), secret }
 }
 
 fn hash_secret(secret: &str) -> String {
@@ -65,55 +61,14 @@ fn hash_secret(secret: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Creates a token and stores its hash. Returns the secret, which is never stored.
-pub async fn issue(db: &Db, request: TokenRequest, known_ministries: &[String]) -> Result<IssuedToken, AuthError> {
-    match (request.role, &request.ministry) {
-        (Role::Ministry, Some(code)) if !known_ministries.contains(code) => {
-            return Err(AuthError::UnknownMinistry(code.clone()));
-        }
-        (Role::Ministry, Some(_)) | (Role::Admin | Role::Reader, None) => {}
-        _ => return Err(AuthError::MinistryMismatch),
-    }
-    let mut bytes = [0u8; SECRET_BYTES];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-    let id = Uuid::now_v7();
-    tokens::insert(
-        &db.conn,
-        api_token::Model {
-            id,
-            label: request.label,
-            role: request.role.as_str().to_owned(),
-            ministry_code: request.ministry,
-            secret_hash: hash_secret(&secret),
-            created_at: Utc::now(),
-            expires_at: request.expires_at,
-            last_used_at: None,
-            revoked_at: None,
-        },
-    )
-    .await?;
-    Ok(IssuedToken { id, secret })
-}
-
-#[derive(Clone)]
-struct CachedToken {
-    principal: Principal,
-    expires_at: Option<DateTime<Utc>>,
-    verified_at: Instant,
-    touched_at: Instant,
-}
-
-/// Verifies bearer tokens, remembering recent answers for a few seconds so that a
-/// busy client does not cost a database query per request.
+/// Verifies bearer tokens against the database.
 pub struct Authenticator {
     db: Db,
-    cache: Mutex<HashMap<String, CachedToken>>,
 }
 
 impl Authenticator {
     pub fn new(db: Db) -> Self {
-        Self { db, cache: Mutex::new(HashMap::new()) }
+        Self { db }
     }
 
     /// The principal for an `Authorization` header value (`None`: anonymous).
@@ -133,69 +88,25 @@ impl Authenticator {
             return Err(AuthError::MalformedToken);
         }
         let hash = hash_secret(secret);
-        let now = Instant::now();
-        let cached = self.cache.lock().ok().and_then(|cache| cache.get(&hash).cloned());
-        if let Some(entry) = cached
-            && now.duration_since(entry.verified_at) < CACHE_TTL
-        {
-            if entry.expires_at.is_some_and(|at| at <= Utc::now()) {
-                return Err(AuthError::Expired);
-            }
-            if now.duration_since(entry.touched_at) >= TOUCH_INTERVAL {
-                self.touch(&hash, &entry.principal).await;
-            }
-            return Ok(entry.principal);
-        }
-        let record = tokens::find_by_hash(&self.db.conn, &hash).await?.ok_or(AuthError::UnknownToken)?;
+        let (token, stored_hash) = tokens::find_by_hash(&self.db.conn, &hash).await?.ok_or(AuthError::UnknownToken)?;
         // The look-up was by hash; compare again in constant time as defence in depth.
-        if !bool::from(record.secret_hash.as_bytes().ct_eq(hash.as_bytes())) {
+        if !bool::from(stored_hash.as_bytes().ct_eq(hash.as_bytes())) {
             return Err(AuthError::UnknownToken);
         }
-        if record.revoked_at.is_some() {
-            return Err(AuthError::Revoked);
+        let now = Utc::now();
+        match token.status_at(now) {
+            TokenStatus::Revoked => return Err(AuthError::Revoked),
+            TokenStatus::Expired => return Err(AuthError::Expired),
+            TokenStatus::Active => {}
         }
-        if record.expires_at.is_some_and(|at| at <= Utc::now()) {
-            return Err(AuthError::Expired);
-        }
-        let role: Role = record.role.parse().map_err(|_| AuthError::UnknownToken)?;
-        let principal = Principal::Token { id: record.id, label: record.label, role, ministry: record.ministry_code };
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.retain(|_, e| now.duration_since(e.verified_at) < CACHE_TTL);
-            cache.insert(
-                hash.clone(),
-                CachedToken {
-                    principal: principal.clone(),
-                    expires_at: record.expires_at,
-                    verified_at: now,
-                    touched_at: now,
-                },
-            );
-        }
-        if record.last_used_at.is_none_or(|at| Utc::now().signed_duration_since(at).num_seconds() >= 60) {
-            self.touch(&hash, &principal).await;
-        }
-        Ok(principal)
-    }
-
-    /// Forgets every cached verification, so that a revocation takes effect at once.
-    pub fn forget_all(&self) {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.clear();
-        }
-    }
-
-    async fn touch(&self, hash: &str, principal: &Principal) {
-        if let Principal::Token { id, .. } = principal {
-            if let Ok(mut cache) = self.cache.lock()
-                && let Some(entry) = cache.get_mut(hash)
-            {
-                entry.touched_at = Instant::now();
-            }
+        let stale = token.last_used_at.is_none_or(|at| (now - at).to_std().is_ok_and(|age| age >= TOUCH_INTERVAL));
+        if stale {
             // Best effort: a failed write of the last-use time must not fail the request.
-            if let Err(e) = tokens::touch(&self.db.conn, *id, Utc::now()).await {
-                tracing::warn!(error = %e, "could not record token use");
+            if let Err(e) = tokens::touch(&self.db.conn, token.id, now).await {
+                tracing::warn!(error = %e, token = %token.id, "could not record token use");
             }
         }
+        Ok(Principal::Token { id: token.id, label: token.label, role: token.role, ministry: token.ministry })
     }
 }
 
@@ -204,10 +115,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hashes_are_hex_sha256() {
-        let h = hash_secret("sr_x");
-        assert_eq!(h.len(), 64);
-        assert!(h.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_ne!(h, hash_secret("sr_y"));
+    fn secrets_are_prefixed_and_only_their_sha256_is_kept() {
+        let new = new_secret();
+        assert!(new.secret.starts_with(TOKEN_PREFIX) && new.secret.len() == TOKEN_PREFIX.len() + 43);
+        assert_eq!(new.hash.len(), 64);
+        assert!(new.hash.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(new.hash, hash_secret(&new.secret));
+        assert_ne!(new.hash, new_secret().hash);
     }
 }

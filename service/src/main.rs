@@ -6,17 +6,21 @@ use std::process::ExitCode;
 
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
-use scope_registry::app::{Application, StartupError, open_database, open_seeded_database, seed_reference_data};
-use scope_registry::auth::{self, TokenRequest};
+use scope_registry::app::{
+    Application, StartupError, cli_principal, open_database, open_seeded_database, seed_reference_data,
+};
 use scope_registry::cli::{self, ExportFormat};
 use scope_registry::config::{DatabaseArgs, LogFormat, SeedArgs, ServeSettings};
 use scope_registry::domain::date::parse_date;
 use scope_registry::domain::reference::ReferenceSnapshot;
-use scope_registry::domain::{Principal, Role, today};
+use scope_registry::domain::{Role, today};
 use scope_registry::reference::{SeedSource, files};
 use scope_registry::registry::export::ExportKind;
+use scope_registry::registry::tokens::TokenRequest;
+use scope_registry::storage::Db;
 use scope_registry::{graphql, registry, storage};
 use tracing_subscriber::EnvFilter;
+use uuid::Uuid;
 
 #[derive(Parser)]
 #[command(name = "scope-registry", version, about = "Registry of Japan's critical-infrastructure protection scope")]
@@ -45,6 +49,10 @@ enum Command {
         /// Also load the fictional demo operators (seed-data/demo/).
         #[arg(long)]
         demo: bool,
+        /// Where seed-data disagrees with crosswalk links curated through the API, keep
+        /// the curated links and apply everything else (without it, nothing is written).
+        #[arg(long)]
+        keep_curated: bool,
     },
     /// Manage bearer tokens.
     #[command(subcommand)]
@@ -112,13 +120,25 @@ enum TokenCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// List every token (never its secret): id, role, ministry, label, dates, status.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke a token: it is refused from the next request on, also by running servers.
+    Revoke {
+        /// The token's id (as `token list` shows it).
+        id: Uuid,
+        /// Why it is revoked (recorded in the audit trail).
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
-/// The command line acts as an administrator (or, when given, as a ministry), named
-/// after the local user.
-fn cli_principal(ministry: Option<String>) -> Principal {
-    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
-    Principal::Cli { user, ministry }
+fn parse_role(text: &str) -> Result<Role, String> {
+    text.parse()
 }
 
 fn parse_export_kind(text: &str) -> Result<ExportKind, String> {
@@ -130,12 +150,8 @@ fn parse_cli_date(text: &str) -> Result<NaiveDate, String> {
 }
 
 /// The reference snapshot as stored.
-async fn snapshot(db: &storage::Db) -> anyhow::Result<ReferenceSnapshot> {
+async fn snapshot(db: &Db) -> anyhow::Result<ReferenceSnapshot> {
     Ok(ReferenceSnapshot::new(storage::reference::load(&db.conn).await?))
-}
-
-fn parse_role(text: &str) -> Result<Role, String> {
-    text.parse()
 }
 
 fn init_logging(format: LogFormat) {
@@ -171,9 +187,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             open_database(&database).await?;
             eprintln!("database is up to date");
         }
-        Command::Seed { database, seed, demo } => {
+        Command::Seed { database, seed, demo, keep_curated } => {
             let db = open_database(&database).await?;
-            let report = seed_reference_data(&db, &seed).await?;
+            let report = seed_reference_data(&db, &seed, keep_curated).await?;
             eprint!("{report}");
             if demo {
                 let text = SeedSource::resolve(seed.seed_dir.as_deref()).read_demo()?;
@@ -184,20 +200,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 );
             }
         }
-        Command::Token(TokenCommand::Issue { role, ministry, name, expires_in_days, database }) => {
-            let db = open_seeded_database(&database, &SeedArgs::default()).await?;
-            let ministries: Vec<String> =
-                storage::reference::load(&db.conn).await?.ministries.into_iter().map(|m| m.code).collect();
-            let expires_at = expires_in_days.map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
-            let issued =
-                auth::issue(&db, TokenRequest { role, ministry, label: name, expires_at }, &ministries).await?;
-            eprintln!("token {} issued; it is shown once:", issued.id);
-            println!("{}", issued.secret);
-        }
+        Command::Token(command) => token(command).await?,
         Command::Import { file, ministry, dry_run, database } => {
             let db = open_seeded_database(&database, &SeedArgs::default()).await?;
-            let principal = cli_principal(ministry);
-            cli::import_file(&db, &snapshot(&db).await?, &principal, &file, dry_run).await?;
+            cli::import_file(&db, &snapshot(&db).await?, &cli_principal(ministry), &file, dry_run).await?;
         }
         Command::Export { kind, as_of, format, output, database } => {
             let db = open_seeded_database(&database, &SeedArgs::default()).await?;
@@ -209,6 +215,57 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let data = files::load(&SeedSource::resolve(seed_data.seed_dir.as_deref()))?;
             let rows = cli::generate_file(&ReferenceSnapshot::new(data), operators, seed, &output)?;
             eprintln!("wrote {operators} operators with {rows} designations to {}", output.display());
+        }
+    }
+    Ok(())
+}
+
+/// Opens the database for a token command, loading reference data into a new one (a
+/// ministry token needs to know the ministries).
+async fn token_database(database: &DatabaseArgs) -> anyhow::Result<Db> {
+    Ok(open_seeded_database(database, &SeedArgs::default()).await?)
+}
+
+async fn token(command: TokenCommand) -> anyhow::Result<()> {
+    let principal = cli_principal(None);
+    match command {
+        TokenCommand::Issue { role, ministry, name, expires_in_days, database } => {
+            let db = token_database(&database).await?;
+            let snapshot = ReferenceSnapshot::new(storage::reference::load(&db.conn).await?);
+            let expires_at = expires_in_days.map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
+            let request = TokenRequest { role, ministry, label: name, expires_at };
+            let issued = registry::tokens::issue(&db, &snapshot, &principal, request).await?;
+            eprintln!("token {} issued; it is shown once:", issued.token.id);
+            println!("{}", issued.secret);
+        }
+        TokenCommand::List { database } => {
+            let db = token_database(&database).await?;
+            let now = chrono::Utc::now();
+            let time = |at: Option<chrono::DateTime<chrono::Utc>>| {
+                at.map_or_else(|| "-".to_owned(), |at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            };
+            println!(
+                "{:<36}  {:<8}  {:<8}  {:<7}  {:<20}  {:<20}  {:<20}  label",
+                "id", "role", "ministry", "status", "created", "expires", "last used"
+            );
+            for token in registry::tokens::list(&db, &principal).await? {
+                println!(
+                    "{:<36}  {:<8}  {:<8}  {:<7}  {:<20}  {:<20}  {:<20}  {}",
+                    token.id,
+                    token.role.as_str(),
+                    token.ministry.as_deref().unwrap_or("-"),
+                    token.status_at(now).as_str(),
+                    time(Some(token.created_at)),
+                    time(token.expires_at),
+                    time(token.last_used_at),
+                    token.label
+                );
+            }
+        }
+        TokenCommand::Revoke { id, reason, database } => {
+            let db = token_database(&database).await?;
+            registry::tokens::revoke(&db, &principal, id, reason).await?;
+            eprintln!("token {id} revoked; it is refused from now on");
         }
     }
     Ok(())

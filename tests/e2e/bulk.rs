@@ -152,6 +152,10 @@ async fn a_ministry_import_is_refused_row_by_row_outside_its_jurisdiction(app: T
 
     let body = app.graphql(IMPORT, json!({ "csv": csv, "dry": false }), Some(&reader)).await;
     assert_eq!(crate::support::error_code(&body), "FORBIDDEN");
+    let denied = app
+        .data("{ auditEvents(filter: { outcome: DENIED }) { edges { node { action } } } }", json!({}), Some(&reader))
+        .await;
+    assert_eq!(denied["auditEvents"]["edges"], json!([{ "node": { "action": "IMPORT_DESIGNATIONS" } }]));
     app
 }
 

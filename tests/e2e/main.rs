@@ -6,9 +6,12 @@ mod browser;
 mod fixtures;
 mod support;
 
+mod audit;
 mod bulk;
+mod curation;
 mod demo;
 mod designations;
+mod lifecycle;
 mod operators;
 mod overlap;
 mod page;

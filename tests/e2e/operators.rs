@@ -258,7 +258,8 @@ async fn a_page_of_operators_costs_the_same_statements_whatever_its_size(app: Te
         designations { regime sector { code } domain { code } ministry { code } } obligations { code } } } } }";
     let mut costs = Vec::new();
     for first in [10, 100] {
-        // Warm the token cache so that only the query's own statements are counted.
+        // The warm-up records the token's last use (written at most once a minute), so that
+        // only the token look-up and the query's own statements are counted.
         app.data("{ operators(first: 1) { totalCount } }", json!({}), Some(&admin)).await;
         let before = app.db.statement_count();
         let data = app.data(query, json!({ "first": first }), Some(&admin)).await;

@@ -9,7 +9,7 @@ use crate::support::{TestApp, cli_with_database, seed_dir};
 use crate::{e2e, e2e_database};
 
 /// A writable copy of seed-data with one edit applied.
-fn edited_seed_dir(file: &str, from: &str, to: &str) -> tempfile::TempDir {
+pub fn edited_seed_dir(file: &str, from: &str, to: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     for entry in std::fs::read_dir(seed_dir()).expect("seed-data") {
         let entry = entry.expect("entry");

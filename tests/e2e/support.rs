@@ -92,15 +92,14 @@ impl TestApp {
 
     /// POSTs a GraphQL request and returns the whole JSON response.
     pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
-        let mut request = self
-            .client
-            .post(format!("{}/graphql", self.address))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.expect("request sent");
-        response.json().await.expect("JSON response")
+        post(&self.client, &self.address, query, variables, token).await
+    }
+
+    /// Sends a GraphQL request from a task of its own, so that many run at once.
+    pub fn spawn_graphql(&self, query: &str, variables: Value, token: Option<&str>) -> tokio::task::JoinHandle<Value> {
+        let (client, address) = (self.client.clone(), self.address.clone());
+        let (query, token) = (query.to_owned(), token.map(str::to_owned));
+        tokio::spawn(async move { post(&client, &address, &query, variables, token.as_deref()).await })
     }
 
     /// Like `graphql` but fails the test on any error, returning `data`.
@@ -135,6 +134,16 @@ impl TestApp {
         }
         self.database.drop_database().await;
     }
+}
+
+async fn post(client: &reqwest::Client, address: &str, query: &str, variables: Value, token: Option<&str>) -> Value {
+    let mut request =
+        client.post(format!("{address}/graphql")).json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request sent");
+    response.json().await.expect("JSON response")
 }
 
 pub fn seed_dir() -> PathBuf {

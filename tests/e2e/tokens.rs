@@ -1,12 +1,24 @@
 //! Bearer tokens: issued once, stored as a hash, refused when unknown or malformed.
 
-use sea_orm::{ConnectionTrait, Statement};
-use serde_json::json;
+use scope_registry::storage::entities::api_token;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
+use serde_json::{Value, json};
 
+use crate::audit::{cli_actor, events};
 use crate::e2e;
 use crate::support::{TestApp, error_code};
 
 const QUERY: &str = "{ sectors { code } }";
+/// Operator data: refused without a valid token.
+const PROTECTED: &str = "{ operators { totalCount } }";
+const TOKENS: &str = "{ tokens { id label role ministry { code } createdAt expiresAt lastUsedAt revokedAt status } }";
+
+/// The listed token issued with `role` last.
+async fn listed(app: &TestApp, admin: &str, role: &str) -> Value {
+    let data = app.data(TOKENS, json!({}), Some(admin)).await;
+    data["tokens"].as_array().unwrap().iter().rev().find(|t| t["role"] == role).cloned().expect("listed token")
+}
 
 async fn an_issued_token_is_accepted_and_only_its_hash_is_stored(app: TestApp) -> TestApp {
     let token = app.token("reader", None);
@@ -65,7 +77,108 @@ async fn token_issue_checks_role_and_ministry(app: TestApp) -> TestApp {
     app
 }
 
+async fn a_revoked_token_is_refused_at_once_also_when_another_process_revokes_it(app: TestApp) -> TestApp {
+    let admin = app.token("admin", None);
+    let reader = app.token("reader", None);
+    app.data(PROTECTED, json!({}), Some(&reader)).await;
+    let id = listed(&app, &admin, "READER").await["id"].as_str().unwrap().to_owned();
+
+    // `token revoke` runs as a separate process against the database the server uses.
+    let output = app.cli(&["token", "revoke", &id, "--reason", "漏えいの疑い"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let body = app.graphql(PROTECTED, json!({}), Some(&reader)).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "refused from the very next request: {body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("revoked"));
+    let again = app.cli(&["token", "revoke", &id]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already revoked"));
+
+    // Through the API: admins only.
+    let ministry = app.token("ministry", Some("MIC"));
+    let second = app.token("reader", None);
+    let second_id = listed(&app, &admin, "READER").await["id"].as_str().unwrap().to_owned();
+    let revoke = "mutation($id: ID!) { revokeToken(id: $id, reason: \"rotated\") { status revokedAt } }";
+    for token in [&ministry, &second] {
+        assert_eq!(error_code(&app.graphql(revoke, json!({ "id": second_id }), Some(token)).await), "FORBIDDEN");
+    }
+    app.data(PROTECTED, json!({}), Some(&second)).await;
+    let revoked = app.data(revoke, json!({ "id": second_id }), Some(&admin)).await;
+    assert_eq!(revoked["revokeToken"]["status"], "REVOKED");
+    assert_eq!(error_code(&app.graphql(PROTECTED, json!({}), Some(&second)).await), "UNAUTHENTICATED");
+    assert_eq!(error_code(&app.graphql(revoke, json!({ "id": second_id }), Some(&admin)).await), "CONFLICT");
+    let body = app.graphql(revoke, json!({ "id": "01900000-0000-7000-8000-000000000000" }), Some(&admin)).await;
+    assert_eq!(error_code(&body), "NOT_FOUND");
+
+    let revocations = events(&app, &admin, json!({ "action": "REVOKE_TOKEN", "outcome": "SUCCEEDED" })).await;
+    let by: Vec<(&str, &str)> =
+        revocations.iter().map(|e| (e["entityId"].as_str().unwrap(), e["actorKind"].as_str().unwrap())).collect();
+    assert_eq!(by, [(id.as_str(), "CLI"), (second_id.as_str(), "TOKEN")]);
+    assert_eq!(revocations[0]["actor"], cli_actor().as_str());
+    assert_eq!(revocations[0]["reason"], "漏えいの疑い");
+    assert!(revocations[0]["before"]["revokedAt"].is_null() && !revocations[0]["after"]["revokedAt"].is_null());
+    assert_eq!(events(&app, &admin, json!({ "action": "REVOKE_TOKEN", "outcome": "DENIED" })).await.len(), 2);
+    app
+}
+
+async fn an_expired_token_is_refused_at_once(app: TestApp) -> TestApp {
+    let admin = app.token("admin", None);
+    let reader = app.token("reader", None);
+    app.data(PROTECTED, json!({}), Some(&reader)).await;
+    let id: uuid::Uuid = listed(&app, &admin, "READER").await["id"].as_str().unwrap().parse().unwrap();
+    let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+    api_token::Entity::update_many()
+        .col_expr(api_token::Column::ExpiresAt, Expr::value(past))
+        .filter(api_token::Column::Id.eq(id))
+        .exec(&app.db.conn)
+        .await
+        .unwrap();
+    let body = app.graphql(PROTECTED, json!({}), Some(&reader)).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("expired"));
+    assert_eq!(listed(&app, &admin, "READER").await["status"], "EXPIRED");
+    let output = app.cli(&["token", "issue", "--role", "reader", "--expires-in-days", "0"]);
+    assert!(!output.status.success(), "an expiry must lie in the future");
+    app
+}
+
+async fn tokens_are_listed_with_their_use_and_never_their_secrets(app: TestApp) -> TestApp {
+    let admin = app.token("admin", None);
+    let reader = app.token("reader", None);
+    let mlit = app.token("ministry", Some("MLIT"));
+    app.data(PROTECTED, json!({}), Some(&reader)).await;
+    let data = app.data(TOKENS, json!({}), Some(&admin)).await;
+    let tokens = data["tokens"].as_array().unwrap();
+    let roles: Vec<&str> = tokens.iter().map(|t| t["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["ADMIN", "READER", "MINISTRY"], "oldest first");
+    assert!(tokens.iter().all(|t| t["label"] == "e2e" && t["status"] == "ACTIVE" && t["revokedAt"].is_null()));
+    assert_eq!(tokens[2]["ministry"]["code"], "MLIT");
+    assert!(!tokens[1]["lastUsedAt"].is_null(), "the reader token was used");
+    assert!(tokens[2]["lastUsedAt"].is_null(), "the ministry token was not");
+    let text = data.to_string();
+    for secret in [&admin, &reader, &mlit] {
+        assert!(!text.contains(&secret[3..]));
+    }
+    for token in [&reader, &mlit] {
+        assert_eq!(error_code(&app.graphql(TOKENS, json!({}), Some(token)).await), "FORBIDDEN");
+    }
+
+    let output = app.cli(&["token", "list"]);
+    assert!(output.status.success());
+    let listing = String::from_utf8_lossy(&output.stdout);
+    for token in tokens {
+        assert!(listing.contains(token["id"].as_str().unwrap()), "{listing}");
+    }
+    assert!(listing.contains("MLIT") && listing.contains("active"));
+    for secret in [&admin, &reader, &mlit] {
+        assert!(!listing.contains(&secret[3..]));
+    }
+    app
+}
+
 e2e!(
+    a_revoked_token_is_refused_at_once_also_when_another_process_revokes_it,
+    an_expired_token_is_refused_at_once,
+    tokens_are_listed_with_their_use_and_never_their_secrets,
     an_issued_token_is_accepted_and_only_its_hash_is_stored,
     unknown_and_malformed_tokens_are_unauthenticated,
     token_issue_checks_role_and_ministry,

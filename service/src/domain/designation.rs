@@ -217,4 +217,147 @@ impl Designation {
     pub fn is_active_at(&self, date: NaiveDate) -> bool {
         is_active(self.effective_from, self.effective_to, date)
     }
+
+    /// Where its period ends when its operator closes on `closed_on`: there, or for a
+    /// designation that has not started yet, at its own start (it never takes effect).
+    /// None when it ends by then anyway.
+    pub fn end_on_closure(&self, closed_on: NaiveDate) -> Option<NaiveDate> {
+        match self.effective_to {
+            Some(to) if to <= closed_on => None,
+            _ => Some(closed_on.max(self.effective_from)),
+        }
+    }
+}
+
+/// A correction of a designation made with a wrong date or reference (absent fields stay
+/// as they are; `Some(None)` clears an optional one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Correction {
+    pub effective_from: Option<NaiveDate>,
+    pub effective_to: Option<Option<NaiveDate>>,
+    pub legal_basis: Option<Option<String>>,
+    pub reference: Option<Option<String>>,
+}
+
+/// The designation as corrected, if the correction meets the rules a new designation
+/// meets: the period is well formed (empty only for a revoked one), the sector or
+/// domain and the scope item are in force at the new start, and the designating ministry
+/// has jurisdiction then. A ministry corrects only designations its ministry made.
+pub fn plan_correction(
+    snapshot: &ReferenceSnapshot,
+    principal: &Principal,
+    current: &Designation,
+    correction: &Correction,
+) -> Result<Designation, RuleViolation> {
+    if let Some(own) = principal.acting_ministry()
+        && own != current.ministry
+    {
+        return Err(RuleViolation::Forbidden(format!(
+            "a {own} token cannot correct a designation made by {}",
+            current.ministry
+        )));
+    }
+    let effective_from = correction.effective_from.unwrap_or(current.effective_from);
+    let effective_to = correction.effective_to.unwrap_or(current.effective_to);
+    if let Some(to) = effective_to {
+        let empty_allowed = current.status == DesignationStatus::Revoked;
+        if to < effective_from || (to == effective_from && !empty_allowed) {
+            return Err(invalid(format!("effectiveTo ({to}) must be after effectiveFrom ({effective_from})")));
+        }
+    }
+    if effective_from != current.effective_from {
+        let noun = current.regime.field_noun();
+        let field = &current.field;
+        let in_force = snapshot.field(current.regime, field).is_some_and(|f| f.validity.contains(effective_from));
+        if !in_force {
+            return Err(invalid(format!("{noun} \"{field}\" is not in force on {effective_from}")));
+        }
+        if let Some(item) = &current.scope_item {
+            let item_in_force = snapshot
+                .item_index(current.regime, item)
+                .is_some_and(|i| snapshot.items(current.regime)[i].validity.contains(effective_from));
+            if !item_in_force {
+                return Err(invalid(format!("scope item \"{item}\" is not in force on {effective_from}")));
+            }
+        }
+        if !snapshot.has_jurisdiction(&current.ministry, current.regime, field, effective_from) {
+            return Err(invalid(format!(
+                "{} has no jurisdiction over {noun} \"{field}\" on {effective_from}",
+                current.ministry
+            )));
+        }
+    }
+    Ok(Designation {
+        effective_from,
+        effective_to,
+        legal_basis: correction.legal_basis.clone().unwrap_or_else(|| current.legal_basis.clone()),
+        reference: correction.reference.clone().unwrap_or_else(|| current.reference.clone()),
+        ..current.clone()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::{SeedSource, files};
+
+    fn d(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    fn water(from: &str, to: Option<&str>, ministry: &str) -> Designation {
+        let at = chrono::Utc::now();
+        Designation {
+            id: uuid::Uuid::nil(),
+            operator_id: uuid::Uuid::nil(),
+            regime: Regime::Ci,
+            field: "water".into(),
+            scope_item: None,
+            effective_from: d(from),
+            effective_to: to.map(d),
+            status: DesignationStatus::Designated,
+            legal_basis: None,
+            reference: None,
+            ministry: ministry.into(),
+            revocation_reason: None,
+            revoked_at: None,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn snapshot() -> ReferenceSnapshot {
+        ReferenceSnapshot::new(files::load(&SeedSource::Embedded).expect("embedded seed-data"))
+    }
+
+    #[test]
+    fn closing_ends_open_and_future_designations_only() {
+        let closed_on = d("2026-04-01");
+        assert_eq!(water("2020-01-01", None, "MLIT").end_on_closure(closed_on), Some(closed_on));
+        assert_eq!(water("2020-01-01", Some("2030-01-01"), "MLIT").end_on_closure(closed_on), Some(closed_on));
+        assert_eq!(water("2020-01-01", Some("2026-04-01"), "MLIT").end_on_closure(closed_on), None);
+        assert_eq!(water("2027-01-01", None, "MLIT").end_on_closure(closed_on), Some(d("2027-01-01")));
+    }
+
+    #[test]
+    fn a_correction_keeps_the_rules_of_a_new_designation() {
+        let snap = snapshot();
+        let admin = Principal::Cli { user: "t".into(), ministry: None };
+        let current = water("2024-04-01", None, "MLIT");
+        let moved = Correction { effective_from: Some(d("2024-05-01")), ..Correction::default() };
+        assert_eq!(plan_correction(&snap, &admin, &current, &moved).unwrap().effective_from, d("2024-05-01"));
+        // Water moved from MHLW to MLIT on 2024-04-01: MLIT had no jurisdiction before.
+        let too_early = Correction { effective_from: Some(d("2024-03-01")), ..Correction::default() };
+        assert!(
+            matches!(plan_correction(&snap, &admin, &current, &too_early), Err(RuleViolation::Invalid(m)) if m.contains("jurisdiction"))
+        );
+        let empty = Correction { effective_to: Some(Some(d("2024-04-01"))), ..Correction::default() };
+        assert!(matches!(plan_correction(&snap, &admin, &current, &empty), Err(RuleViolation::Invalid(_))));
+        let revoked = Designation { status: DesignationStatus::Revoked, ..current.clone() };
+        assert!(plan_correction(&snap, &admin, &revoked, &empty).is_ok(), "a revoked one may be empty");
+        let mhlw = Principal::Cli { user: "t".into(), ministry: Some("MHLW".into()) };
+        let reference = Correction { reference: Some(Some("告示".into())), ..Correction::default() };
+        assert!(matches!(plan_correction(&snap, &mhlw, &current, &reference), Err(RuleViolation::Forbidden(_))));
+    }
 }

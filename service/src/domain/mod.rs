@@ -1,6 +1,8 @@
 //! Pure domain types and rules: no I/O. Everything here can be unit-tested alone.
 
+pub mod audit;
 pub mod corporate_number;
+pub mod crosswalk;
 pub mod date;
 pub mod designation;
 pub mod import;
@@ -10,6 +12,7 @@ pub mod principal;
 pub mod reference;
 pub mod regime;
 pub mod text;
+pub mod token;
 
 pub use corporate_number::CorporateNumber;
 pub use date::{Validity, today};

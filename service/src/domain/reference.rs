@@ -88,6 +88,14 @@ impl LinkOrigin {
             LinkOrigin::Curated => "curated",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "seed" => Some(LinkOrigin::Seed),
+            "curated" => Some(LinkOrigin::Curated),
+            _ => None,
+        }
+    }
 }
 
 /// "CI side RELATION ESPA side", between two fields or two scope items.

@@ -85,7 +85,6 @@ impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {
             AuthError::Storage(e) => e.into(),
-            AuthError::MinistryMismatch | AuthError::UnknownMinistry(_) => ApiError::BadUserInput(error.to_string()),
             other => ApiError::Unauthenticated(other.to_string()),
         }
     }

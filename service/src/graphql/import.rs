@@ -2,10 +2,9 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 
-use super::{ApiResult, request};
+use super::{ApiResult, db, request};
 use crate::registry;
 use crate::registry::import::Silent;
-use crate::storage::Db;
 
 /// One invalid row of an import.
 #[derive(SimpleObject)]
@@ -75,9 +74,9 @@ impl ImportMutation {
         #[graphql(default = false)] dry_run: bool,
     ) -> ApiResult<ImportReport> {
         let data = request(ctx);
-        let db = ctx.data_unchecked::<Db>();
         let report =
-            registry::import::import(db, &data.snapshot, &data.principal, csv.as_bytes(), dry_run, &Silent).await?;
+            registry::import::import(db(ctx), &data.snapshot, &data.principal, csv.as_bytes(), dry_run, &Silent)
+                .await?;
         Ok(report.into())
     }
 }

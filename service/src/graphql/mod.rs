@@ -1,11 +1,14 @@
 //! The GraphQL API: types and thin resolvers. Resolvers parse input into domain types,
 //! call the service layer and map errors once (see `error`).
 
+pub mod audit;
+pub mod curation;
 pub mod error;
 pub mod import;
 pub mod reference;
 pub mod registry;
 pub mod scalars;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -15,6 +18,7 @@ pub use error::{ApiError, ApiResult};
 
 use crate::domain::Principal;
 use crate::domain::reference::ReferenceSnapshot;
+use crate::reference::ReferenceStore;
 use crate::storage::Db;
 
 /// What one request carries: who asks, and the reference snapshot it is answered from
@@ -29,21 +33,38 @@ pub fn request<'a>(ctx: &'a Context<'_>) -> &'a RequestData {
     ctx.data_unchecked::<RequestData>()
 }
 
+/// The database; the schema always carries it when it serves requests.
+pub fn db<'a>(ctx: &'a Context<'_>) -> &'a Db {
+    ctx.data_unchecked::<Db>()
+}
+
 /// All queries.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(reference::ReferenceQuery, registry::RegistryQuery);
+pub struct QueryRoot(reference::ReferenceQuery, registry::RegistryQuery, audit::AuditTrailQuery, tokens::TokenQuery);
 
 /// All mutations.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(registry::RegistryMutation, import::ImportMutation);
+pub struct MutationRoot(
+    registry::RegistryMutation,
+    curation::CurationMutation,
+    tokens::TokenMutation,
+    import::ImportMutation,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Builds the schema; `db` is what resolvers query.
-pub fn build_schema(db: Option<Db>) -> AppSchema {
+/// What resolvers work with: the database, and the reference store that curations
+/// replace the snapshot of.
+pub struct Services {
+    pub db: Db,
+    pub reference: ReferenceStore,
+}
+
+/// Builds the schema (without services: only to print the SDL).
+pub fn build_schema(services: Option<Services>) -> AppSchema {
     let builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription);
-    match db {
-        Some(db) => builder.data(db).finish(),
+    match services {
+        Some(Services { db, reference }) => builder.data(db).data(reference).finish(),
         None => builder.finish(),
     }
 }

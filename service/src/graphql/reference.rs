@@ -75,6 +75,17 @@ impl From<Relation> for RelationValue {
     }
 }
 
+impl From<RelationValue> for Relation {
+    fn from(value: RelationValue) -> Self {
+        match value {
+            RelationValue::Equal => Relation::Equal,
+            RelationValue::SubsetOf => Relation::SubsetOf,
+            RelationValue::SupersetOf => Relation::SupersetOf,
+            RelationValue::IntersectsWith => Relation::IntersectsWith,
+        }
+    }
+}
+
 /// Whether a crosswalk link comes from seed-data or was curated through the API.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
 pub enum LinkOriginValue {
@@ -325,7 +336,7 @@ impl ScopeItemObject {
                     Regime::Espa => &link.espa == code,
                 }
             })
-            .map(|i| ScopeItemLinkObject { snap: self.snap.clone(), index: i, as_of: self.as_of })
+            .map(|i| ScopeItemLinkObject::new(self.snap.clone(), i, self.as_of))
             .collect()
     }
 
@@ -472,6 +483,10 @@ pub struct ScopeItemLinkObject {
 }
 
 impl ScopeItemLinkObject {
+    pub fn new(snap: Arc<ReferenceSnapshot>, index: usize, as_of: NaiveDate) -> Self {
+        Self { snap, index, as_of }
+    }
+
     fn record(&self) -> &crate::domain::reference::LinkRecord {
         &self.snap.data().item_links[self.index]
     }
@@ -511,6 +526,16 @@ impl ScopeItemLinkObject {
     /// The citation this link rests on.
     async fn source(&self) -> String {
         self.snap.cite(&self.record().provenance)
+    }
+
+    /// First day the link holds (null: as long as both items exist).
+    async fn valid_from(&self) -> Option<Date> {
+        self.record().validity.from.map(Date)
+    }
+
+    /// First day the link no longer holds (exclusive).
+    async fn valid_to(&self) -> Option<Date> {
+        self.record().validity.to.map(Date)
     }
 
     /// Whether the link comes from seed-data or was curated through the API.
@@ -684,10 +709,7 @@ impl ReferenceQuery {
     async fn scope_item_crosswalk(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<ScopeItemLinkObject> {
         let snap = &request(ctx).snapshot;
         let date = date_or_today(as_of);
-        snap.item_links_at(date)
-            .into_iter()
-            .map(|index| ScopeItemLinkObject { snap: snap.clone(), index, as_of: date })
-            .collect()
+        snap.item_links_at(date).into_iter().map(|index| ScopeItemLinkObject::new(snap.clone(), index, date)).collect()
     }
 
     /// What no link covers at `asOf`: sectors, domains and scope items without a counterpart.

@@ -6,16 +6,18 @@ use std::sync::Arc;
 
 use async_graphql::connection::{Connection, CursorType, Edge};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+use super::audit::{AuditEventObject, history};
 use super::reference::{DomainObject, MinistryObject, ObligationObject, RegimeValue, ScopeItemObject, SectorObject};
 use super::scalars::Date;
-use super::{ApiError, ApiResult, request};
-use crate::domain::designation::{Designation, DesignationRequest, DesignationStatus};
+use super::{ApiError, ApiResult, db, request};
+use crate::domain::audit::Subject;
+use crate::domain::designation::{Correction, Designation, DesignationRequest, DesignationStatus};
 use crate::domain::operator::Operator;
 use crate::domain::overlap::OverlapReport;
 use crate::domain::reference::ReferenceSnapshot;
@@ -39,10 +41,6 @@ impl From<RegistryError> for ApiError {
             RegistryError::Storage(e) => e.into(),
         }
     }
-}
-
-fn db<'a>(ctx: &'a Context<'_>) -> &'a Db {
-    ctx.data_unchecked::<Db>()
 }
 
 fn date_or_today(as_of: Option<Date>) -> NaiveDate {
@@ -106,6 +104,7 @@ fn obligations(snap: &Arc<ReferenceSnapshot>, designations: &[Designation], date
 /// An operator (事業者) identified by its corporate number (法人番号).
 pub struct OperatorObject(pub Operator);
 
+/// An operator (事業者) identified by its corporate number (法人番号).
 #[Object(name = "Operator")]
 impl OperatorObject {
     /// Stable identifier (UUID).
@@ -176,6 +175,26 @@ impl OperatorObject {
         let all = designations_of(ctx, self.0.id).await?;
         Ok(obligations(&request(ctx).snapshot, &all, date))
     }
+
+    /// The operator it merged into, when that one is registered (see `closeOperator`).
+    async fn successor(&self, ctx: &Context<'_>) -> ApiResult<Option<OperatorObject>> {
+        let Some(successor) = &self.0.successor else { return Ok(None) };
+        let found = registry::operators::find(db(ctx), &request(ctx).principal, successor.as_str()).await?;
+        Ok(found.map(OperatorObject))
+    }
+
+    /// The operators that merged into it (they name it as their successor).
+    async fn predecessors(&self, ctx: &Context<'_>) -> ApiResult<Vec<OperatorObject>> {
+        let found =
+            registry::operators::predecessors(db(ctx), &request(ctx).principal, &self.0.corporate_number).await?;
+        Ok(found.into_iter().map(OperatorObject).collect())
+    }
+
+    /// Every change to it and to its designations, oldest first, from the audit trail
+    /// (a ministry sees those in its jurisdiction).
+    async fn history(&self, ctx: &Context<'_>) -> ApiResult<Vec<AuditEventObject>> {
+        history(ctx, Subject::operator(&self.0)).await
+    }
 }
 
 /// Whether a designation stands or was revoked.
@@ -195,6 +214,8 @@ pub struct DesignationObject {
     as_of: NaiveDate,
 }
 
+/// One operator's status under one regime for one sector (CI) or domain (ESPA),
+/// optionally one scope item, over `effectiveFrom` ..< `effectiveTo`.
 #[Object(name = "Designation")]
 impl DesignationObject {
     /// Stable identifier (UUID).
@@ -287,6 +308,12 @@ impl DesignationObject {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.designation.updated_at
     }
+
+    /// Every change to it, oldest first, from the audit trail (including its end when
+    /// its operator closed; a ministry sees those in its jurisdiction).
+    async fn history(&self, ctx: &Context<'_>) -> ApiResult<Vec<AuditEventObject>> {
+        history(ctx, Subject::designation(self.designation.id)).await
+    }
 }
 
 /// The answer for one corporate number of an `operatorStatuses` batch.
@@ -313,6 +340,7 @@ impl OperatorStatusObject {
     }
 }
 
+/// The answer for one corporate number of an `operatorStatuses` batch.
 #[Object(name = "OperatorStatus")]
 impl OperatorStatusObject {
     /// The corporate number as asked (normalised when valid).
@@ -378,7 +406,8 @@ pub struct OperatorConnectionFields {
 
 pub type OperatorConnection = Connection<OperatorCursor, OperatorObject, OperatorConnectionFields>;
 
-fn page_size(first: Option<i32>) -> ApiResult<u64> {
+/// The page size a connection's `first` asks for (default 50, at most 500).
+pub fn page_size(first: Option<i32>) -> ApiResult<u64> {
     match first {
         None => Ok(DEFAULT_PAGE_SIZE),
         Some(n) if n < 0 => Err(ApiError::bad_input("first must not be negative")),
@@ -500,6 +529,7 @@ pub struct OverlapCellObject {
     as_of: NaiveDate,
 }
 
+/// Operators active in both a linked sector and its domain.
 #[Object(name = "OverlapCell")]
 impl OverlapCellObject {
     /// The CI side of the linked pair.
@@ -527,6 +557,7 @@ pub struct DomainGapObject {
     as_of: NaiveDate,
 }
 
+/// ESPA-designated operators that are not CI operators in any sector linked to the domain.
 #[Object(name = "DomainGap")]
 impl DomainGapObject {
     /// The ESPA business domain.
@@ -566,6 +597,7 @@ pub struct OverlapReportObject {
     report: OverlapReport,
 }
 
+/// How the two regimes' designated operators overlap at a date.
 #[Object(name = "OverlapReport")]
 impl OverlapReportObject {
     /// The date the report answers for.
@@ -705,9 +737,66 @@ pub struct RevokeDesignationInput {
     effective_to: Option<Date>,
     /// Why it is revoked (required).
     reason: String,
+    /// The `version` the caller read; when given and stale, `CONFLICT` and nothing changes.
+    expected_version: Option<i32>,
 }
 
-fn parse_id(id: &ID, what: &str) -> ApiResult<Uuid> {
+/// Corrects an operator's names.
+#[derive(InputObject)]
+pub struct UpdateOperatorInput {
+    /// The operator's corporate number.
+    corporate_number: String,
+    /// The `version` the caller read; when stale (someone changed it since), `CONFLICT`
+    /// and nothing changes.
+    expected_version: i32,
+    /// The Japanese name (absent: unchanged).
+    name_ja: Option<String>,
+    /// The English name (absent: unchanged; null: removed).
+    name_en: MaybeUndefined<String>,
+    /// Why (recorded in the audit trail).
+    reason: Option<String>,
+}
+
+/// Records that an operator closed (merged or dissolved), as the National Tax Agency's
+/// corporate number records say.
+#[derive(InputObject)]
+pub struct CloseOperatorInput {
+    /// The operator's corporate number.
+    corporate_number: String,
+    /// The day it closed: its designations still open then end there.
+    closed_on: Date,
+    /// The registered operator it merged into (never itself, and never one whose own
+    /// successors lead back to it).
+    successor_corporate_number: Option<String>,
+    /// Why (recorded in the audit trail and in each ended designation).
+    reason: String,
+    /// The `version` the caller read; when given and stale, `CONFLICT` and nothing changes.
+    expected_version: Option<i32>,
+}
+
+/// Fixes a designation made with a wrong date or reference, without revoking it.
+#[derive(InputObject)]
+pub struct CorrectDesignationInput {
+    /// The designation's id.
+    id: ID,
+    /// The `version` the caller read; when stale (someone changed it since), `CONFLICT`
+    /// and nothing changes.
+    expected_version: i32,
+    /// The corrected first day (absent: unchanged); the sector or domain must be in force
+    /// then and the designating ministry have jurisdiction.
+    effective_from: Option<Date>,
+    /// The corrected end, exclusive (absent: unchanged; null: open).
+    effective_to: MaybeUndefined<Date>,
+    /// The corrected legal basis (absent: unchanged; null: removed).
+    legal_basis: MaybeUndefined<String>,
+    /// The corrected official reference (absent: unchanged; null: removed).
+    reference: MaybeUndefined<String>,
+    /// What was wrong (required; recorded in the audit trail).
+    reason: String,
+}
+
+/// Parses a UUID given as an `ID`, saying what it should have been.
+pub fn parse_id(id: &ID, what: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(format!("\"{}\" is not a {what} id", id.as_str())))
 }
 
@@ -763,8 +852,64 @@ impl RegistryMutation {
             id: parse_id(&input.id, "designation")?,
             effective_to: input.effective_to.map(|d| d.0),
             reason: input.reason,
+            expected_version: input.expected_version,
         };
         let designation = registry::designations::revoke(db(ctx), &data.snapshot, &data.principal, revoke).await?;
+        Ok(DesignationObject { as_of: designation.effective_from, designation })
+    }
+
+    /// Corrects an operator's names if it is still at `expectedVersion` (admin or any
+    /// ministry); its `version` increases. An update that changes nothing writes nothing.
+    async fn update_operator(&self, ctx: &Context<'_>, input: UpdateOperatorInput) -> ApiResult<OperatorObject> {
+        let update = registry::operators::OperatorUpdate {
+            corporate_number: input.corporate_number,
+            expected_version: input.expected_version,
+            name_ja: input.name_ja,
+            name_en: input.name_en.into(),
+            reason: input.reason,
+        };
+        Ok(OperatorObject(registry::operators::update(db(ctx), &request(ctx).principal, update).await?))
+    }
+
+    /// Records that an operator closed on `closedOn`, with its successor: every
+    /// designation still open then ends there (revoked with the reason), in one change.
+    /// A ministry may close an operator only when it could revoke each of those
+    /// designations. `CONFLICT` when it already closed.
+    async fn close_operator(&self, ctx: &Context<'_>, input: CloseOperatorInput) -> ApiResult<OperatorObject> {
+        let data = request(ctx);
+        let closure = registry::operators::Closure {
+            corporate_number: input.corporate_number,
+            closed_on: input.closed_on.0,
+            successor: input.successor_corporate_number,
+            reason: input.reason,
+            expected_version: input.expected_version,
+        };
+        Ok(OperatorObject(registry::operators::close(db(ctx), &data.snapshot, &data.principal, closure).await?))
+    }
+
+    /// Fixes a wrong date, legal basis or reference of a designation without revoking it,
+    /// if it is still at `expectedVersion` (`CONFLICT` otherwise, and when the corrected
+    /// period overlaps another). The same rules as for `designate` apply; a ministry
+    /// corrects only its own ministry's designations.
+    async fn correct_designation(
+        &self,
+        ctx: &Context<'_>,
+        input: CorrectDesignationInput,
+    ) -> ApiResult<DesignationObject> {
+        let data = request(ctx);
+        let date = |d: Date| d.0;
+        let correct = registry::designations::CorrectInput {
+            id: parse_id(&input.id, "designation")?,
+            expected_version: input.expected_version,
+            correction: Correction {
+                effective_from: input.effective_from.map(date),
+                effective_to: input.effective_to.map_value(date).into(),
+                legal_basis: input.legal_basis.into(),
+                reference: input.reference.into(),
+            },
+            reason: input.reason,
+        };
+        let designation = registry::designations::correct(db(ctx), &data.snapshot, &data.principal, correct).await?;
         Ok(DesignationObject { as_of: designation.effective_from, designation })
     }
 }

@@ -9,6 +9,7 @@ use crate::domain::date::parse_date;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date(pub NaiveDate);
 
+/// ISO 8601 calendar date, e.g. "2025-05-16" (accepted range 1900-01-01 to 2199-12-31).
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {

@@ -97,8 +97,12 @@ pub async fn load(
             };
             let made = designate(db, snapshot, principal, input).await?;
             if let Some(revocation) = d.revoke {
-                let input =
-                    RevokeInput { id: made.id, effective_to: Some(revocation.effective_to), reason: revocation.reason };
+                let input = RevokeInput {
+                    id: made.id,
+                    effective_to: Some(revocation.effective_to),
+                    reason: revocation.reason,
+                    expected_version: None,
+                };
                 revoke(db, snapshot, principal, input).await?;
             }
             report.designations += 1;

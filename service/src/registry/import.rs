@@ -7,7 +7,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::audit::{self, Change, guard};
 use super::{RegistryError, require_writer};
+use crate::domain::audit::{AuditAction, Subject, SubjectType};
 use crate::domain::designation::{Designation, DesignationStatus};
 use crate::domain::import::{self, ColumnMap, ImportRow, RowError, StoredOperator};
 use crate::domain::operator::Operator;
@@ -63,8 +65,24 @@ impl Progress for Silent {
 const PROGRESS_EVERY: u64 = 1000;
 
 /// Imports a CSV file as `principal`: as an administrator anywhere, as a ministry only
-/// where it has jurisdiction (rows outside are reported, one by one).
+/// where it has jurisdiction (rows outside are reported, one by one). A successful import
+/// is one audit event whose subjects are every operator and designation it created.
 pub async fn import(
+    db: &Db,
+    snapshot: &ReferenceSnapshot,
+    principal: &Principal,
+    csv: &[u8],
+    dry_run: bool,
+    progress: &dyn Progress,
+) -> Result<ImportReport, RegistryError> {
+    let attempt = || {
+        Change::creating(AuditAction::ImportDesignations, SubjectType::Import)
+            .after(serde_json::json!({ "bytes": csv.len(), "dryRun": dry_run }))
+    };
+    guard(db, principal, attempt, checked_import(db, snapshot, principal, csv, dry_run, progress)).await
+}
+
+async fn checked_import(
     db: &Db,
     snapshot: &ReferenceSnapshot,
     principal: &Principal,
@@ -168,6 +186,26 @@ pub async fn import(
         }
         other => other.into(),
     })?;
+    let ministries: HashSet<&str> = new_designations.iter().map(|d| d.ministry.as_str()).collect();
+    let mut change = Change::creating(AuditAction::ImportDesignations, SubjectType::Import)
+        .after(serde_json::json!({
+            "rowsRead": report.rows_read,
+            "created": report.created,
+            "unchanged": report.unchanged,
+            "operatorsCreated": report.operators_created,
+            "designationsCreated": new_designations.len(),
+        }))
+        .in_jurisdiction_of(ministries);
+    for operator in &new_operators {
+        change = change.concerning(Subject::operator(operator));
+    }
+    for designation in &new_designations {
+        change = change.concerning(Subject::designation(designation.id));
+    }
+    for row in &plan.new_designations {
+        change = change.concerning(Subject::operator_number(&row.corporate_number));
+    }
+    audit::record(&txn, principal, change).await?;
     txn.commit().await.map_err(StorageError::from)?;
     progress.update(Phase::Writing, total, total);
     Ok(report)

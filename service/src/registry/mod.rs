@@ -1,7 +1,10 @@
-//! Application services: the registry's use cases (register, designate, revoke, look
-//! up, list, report). They check who may act, apply the domain rules and run the
-//! storage calls in one transaction. GraphQL, the CLI and imports all go through here.
+//! Application services: the registry's use cases (register, designate, revoke, correct,
+//! close, look up, list, report, curate, manage tokens). They check who may act, apply
+//! the domain rules and run the storage calls in one transaction, which also records the
+//! change in the audit trail. GraphQL, the CLI and imports all go through here.
 
+pub mod audit;
+pub mod crosswalk;
 pub mod demo;
 pub mod designations;
 pub mod export;
@@ -9,6 +12,8 @@ pub mod generate;
 pub mod import;
 pub mod operators;
 pub mod overlap;
+pub mod reference;
+pub mod tokens;
 
 use crate::domain::designation::RuleViolation;
 use crate::domain::text::TextError;
@@ -88,6 +93,33 @@ pub fn require_writer(principal: &Principal) -> Result<(), RegistryError> {
     } else {
         Err(RegistryError::Forbidden("a reader token cannot change the registry".into()))
     }
+}
+
+/// Administrators only (admin tokens and the command line).
+pub fn require_admin(principal: &Principal, what: &str) -> Result<(), RegistryError> {
+    require_reader(principal)?;
+    if principal.is_admin() {
+        Ok(())
+    } else {
+        Err(RegistryError::Forbidden(format!("only an administrator may {what}")))
+    }
+}
+
+/// Refuses a change made against a version that is no longer current (lost-update
+/// protection: the caller read `expected`, somebody else changed it since).
+pub fn check_version(what: &str, current: i32, expected: i32) -> Result<(), RegistryError> {
+    if current == expected {
+        Ok(())
+    } else {
+        Err(RegistryError::Conflict(format!(
+            "{what} is at version {current}, not {expected}: it changed since it was read; reload it and retry"
+        )))
+    }
+}
+
+/// The refusal when a conditional write found the record changed under it.
+pub fn changed_concurrently(what: &str) -> RegistryError {
+    RegistryError::Conflict(format!("{what} was changed concurrently; reload it and retry"))
 }
 
 /// Parses a corporate number from user input, saying what is wrong.

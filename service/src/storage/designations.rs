@@ -109,7 +109,7 @@ pub async fn of_operators(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<V
 }
 
 /// Closes a designation's period and marks it revoked, if it is still at
-/// `expected_version` and not revoked. Returns whether it was.
+/// `expected_version`. Returns whether it was.
 pub async fn revoke(
     conn: &impl ConnectionTrait,
     id: Uuid,
@@ -127,7 +127,28 @@ pub async fn revoke(
         .col_expr(designation::Column::Version, Expr::col(designation::Column::Version).add(1))
         .filter(designation::Column::Id.eq(id))
         .filter(designation::Column::Version.eq(expected_version))
-        .filter(designation::Column::Status.eq(DesignationStatus::Designated.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Writes a corrected period and references, if the designation is still at
+/// `expected_version`. Returns whether it was. The database's non-overlap rule checks
+/// the new period.
+pub async fn correct(
+    conn: &impl ConnectionTrait,
+    corrected: &Designation,
+    expected_version: i32,
+) -> Result<bool, StorageError> {
+    let result = designation::Entity::update_many()
+        .col_expr(designation::Column::EffectiveFrom, Expr::value(corrected.effective_from))
+        .col_expr(designation::Column::EffectiveTo, Expr::value(corrected.effective_to))
+        .col_expr(designation::Column::LegalBasis, Expr::value(corrected.legal_basis.clone()))
+        .col_expr(designation::Column::Reference, Expr::value(corrected.reference.clone()))
+        .col_expr(designation::Column::UpdatedAt, Expr::value(corrected.updated_at))
+        .col_expr(designation::Column::Version, Expr::col(designation::Column::Version).add(1))
+        .filter(designation::Column::Id.eq(corrected.id))
+        .filter(designation::Column::Version.eq(expected_version))
         .exec(conn)
         .await?;
     Ok(result.rows_affected == 1)

@@ -1,6 +1,8 @@
 //! Storage: the database connection, sea-orm entities and the queries the service
 //! needs, one module per aggregate. Database errors are classified here once.
 
+pub mod audit;
+pub mod crosswalk;
 pub mod designations;
 pub mod entities;
 pub mod operators;

@@ -82,6 +82,58 @@ pub async fn find_by_corporate_number(
         .transpose()
 }
 
+/// Sets the names of an operator still at `expected_version`; returns whether it was.
+pub async fn update_names(
+    conn: &impl ConnectionTrait,
+    updated: &Operator,
+    expected_version: i32,
+) -> Result<bool, StorageError> {
+    let result = operator::Entity::update_many()
+        .col_expr(operator::Column::NameJa, Expr::value(updated.name_ja.as_str()))
+        .col_expr(operator::Column::NameEn, Expr::value(updated.name_en.clone()))
+        .col_expr(operator::Column::UpdatedAt, Expr::value(updated.updated_at))
+        .col_expr(operator::Column::Version, Expr::col(operator::Column::Version).add(1))
+        .filter(operator::Column::Id.eq(updated.id))
+        .filter(operator::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Records an operator's closing (and successor) if it is still at `expected_version`
+/// and open; returns whether it was.
+pub async fn close(
+    conn: &impl ConnectionTrait,
+    closed: &Operator,
+    expected_version: i32,
+) -> Result<bool, StorageError> {
+    let result = operator::Entity::update_many()
+        .col_expr(operator::Column::ClosedOn, Expr::value(closed.closed_on))
+        .col_expr(operator::Column::SuccessorCorporateNumber, Expr::value(closed.successor.map(|s| s.to_string())))
+        .col_expr(operator::Column::UpdatedAt, Expr::value(closed.updated_at))
+        .col_expr(operator::Column::Version, Expr::col(operator::Column::Version).add(1))
+        .filter(operator::Column::Id.eq(closed.id))
+        .filter(operator::Column::Version.eq(expected_version))
+        .filter(operator::Column::ClosedOn.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// The operators that named this one as their successor, in corporate-number order.
+pub async fn predecessors(
+    conn: &impl ConnectionTrait,
+    successor: &CorporateNumber,
+) -> Result<Vec<Operator>, StorageError> {
+    convert(
+        operator::Entity::find()
+            .filter(operator::Column::SuccessorCorporateNumber.eq(successor.as_str()))
+            .order_by_asc(operator::Column::CorporateNumber)
+            .all(conn)
+            .await?,
+    )
+}
+
 pub async fn find_by_corporate_numbers(
     conn: &impl ConnectionTrait,
     corporate_numbers: &[CorporateNumber],

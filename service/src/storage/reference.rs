@@ -1,15 +1,17 @@
 //! Reference data in the database: loading it into memory, and syncing it from the
 //! seed-data files (idempotent: unchanged records are not touched).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Iterable,
-    PaginatorTrait, PrimaryKeyToColumn, PrimaryKeyTrait, QueryOrder, TransactionTrait,
+    PaginatorTrait, PrimaryKeyToColumn, PrimaryKeyTrait, QueryOrder,
 };
+use serde_json::Value;
 
 use super::StorageError;
+use super::crosswalk::LinkRow;
 use super::entities::{
     business_domain, crosswalk_link, domain_scope_item, jurisdiction, ministry, obligation_rule, scope_item_link,
     sector, sector_scope_item, source,
@@ -21,9 +23,62 @@ use crate::domain::reference::{
 use crate::domain::{Regime, Validity};
 
 /// What a sync changed, per kind of record.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SyncReport {
     pub kinds: Vec<KindReport>,
+    /// Every row written, with its state before and after (for the audit trail).
+    pub changes: Vec<RowChange>,
+    /// Crosswalk pairs curated through the API on which seed-data says something else:
+    /// the sync leaves them as curated.
+    pub conflicts: Vec<LinkConflict>,
+    /// Curated crosswalk pairs that seed-data now says exactly: they count as seeded again.
+    pub adopted: Vec<String>,
+}
+
+/// One row a sync wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowChange {
+    pub kind: &'static str,
+    pub key: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// A crosswalk pair on which seed-data and a curation disagree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkConflict {
+    pub kind: &'static str,
+    /// "<ci>:<espa>".
+    pub pair: String,
+    pub seed_data: Vec<LinkRecord>,
+    pub curated: Vec<LinkRecord>,
+}
+
+/// "SUBSET_OF until 2027-01-01; EQUAL from 2027-01-01", or "no link".
+fn describe_links(links: &[LinkRecord]) -> String {
+    if links.is_empty() {
+        return "no link".to_owned();
+    }
+    let period = |v: &Validity| match (v.from, v.to) {
+        (None, None) => "always".to_owned(),
+        (Some(from), None) => format!("from {from}"),
+        (None, Some(to)) => format!("until {to}"),
+        (Some(from), Some(to)) => format!("from {from} until {to}"),
+    };
+    links.iter().map(|l| format!("{} {}", l.relation, period(&l.validity))).collect::<Vec<_>>().join("; ")
+}
+
+impl fmt::Display for LinkConflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: seed-data says {}, the curated links say {}",
+            self.kind,
+            self.pair,
+            describe_links(&self.seed_data),
+            describe_links(&self.curated)
+        )
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,7 +92,7 @@ pub struct KindReport {
 
 impl SyncReport {
     pub fn changed(&self) -> bool {
-        self.kinds.iter().any(|k| k.inserted + k.updated + k.deleted > 0)
+        !self.changes.is_empty()
     }
 }
 
@@ -49,6 +104,12 @@ impl fmt::Display for SyncReport {
                 "{:<18} inserted {:>3}  updated {:>3}  deleted {:>3}  unchanged {:>3}",
                 k.kind, k.inserted, k.updated, k.deleted, k.unchanged
             )?;
+        }
+        for pair in &self.adopted {
+            writeln!(f, "adopted: {pair} was curated and seed-data now says the same")?;
+        }
+        for conflict in &self.conflicts {
+            writeln!(f, "conflict: {conflict}")?;
         }
         Ok(())
     }
@@ -155,27 +216,11 @@ pub async fn load(conn: &impl ConnectionTrait) -> Result<ReferenceData, StorageE
             provenance: provenance(j.source_code, j.source_locator, j.confirmed, j.note),
         });
     }
-    for l in links {
-        data.links.push(LinkRecord {
-            relation: l.relation.parse().map_err(|_| corrupt("relation"))?,
-            origin: parse_origin(&l.origin).ok_or_else(|| corrupt("link origin"))?,
-            validity: Validity::new(l.valid_from, l.valid_to),
-            provenance: provenance(l.source_code, l.source_locator, l.confirmed, l.note),
-            ci: l.sector_code,
-            espa: l.domain_code,
-            rationale: l.rationale,
-        });
+    for link in links {
+        data.links.push(link.into_stored()?.link);
     }
-    for l in item_links {
-        data.item_links.push(LinkRecord {
-            relation: l.relation.parse().map_err(|_| corrupt("relation"))?,
-            origin: parse_origin(&l.origin).ok_or_else(|| corrupt("link origin"))?,
-            validity: Validity::new(l.valid_from, l.valid_to),
-            provenance: provenance(l.source_code, l.source_locator, l.confirmed, l.note),
-            ci: l.sector_item_code,
-            espa: l.domain_item_code,
-            rationale: l.rationale,
-        });
+    for link in item_links {
+        data.item_links.push(link.into_stored()?.link);
     }
     for o in obligations {
         data.obligations.push(ObligationRule {
@@ -196,21 +241,13 @@ fn provenance(source: String, locator: Option<String>, confirmed: bool, note: Op
     Provenance { source, locator, confirmed, note }
 }
 
-fn parse_origin(text: &str) -> Option<LinkOrigin> {
-    match text {
-        "seed" => Some(LinkOrigin::Seed),
-        "curated" => Some(LinkOrigin::Curated),
-        _ => None,
-    }
-}
-
 fn position(index: usize) -> i32 {
     i32::try_from(index).unwrap_or(i32::MAX)
 }
 
 /// A row that seed-data defines: identified by a natural key, which for tables with
 /// a surrogate id is not the primary key.
-trait SeedRow: Clone + PartialEq + Send + Sync + 'static {
+trait SeedRow: Clone + PartialEq + Send + Sync + serde::Serialize + 'static {
     type Entity: EntityTrait<Model = Self>;
     const KIND: &'static str;
     fn key(&self) -> String;
@@ -418,50 +455,8 @@ impl DesiredRows {
                     }
                 })
                 .collect(),
-            links: data
-                .links
-                .iter()
-                .filter(|l| l.origin == LinkOrigin::Seed)
-                .map(|l| {
-                    let (source_code, source_locator, confirmed, note) = p(&l.provenance);
-                    crosswalk_link::Model {
-                        id: 0,
-                        sector_code: l.ci.clone(),
-                        domain_code: l.espa.clone(),
-                        relation: l.relation.as_str().to_owned(),
-                        rationale: l.rationale.clone(),
-                        origin: l.origin.as_str().to_owned(),
-                        valid_from: l.validity.from,
-                        valid_to: l.validity.to,
-                        source_code,
-                        source_locator,
-                        confirmed,
-                        note,
-                    }
-                })
-                .collect(),
-            item_links: data
-                .item_links
-                .iter()
-                .filter(|l| l.origin == LinkOrigin::Seed)
-                .map(|l| {
-                    let (source_code, source_locator, confirmed, note) = p(&l.provenance);
-                    scope_item_link::Model {
-                        id: 0,
-                        sector_item_code: l.ci.clone(),
-                        domain_item_code: l.espa.clone(),
-                        relation: l.relation.as_str().to_owned(),
-                        rationale: l.rationale.clone(),
-                        origin: l.origin.as_str().to_owned(),
-                        valid_from: l.validity.from,
-                        valid_to: l.validity.to,
-                        source_code,
-                        source_locator,
-                        confirmed,
-                        note,
-                    }
-                })
-                .collect(),
+            links: data.links.iter().map(|l| crosswalk_link::Model::from_record(0, l)).collect(),
+            item_links: data.item_links.iter().map(|l| scope_item_link::Model::from_record(0, l)).collect(),
             obligations: data
                 .obligations
                 .iter()
@@ -509,17 +504,20 @@ where
     let mut stored_by_key: HashMap<String, M> = stored.into_iter().map(|m| (m.key(), m)).collect();
     let mut kind = KindReport { kind: M::KIND, ..KindReport::default() };
     for mut row in desired {
-        match stored_by_key.remove(&row.key()) {
+        let key = row.key();
+        match stored_by_key.remove(&key) {
             Some(existing) => {
                 row.adopt_id(&existing);
                 if row == existing {
                     kind.unchanged += 1;
                 } else {
+                    report.changes.push(row_change(key, Some(&existing), Some(&row)));
                     M::Entity::update(row.into_active_model().reset_all()).exec(conn).await?;
                     kind.updated += 1;
                 }
             }
             None => {
+                report.changes.push(row_change(key, None, Some(&row)));
                 let mut active = row.into_active_model();
                 if <<M::Entity as EntityTrait>::PrimaryKey as PrimaryKeyTrait>::auto_increment() {
                     for key in <<M::Entity as EntityTrait>::PrimaryKey as Iterable>::iter() {
@@ -532,9 +530,65 @@ where
         }
     }
     let deletes: Vec<M> = stored_by_key.into_values().collect();
+    for row in &deletes {
+        report.changes.push(row_change(row.key(), Some(row), None));
+    }
     kind.deleted = deletes.len();
     report.kinds.push(kind);
     Ok(deletes)
+}
+
+fn row_change<M: SeedRow>(key: String, before: Option<&M>, after: Option<&M>) -> RowChange {
+    let state = |row: &M| serde_json::to_value(row).unwrap_or(Value::Null);
+    RowChange { kind: M::KIND, key, before: before.map(state), after: after.map(state) }
+}
+
+/// Compares seed-data with the crosswalk pairs curated through the API (a pair is
+/// curated when any of its links is). Where the file says exactly what the database
+/// holds, the pair counts as seeded again; where it says something else, that is a
+/// conflict, and the pair is left as curated. Returns the seed-data rows of the other
+/// pairs, which sync as usual, and the curated pairs, which the usual sync leaves alone.
+async fn reconcile_curated<M, C>(
+    conn: &C,
+    desired: Vec<M>,
+    report: &mut SyncReport,
+) -> Result<(Vec<M>, BTreeSet<String>), StorageError>
+where
+    C: ConnectionTrait,
+    M: SeedRow + LinkRow,
+    <<M as LinkRow>::Entity as EntityTrait>::ActiveModel:
+        ActiveModelTrait<Entity = <M as LinkRow>::Entity> + ActiveModelBehavior + Send,
+{
+    let stored = <M as LinkRow>::Entity::find().all(conn).await?;
+    let curated: BTreeSet<String> =
+        stored.iter().filter(|m| m.origin() == LinkOrigin::Curated.as_str()).map(LinkRow::pair_key).collect();
+    // A pair's rows with their links as seed-data would state them, in time order.
+    let links_of = |rows: &[M], pair: &str| -> Result<Vec<(M, LinkRecord)>, StorageError> {
+        let mut links = Vec::new();
+        for row in rows.iter().filter(|m| m.pair_key() == pair) {
+            let link = row.clone().into_stored()?.link;
+            links.push((row.clone(), LinkRecord { origin: LinkOrigin::Seed, ..link }));
+        }
+        links.sort_by_key(|(_, link)| link.validity.from);
+        Ok(links)
+    };
+    for pair in &curated {
+        let file: Vec<LinkRecord> = links_of(&desired, pair)?.into_iter().map(|(_, link)| link).collect();
+        let database = links_of(&stored, pair)?;
+        if file.iter().eq(database.iter().map(|(_, link)| link)) {
+            for (row, link) in database.iter().filter(|(row, _)| row.origin() != LinkOrigin::Seed.as_str()) {
+                let seeded = M::from_record(row.id(), link);
+                report.changes.push(row_change(seeded.key(), Some(row), Some(&seeded)));
+                <M as LinkRow>::Entity::update(seeded.into_active_model().reset_all()).exec(conn).await?;
+            }
+            report.adopted.push(format!("{} {pair}", M::KIND));
+        } else {
+            let curated = database.into_iter().map(|(_, link)| link).collect();
+            report.conflicts.push(LinkConflict { kind: M::KIND, pair: pair.clone(), seed_data: file, curated });
+        }
+    }
+    let uncurated = desired.into_iter().filter(|m| !curated.contains(&m.pair_key())).collect();
+    Ok((uncurated, curated))
 }
 
 async fn delete_rows<M, C>(conn: &C, rows: PendingDeletes<M>) -> Result<(), StorageError>
@@ -560,33 +614,34 @@ fn keep_all<M>(_: &M) -> bool {
     true
 }
 
-/// Makes the database hold exactly the given reference data, in one transaction:
-/// either everything is applied or nothing is. Curated crosswalk links are left alone.
-pub async fn sync(conn: &DatabaseConnection, data: &ReferenceData) -> Result<SyncReport, StorageError> {
+/// Makes the database hold the given reference data, inside the caller's write
+/// transaction (either everything is applied or nothing is). Crosswalk pairs curated
+/// through the API are never overwritten: they are compared with the file, and any
+/// disagreement is reported as a conflict for the caller to act on.
+pub async fn sync(conn: &impl ConnectionTrait, data: &ReferenceData) -> Result<SyncReport, StorageError> {
     let desired = DesiredRows::from(data);
-    let txn = conn.begin().await?;
     let mut report = SyncReport::default();
-    let seeded_link = |origin: &str| origin == LinkOrigin::Seed.as_str();
-    let sources = upsert(&txn, desired.sources, keep_all, &mut report).await?;
-    let ministries = upsert(&txn, desired.ministries, keep_all, &mut report).await?;
-    let sectors = upsert(&txn, desired.sectors, keep_all, &mut report).await?;
-    let domains = upsert(&txn, desired.domains, keep_all, &mut report).await?;
-    let sector_items = upsert(&txn, desired.sector_items, keep_all, &mut report).await?;
-    let domain_items = upsert(&txn, desired.domain_items, keep_all, &mut report).await?;
-    let jurisdictions = upsert(&txn, desired.jurisdictions, keep_all, &mut report).await?;
-    let links = upsert(&txn, desired.links, |l| seeded_link(&l.origin), &mut report).await?;
-    let item_links = upsert(&txn, desired.item_links, |l| seeded_link(&l.origin), &mut report).await?;
-    let obligations = upsert(&txn, desired.obligations, keep_all, &mut report).await?;
-    delete_rows(&txn, obligations).await?;
-    delete_rows(&txn, item_links).await?;
-    delete_rows(&txn, links).await?;
-    delete_rows(&txn, jurisdictions).await?;
-    delete_rows(&txn, domain_items).await?;
-    delete_rows(&txn, sector_items).await?;
-    delete_rows(&txn, domains).await?;
-    delete_rows(&txn, sectors).await?;
-    delete_rows(&txn, ministries).await?;
-    delete_rows(&txn, sources).await?;
-    txn.commit().await?;
+    let (links, curated_links) = reconcile_curated(conn, desired.links, &mut report).await?;
+    let (item_links, curated_item_links) = reconcile_curated(conn, desired.item_links, &mut report).await?;
+    let sources = upsert(conn, desired.sources, keep_all, &mut report).await?;
+    let ministries = upsert(conn, desired.ministries, keep_all, &mut report).await?;
+    let sectors = upsert(conn, desired.sectors, keep_all, &mut report).await?;
+    let domains = upsert(conn, desired.domains, keep_all, &mut report).await?;
+    let sector_items = upsert(conn, desired.sector_items, keep_all, &mut report).await?;
+    let domain_items = upsert(conn, desired.domain_items, keep_all, &mut report).await?;
+    let jurisdictions = upsert(conn, desired.jurisdictions, keep_all, &mut report).await?;
+    let links = upsert(conn, links, |l| !curated_links.contains(&l.pair_key()), &mut report).await?;
+    let item_links = upsert(conn, item_links, |l| !curated_item_links.contains(&l.pair_key()), &mut report).await?;
+    let obligations = upsert(conn, desired.obligations, keep_all, &mut report).await?;
+    delete_rows(conn, obligations).await?;
+    delete_rows(conn, item_links).await?;
+    delete_rows(conn, links).await?;
+    delete_rows(conn, jurisdictions).await?;
+    delete_rows(conn, domain_items).await?;
+    delete_rows(conn, sector_items).await?;
+    delete_rows(conn, domains).await?;
+    delete_rows(conn, sectors).await?;
+    delete_rows(conn, ministries).await?;
+    delete_rows(conn, sources).await?;
     Ok(report)
 }

@@ -1,6 +1,8 @@
 //! sea-orm entities, one per table. Migrations define the tables; these mirror them.
 
 pub mod api_token;
+pub mod audit_event;
+pub mod audit_event_subject;
 pub mod business_domain;
 pub mod crosswalk_link;
 pub mod designation;

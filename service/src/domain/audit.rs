@@ -1,0 +1,342 @@
+//! The audit trail: who changed what, when and why, with the state before and after.
+//!
+//! An event names one entity (what was changed) and lists its subjects: every record it
+//! concerns (a designation event also concerns its operator; closing an operator also
+//! concerns the designations it ended) and every ministry in whose jurisdiction it
+//! falls. History look-ups and the ministries' view of the trail go through subjects.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::designation::Designation;
+use super::operator::Operator;
+use super::reference::LinkRecord;
+use super::token::ApiToken;
+use super::{CorporateNumber, Principal, Regime, Role};
+
+/// Defines a closed set of names stored as text: `as_str`, `FromStr` and `ALL`.
+macro_rules! stored_names {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!("unknown {} \"{other}\"", stringify!($name))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+stored_names! {
+    /// What was done.
+    AuditAction {
+        RegisterOperator => "REGISTER_OPERATOR",
+        UpdateOperator => "UPDATE_OPERATOR",
+        CloseOperator => "CLOSE_OPERATOR",
+        Designate => "DESIGNATE",
+        RevokeDesignation => "REVOKE_DESIGNATION",
+        CorrectDesignation => "CORRECT_DESIGNATION",
+        IssueToken => "ISSUE_TOKEN",
+        RevokeToken => "REVOKE_TOKEN",
+        UpsertCrosswalkLink => "UPSERT_CROSSWALK_LINK",
+        RemoveCrosswalkLink => "REMOVE_CROSSWALK_LINK",
+        UpsertScopeItemLink => "UPSERT_SCOPE_ITEM_LINK",
+        RemoveScopeItemLink => "REMOVE_SCOPE_ITEM_LINK",
+        SyncReferenceData => "SYNC_REFERENCE_DATA",
+        ImportDesignations => "IMPORT_DESIGNATIONS",
+    }
+}
+
+stored_names! {
+    /// What kind of record an event or subject is about. `Ministry` subjects say in
+    /// whose jurisdiction an event falls; they are never an event's entity.
+    SubjectType {
+        Operator => "OPERATOR",
+        Designation => "DESIGNATION",
+        Token => "TOKEN",
+        CrosswalkLink => "CROSSWALK_LINK",
+        ScopeItemLink => "SCOPE_ITEM_LINK",
+        ReferenceData => "REFERENCE_DATA",
+        Import => "IMPORT",
+        Ministry => "MINISTRY",
+    }
+}
+
+stored_names! {
+    /// Whether the change was made, or refused because the actor may not make it.
+    AuditOutcome {
+        Succeeded => "SUCCEEDED",
+        Denied => "DENIED",
+    }
+}
+
+stored_names! {
+    /// Who acts: a bearer token or the command line.
+    ActorKind {
+        Token => "TOKEN",
+        Cli => "CLI",
+    }
+}
+
+/// One record (or ministry) an event concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Subject {
+    pub kind: SubjectType,
+    /// Operators: the corporate number; designations and tokens: the UUID; crosswalk
+    /// links: "<sector>:<domain>" (scope items: "<sector item>:<domain item>");
+    /// ministries: the code.
+    pub id: String,
+}
+
+impl Subject {
+    pub fn new(kind: SubjectType, id: impl Into<String>) -> Self {
+        Self { kind, id: id.into() }
+    }
+
+    pub fn operator(operator: &Operator) -> Self {
+        Self::operator_number(&operator.corporate_number)
+    }
+
+    pub fn operator_number(number: &CorporateNumber) -> Self {
+        Self::new(SubjectType::Operator, number.as_str())
+    }
+
+    /// The operator a request names, as typed: normalised when it is a valid corporate
+    /// number (so that it matches the operator's history), else as given.
+    pub fn operator_asked(asked: &str) -> Self {
+        match CorporateNumber::parse(asked) {
+            Ok(number) => Self::operator_number(&number),
+            Err(_) => Self::new(SubjectType::Operator, asked.trim()),
+        }
+    }
+
+    pub fn designation(id: Uuid) -> Self {
+        Self::new(SubjectType::Designation, id.to_string())
+    }
+
+    pub fn token(id: Uuid) -> Self {
+        Self::new(SubjectType::Token, id.to_string())
+    }
+
+    pub fn ministry(code: &str) -> Self {
+        Self::new(SubjectType::Ministry, code)
+    }
+
+    /// A crosswalk pair: the link between two fields (or two scope items) over time.
+    pub fn link(kind: SubjectType, ci: &str, espa: &str) -> Self {
+        Self::new(kind, format!("{ci}:{espa}"))
+    }
+}
+
+/// Who made a change, as recorded (never a secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditActor {
+    /// "token:<uuid>" or "cli:<user>": what the `actor` filter matches.
+    pub id: String,
+    pub kind: ActorKind,
+    pub token_id: Option<Uuid>,
+    pub label: Option<String>,
+    pub role: Option<Role>,
+    pub ministry: Option<String>,
+}
+
+impl AuditActor {
+    /// The actor behind a principal; None for anonymous callers, who change nothing.
+    pub fn of(principal: &Principal) -> Option<Self> {
+        match principal {
+            Principal::Anonymous => None,
+            Principal::Token { id, label, role, ministry } => Some(Self {
+                id: format!("token:{id}"),
+                kind: ActorKind::Token,
+                token_id: Some(*id),
+                label: Some(label.clone()),
+                role: Some(*role),
+                ministry: ministry.clone(),
+            }),
+            Principal::Cli { user, ministry } => Some(Self {
+                id: format!("cli:{user}"),
+                kind: ActorKind::Cli,
+                token_id: None,
+                label: None,
+                role: principal.role(),
+                ministry: ministry.clone(),
+            }),
+        }
+    }
+}
+
+/// What an event records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub at: DateTime<Utc>,
+    pub actor: AuditActor,
+    pub action: AuditAction,
+    pub entity_type: SubjectType,
+    /// None only for a denied attempt to create a record.
+    pub entity_id: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub reason: Option<String>,
+    pub outcome: AuditOutcome,
+    /// Why a denied attempt was refused.
+    pub denial: Option<String>,
+}
+
+/// An event about to be appended (the database assigns its id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAuditEvent {
+    pub record: AuditRecord,
+    /// The entity, every other record concerned and the ministries of the jurisdiction.
+    pub subjects: BTreeSet<Subject>,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    /// Increases in commit order.
+    pub id: i64,
+    pub record: AuditRecord,
+}
+
+/// The state of a record as the audit trail shows it (field names as in the API).
+pub trait AuditState {
+    fn audit_state(&self) -> Value;
+}
+
+impl AuditState for Operator {
+    fn audit_state(&self) -> Value {
+        json!({
+            "id": self.id,
+            "corporateNumber": self.corporate_number.as_str(),
+            "nameJa": self.name_ja,
+            "nameEn": self.name_en,
+            "closedOn": self.closed_on,
+            "successorCorporateNumber": self.successor.as_ref().map(|s| s.as_str()),
+            "version": self.version,
+        })
+    }
+}
+
+impl AuditState for Designation {
+    fn audit_state(&self) -> Value {
+        let (sector, domain) = match self.regime {
+            Regime::Ci => (Some(&self.field), None),
+            Regime::Espa => (None, Some(&self.field)),
+        };
+        json!({
+            "id": self.id,
+            "operatorId": self.operator_id,
+            "regime": self.regime.as_str(),
+            "sector": sector,
+            "domain": domain,
+            "scopeItem": self.scope_item,
+            "effectiveFrom": self.effective_from,
+            "effectiveTo": self.effective_to,
+            "status": self.status.as_str(),
+            "legalBasis": self.legal_basis,
+            "reference": self.reference,
+            "ministry": self.ministry,
+            "revocationReason": self.revocation_reason,
+            "version": self.version,
+        })
+    }
+}
+
+impl AuditState for ApiToken {
+    fn audit_state(&self) -> Value {
+        json!({
+            "id": self.id,
+            "label": self.label,
+            "role": self.role.as_str(),
+            "ministry": self.ministry,
+            "createdAt": self.created_at,
+            "expiresAt": self.expires_at,
+            "revokedAt": self.revoked_at,
+        })
+    }
+}
+
+impl AuditState for LinkRecord {
+    fn audit_state(&self) -> Value {
+        json!({
+            "ci": self.ci,
+            "espa": self.espa,
+            "relation": self.relation.as_str(),
+            "rationale": self.rationale,
+            "source": self.provenance.source,
+            "locator": self.provenance.locator,
+            "validFrom": self.validity.from,
+            "validTo": self.validity.to,
+            "origin": self.origin.as_str(),
+        })
+    }
+}
+
+impl<T: AuditState> AuditState for [T] {
+    fn audit_state(&self) -> Value {
+        Value::Array(self.iter().map(AuditState::audit_state).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_round_trip() {
+        for action in AuditAction::ALL {
+            assert_eq!(action.as_str().parse::<AuditAction>(), Ok(*action));
+        }
+        for kind in SubjectType::ALL {
+            assert_eq!(kind.as_str().parse::<SubjectType>(), Ok(*kind));
+        }
+        assert!("designate".parse::<AuditAction>().is_err());
+    }
+
+    #[test]
+    fn operators_are_named_by_their_normalised_corporate_number() {
+        assert_eq!(Subject::operator_asked(" ７００００１２０５０００２ ").id, "7000012050002");
+        assert_eq!(Subject::operator_asked(" not a number ").id, "not a number");
+    }
+
+    #[test]
+    fn actors_name_tokens_by_id_and_never_carry_secrets() {
+        let id = Uuid::nil();
+        let token = Principal::Token { id, label: "ops".into(), role: Role::Ministry, ministry: Some("MLIT".into()) };
+        let actor = AuditActor::of(&token).expect("a token acts");
+        assert_eq!(actor.id, format!("token:{id}"));
+        assert_eq!((actor.role, actor.ministry.as_deref()), (Some(Role::Ministry), Some("MLIT")));
+        let cli = AuditActor::of(&Principal::Cli { user: "kato".into(), ministry: None }).expect("the CLI acts");
+        assert_eq!((cli.id.as_str(), cli.role), ("cli:kato", Some(Role::Admin)));
+        assert_eq!(AuditActor::of(&Principal::Anonymous), None);
+    }
+}

@@ -1,0 +1,266 @@
+//! Curating the crosswalk (administrators only): setting or removing the link of a
+//! sector–domain or scope item–scope item pair from a day on. The link that held before
+//! stays in the record, so `asOf` keeps answering what the crosswalk said then. Each
+//! curation is audited, and the running server serves the new snapshot at once.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use super::audit::{self, Change, guard};
+use super::{RegistryError, require_admin};
+use crate::domain::audit::{AuditAction, AuditEvent, AuditState, Subject};
+use crate::domain::crosswalk::{self, LinkKind, StoredLink};
+use crate::domain::reference::{LinkOrigin, LinkRecord, Provenance, ReferenceSnapshot};
+use crate::domain::{Principal, Regime, Relation, Validity, text, today};
+use crate::reference::ReferenceStore;
+use crate::storage::{self, Db, StorageError};
+
+/// Which pair a curation is about: CI side and ESPA side codes.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub kind: LinkKind,
+    pub ci: String,
+    pub espa: String,
+}
+
+impl Pair {
+    fn subject(&self) -> Subject {
+        Subject::link(self.kind.subject_type(), &self.ci, &self.espa)
+    }
+
+    fn describe(&self) -> String {
+        format!("{} → {}", self.ci, self.espa)
+    }
+}
+
+/// What setting a pair's link takes.
+#[derive(Debug, Clone)]
+pub struct LinkInput {
+    pub pair: Pair,
+    pub relation: Relation,
+    pub rationale: String,
+    /// Code of the cited source.
+    pub source: String,
+    /// Page, table or article within the source.
+    pub locator: Option<String>,
+    /// First day it holds (default: today in Japan; never in the past).
+    pub effective_from: Option<NaiveDate>,
+    pub reason: String,
+}
+
+/// What removing a pair's link takes.
+#[derive(Debug, Clone)]
+pub struct RemovalInput {
+    pub pair: Pair,
+    /// First day no link holds (default: today in Japan; never in the past).
+    pub effective_from: Option<NaiveDate>,
+    pub reason: String,
+}
+
+/// The day a curation takes effect: today or later, so that what the crosswalk said on
+/// earlier days is never rewritten.
+fn effective_day(requested: Option<NaiveDate>) -> Result<NaiveDate, RegistryError> {
+    let today = today();
+    match requested {
+        Some(day) if day < today => Err(RegistryError::Invalid(format!(
+            "effectiveFrom ({day}) is in the past: a curation takes effect today ({today}) or later, so that what \
+             the crosswalk said on earlier days stays as it was"
+        ))),
+        Some(day) => Ok(day),
+        None => Ok(today),
+    }
+}
+
+/// Checks that both ends exist (scope items: and that their fields are linked on `day`),
+/// and returns the ministries with jurisdiction over the two fields then.
+fn check_pair(snapshot: &ReferenceSnapshot, pair: &Pair, day: NaiveDate) -> Result<BTreeSet<String>, RegistryError> {
+    let parent = |regime: Regime, code: &str| -> Result<String, RegistryError> {
+        match pair.kind {
+            LinkKind::Fields => snapshot
+                .field(regime, code)
+                .map(|f| f.code.clone())
+                .ok_or_else(|| RegistryError::Invalid(format!("unknown {} \"{code}\"", regime.field_noun()))),
+            LinkKind::ScopeItems => snapshot
+                .item_index(regime, code)
+                .map(|i| snapshot.items(regime)[i].parent.clone())
+                .ok_or_else(|| RegistryError::Invalid(format!("unknown {regime} scope item \"{code}\""))),
+        }
+    };
+    let sector = parent(Regime::Ci, &pair.ci)?;
+    let domain = parent(Regime::Espa, &pair.espa)?;
+    if pair.kind == LinkKind::ScopeItems
+        && !snapshot.links_at(day).into_iter().any(|i| {
+            let link = &snapshot.data().links[i];
+            link.ci == sector && link.espa == domain
+        })
+    {
+        return Err(RegistryError::Invalid(format!(
+            "sector \"{sector}\" and business domain \"{domain}\" are not linked on {day}: link them first"
+        )));
+    }
+    let ministries = snapshot
+        .ministries_of(Regime::Ci, &sector, day)
+        .into_iter()
+        .chain(snapshot.ministries_of(Regime::Espa, &domain, day))
+        .map(|i| snapshot.data().ministries[i].code.clone())
+        .collect();
+    Ok(ministries)
+}
+
+/// What every curation checks first: an administrator, a day not in the past, a known
+/// pair and a reason. Returns the snapshot it was checked against, the day, and the
+/// change to record (without its states yet).
+fn prepare(
+    store: &ReferenceStore,
+    principal: &Principal,
+    action: AuditAction,
+    pair: &Pair,
+    effective_from: Option<NaiveDate>,
+    reason: &str,
+) -> Result<(Arc<ReferenceSnapshot>, NaiveDate, Change), RegistryError> {
+    require_admin(principal, "curate the crosswalk")?;
+    let snapshot = store.snapshot();
+    let day = effective_day(effective_from)?;
+    let ministries = check_pair(&snapshot, pair, day)?;
+    let reason = text::required("reason", reason)?;
+    let change = Change::of(action, pair.subject())
+        .reason(Some(&reason))
+        .in_jurisdiction_of(ministries.iter().map(String::as_str));
+    Ok((snapshot, day, change))
+}
+
+/// Sets the pair's link from `effective_from` on (an identical link changes nothing) and
+/// returns it.
+pub async fn upsert(
+    db: &Db,
+    store: &ReferenceStore,
+    principal: &Principal,
+    input: LinkInput,
+) -> Result<LinkRecord, RegistryError> {
+    let action = input.pair.kind.actions().0;
+    let attempt = || {
+        Change::of(action, input.pair.subject())
+            .after(json!({
+                "relation": input.relation.as_str(),
+                "rationale": input.rationale,
+                "source": input.source,
+                "effectiveFrom": input.effective_from,
+            }))
+            .reason(Some(&input.reason))
+    };
+    guard(db, principal, attempt, async {
+        let (snapshot, day, change) =
+            prepare(store, principal, action, &input.pair, input.effective_from, &input.reason)?;
+        let rationale = text::required("rationale", &input.rationale)?;
+        let source = text::required("source", &input.source)?;
+        if snapshot.source(&source).is_none() {
+            return Err(RegistryError::Invalid(format!("unknown source \"{source}\" (see the `sources` query)")));
+        }
+        let proposed = LinkRecord {
+            ci: input.pair.ci.clone(),
+            espa: input.pair.espa.clone(),
+            relation: input.relation,
+            rationale,
+            validity: Validity::default(),
+            provenance: Provenance {
+                source,
+                locator: text::optional("locator", input.locator.as_deref())?,
+                confirmed: true,
+                note: None,
+            },
+            origin: LinkOrigin::Curated,
+        };
+        let Pair { kind, ci, espa } = &input.pair;
+        let txn = db.begin_write().await?;
+        let before = storage::crosswalk::pair(&txn, *kind, ci, espa).await?;
+        let edits = crosswalk::plan_upsert(&before, day, &proposed);
+        let after = if edits.is_empty() {
+            before
+        } else {
+            storage::crosswalk::apply(&txn, *kind, &edits).await?;
+            let after = storage::crosswalk::pair(&txn, *kind, ci, espa).await?;
+            audit::record(&txn, principal, change.before(states(&before)).after(states(&after))).await?;
+            txn.commit().await.map_err(StorageError::from)?;
+            reload(db, store).await?;
+            after
+        };
+        crosswalk::in_force(&after, day)
+            .map(|stored| stored.link.clone())
+            .ok_or_else(|| RegistryError::Storage(storage::corrupt("curated crosswalk link")))
+    })
+    .await
+}
+
+/// Ends the pair's link from `effective_from` on; returns the recorded event (its
+/// `before` holds the link as it was).
+pub async fn remove(
+    db: &Db,
+    store: &ReferenceStore,
+    principal: &Principal,
+    input: RemovalInput,
+) -> Result<AuditEvent, RegistryError> {
+    let action = input.pair.kind.actions().1;
+    let attempt = || {
+        Change::of(action, input.pair.subject())
+            .after(json!({ "effectiveFrom": input.effective_from }))
+            .reason(Some(&input.reason))
+    };
+    guard(db, principal, attempt, async {
+        let (snapshot, day, change) =
+            prepare(store, principal, action, &input.pair, input.effective_from, &input.reason)?;
+        if input.pair.kind == LinkKind::Fields {
+            check_no_item_links_after(&snapshot, &input.pair, day)?;
+        }
+        let Pair { kind, ci, espa } = &input.pair;
+        let txn = db.begin_write().await?;
+        let before = storage::crosswalk::pair(&txn, *kind, ci, espa).await?;
+        let edit = crosswalk::plan_removal(&before, day)
+            .ok_or_else(|| RegistryError::NotFound(format!("no link {} holds on {day}", input.pair.describe())))?;
+        storage::crosswalk::apply(&txn, *kind, std::slice::from_ref(&edit)).await?;
+        let after = storage::crosswalk::pair(&txn, *kind, ci, espa).await?;
+        let event = audit::record(&txn, principal, change.before(states(&before)).after(states(&after))).await?;
+        txn.commit().await.map_err(StorageError::from)?;
+        reload(db, store).await?;
+        Ok(event)
+    })
+    .await
+}
+
+/// Scope-item links between the two fields' items that still hold on or after `day`
+/// must go first: they would otherwise outlive the link of their fields.
+fn check_no_item_links_after(snapshot: &ReferenceSnapshot, pair: &Pair, day: NaiveDate) -> Result<(), RegistryError> {
+    let parent_of = |regime: Regime, code: &str| {
+        snapshot.item_index(regime, code).map(|i| snapshot.items(regime)[i].parent.as_str())
+    };
+    let blocking: Vec<String> = snapshot
+        .data()
+        .item_links
+        .iter()
+        .filter(|l| l.validity.to.is_none_or(|to| to > day))
+        .filter(|l| {
+            parent_of(Regime::Ci, &l.ci) == Some(&pair.ci) && parent_of(Regime::Espa, &l.espa) == Some(&pair.espa)
+        })
+        .map(|l| format!("{} → {}", l.ci, l.espa))
+        .collect();
+    if blocking.is_empty() {
+        Ok(())
+    } else {
+        Err(RegistryError::Conflict(format!(
+            "scope-item links between {} still hold on or after {day}; remove them first: {}",
+            pair.describe(),
+            blocking.join(", ")
+        )))
+    }
+}
+
+/// A pair's links as the audit trail shows them.
+fn states(stored: &[StoredLink]) -> Value {
+    stored.iter().map(|s| s.link.clone()).collect::<Vec<_>>().audit_state()
+}
+
+async fn reload(db: &Db, store: &ReferenceStore) -> Result<(), RegistryError> {
+    Ok(store.reload(|| storage::reference::load(&db.conn)).await?)
+}

@@ -1,0 +1,196 @@
+//! The audit trail in the database: appending events (inside the caller's transaction)
+//! and reading them back. Nothing here updates or deletes an event; the database's
+//! triggers would refuse it anyway.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
+};
+
+use super::entities::{audit_event, audit_event_subject};
+use super::{StorageError, corrupt};
+use crate::domain::audit::{
+    ActorKind, AuditAction, AuditActor, AuditEvent, AuditOutcome, AuditRecord, NewAuditEvent, Subject, SubjectType,
+};
+
+/// The PostgreSQL advisory lock that orders appending transactions (any fixed number
+/// that nothing else uses; these are the bytes of "scopeaud").
+const PG_APPEND_LOCK: i64 = 0x7363_6f70_6561_7564;
+
+/// Appends one event and its subjects, inside the caller's write transaction, and
+/// returns its id.
+///
+/// Ids increase in commit order, so that a reader who saw event N can ask for the
+/// events after N and miss none: SQLite runs one writer at a time, and on PostgreSQL
+/// every appending transaction takes a transaction-scoped advisory lock first, so that
+/// the next one draws its id only after this one has committed. Append last, just before
+/// committing, to keep that lock short.
+pub async fn append(conn: &impl ConnectionTrait, event: &NewAuditEvent) -> Result<i64, StorageError> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [PG_APPEND_LOCK.into()],
+        ))
+        .await?;
+    }
+    let (event, subjects) = (&event.record, &event.subjects);
+    let actor = &event.actor;
+    let row = audit_event::ActiveModel {
+        id: NotSet,
+        at: Set(event.at),
+        actor: Set(actor.id.clone()),
+        actor_kind: Set(actor.kind.as_str().to_owned()),
+        token_id: Set(actor.token_id),
+        actor_label: Set(actor.label.clone()),
+        actor_role: Set(actor.role.map(|r| r.as_str().to_owned())),
+        actor_ministry: Set(actor.ministry.clone()),
+        action: Set(event.action.as_str().to_owned()),
+        entity_type: Set(event.entity_type.as_str().to_owned()),
+        entity_id: Set(event.entity_id.clone()),
+        before: Set(event.before.clone()),
+        after: Set(event.after.clone()),
+        reason: Set(event.reason.clone()),
+        outcome: Set(event.outcome.as_str().to_owned()),
+        denial: Set(event.denial.clone()),
+    };
+    let id = audit_event::Entity::insert(row).exec(conn).await?.last_insert_id;
+    // An import concerns every record it created: insert them in chunks that stay under
+    // the databases' bound-parameter limits.
+    let subjects: Vec<_> = subjects.iter().collect();
+    for chunk in subjects.chunks(super::operators::INSERT_CHUNK) {
+        let rows = chunk.iter().map(|s| audit_event_subject::ActiveModel {
+            event_id: Set(id),
+            subject_type: Set(s.kind.as_str().to_owned()),
+            subject_id: Set(s.id.clone()),
+        });
+        audit_event_subject::Entity::insert_many(rows).exec_without_returning(conn).await?;
+    }
+    Ok(id)
+}
+
+fn parse<T: std::str::FromStr>(what: &str, text: &str) -> Result<T, StorageError> {
+    text.parse().map_err(|_| corrupt(what))
+}
+
+impl TryFrom<audit_event::Model> for AuditEvent {
+    type Error = StorageError;
+    fn try_from(m: audit_event::Model) -> Result<Self, StorageError> {
+        let record = AuditRecord {
+            at: m.at,
+            actor: AuditActor {
+                id: m.actor,
+                kind: parse::<ActorKind>("audit actor kind", &m.actor_kind)?,
+                token_id: m.token_id,
+                label: m.actor_label,
+                role: m.actor_role.as_deref().map(|r| parse("audit actor role", r)).transpose()?,
+                ministry: m.actor_ministry,
+            },
+            action: parse::<AuditAction>("audit action", &m.action)?,
+            entity_type: parse::<SubjectType>("audit entity type", &m.entity_type)?,
+            entity_id: m.entity_id,
+            before: m.before,
+            after: m.after,
+            reason: m.reason,
+            outcome: parse::<AuditOutcome>("audit outcome", &m.outcome)?,
+            denial: m.denial,
+        };
+        Ok(AuditEvent { id: m.id, record })
+    }
+}
+
+/// Which events a reading selects; all conditions are AND-ed.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// The event's own entity is of this type.
+    pub entity_type: Option<SubjectType>,
+    /// The event concerns this record (its entity or another subject).
+    pub subject: Option<Subject>,
+    /// The actor's id ("token:<uuid>", "cli:<user>").
+    pub actor: Option<String>,
+    pub action: Option<AuditAction>,
+    pub outcome: Option<AuditOutcome>,
+    /// At or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Before.
+    pub until: Option<DateTime<Utc>>,
+    /// Only events in this ministry's jurisdiction (what a ministry may read).
+    pub ministry: Option<String>,
+}
+
+/// `EXISTS (SELECT 1 FROM audit_event_subject WHERE event_id = audit_event.id AND …)`.
+fn concerns(subject: &Subject) -> Condition {
+    let mut query = Query::select();
+    query
+        .expr(Expr::val(1))
+        .from(audit_event_subject::Entity)
+        .and_where(
+            Expr::col((audit_event_subject::Entity, audit_event_subject::Column::EventId))
+                .equals((audit_event::Entity, audit_event::Column::Id)),
+        )
+        .and_where(
+            Expr::col((audit_event_subject::Entity, audit_event_subject::Column::SubjectType))
+                .eq(subject.kind.as_str()),
+        )
+        .and_where(Expr::col((audit_event_subject::Entity, audit_event_subject::Column::SubjectId)).eq(&subject.id));
+    Condition::all().add(Expr::exists(query))
+}
+
+impl AuditQuery {
+    fn condition(&self) -> Condition {
+        let mut condition = Condition::all();
+        if let Some(kind) = self.entity_type {
+            condition = condition.add(audit_event::Column::EntityType.eq(kind.as_str()));
+        }
+        if let Some(subject) = &self.subject {
+            condition = condition.add(concerns(subject));
+        }
+        if let Some(actor) = &self.actor {
+            condition = condition.add(audit_event::Column::Actor.eq(actor.as_str()));
+        }
+        if let Some(action) = self.action {
+            condition = condition.add(audit_event::Column::Action.eq(action.as_str()));
+        }
+        if let Some(outcome) = self.outcome {
+            condition = condition.add(audit_event::Column::Outcome.eq(outcome.as_str()));
+        }
+        if let Some(since) = self.since {
+            condition = condition.add(audit_event::Column::At.gte(since));
+        }
+        if let Some(until) = self.until {
+            condition = condition.add(audit_event::Column::At.lt(until));
+        }
+        if let Some(ministry) = &self.ministry {
+            condition = condition.add(concerns(&Subject::ministry(ministry)));
+        }
+        condition
+    }
+}
+
+/// Events in id order after `after`, at most `limit` of them (all when None).
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    query: &AuditQuery,
+    after: Option<i64>,
+    limit: Option<u64>,
+) -> Result<Vec<AuditEvent>, StorageError> {
+    let mut select = audit_event::Entity::find().filter(query.condition());
+    if let Some(after) = after {
+        select = select.filter(audit_event::Column::Id.gt(after));
+    }
+    select
+        .order_by_asc(audit_event::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(AuditEvent::try_from)
+        .collect()
+}
+
+pub async fn count(conn: &impl ConnectionTrait, query: &AuditQuery) -> Result<u64, StorageError> {
+    Ok(audit_event::Entity::find().filter(query.condition()).count(conn).await?)
+}
