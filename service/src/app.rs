@@ -2,13 +2,16 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
+use crate::changes::{Change, ChangeFeed, ChangeListener, DEFAULT_POLL_INTERVAL};
 use crate::config::{DatabaseArgs, SeedArgs, ServeSettings};
 use crate::domain::Principal;
+use crate::domain::audit::{AuditOutcome, SubjectType};
 use crate::graphql::{Services, build_schema};
 use crate::http::{AppState, router};
 use crate::reference::{ReferenceStore, SeedErrors, SeedSource, files};
@@ -67,6 +70,31 @@ pub async fn open_seeded_database(database: &DatabaseArgs, seed: &SeedArgs) -> R
     Ok(db)
 }
 
+/// Keeps the reference snapshot in step with reference-data changes made anywhere
+/// (another instance's curation, a `seed` run by another process).
+struct ReferenceFollower {
+    store: ReferenceStore,
+    db: Db,
+}
+
+impl ChangeListener for ReferenceFollower {
+    fn changed<'a>(&'a self, change: &'a Change) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            let record = &change.event.record;
+            let reference_data = matches!(
+                record.entity_type,
+                SubjectType::ReferenceData | SubjectType::CrosswalkLink | SubjectType::ScopeItemLink
+            );
+            if reference_data && record.outcome == AuditOutcome::Succeeded {
+                let reloaded = self.store.reload(|| storage::reference::load(&self.db.conn)).await;
+                if let Err(e) = reloaded {
+                    tracing::error!(error = %e, "could not reload the reference data after a change");
+                }
+            }
+        })
+    }
+}
+
 /// A started (bound, not yet serving) application.
 pub struct Application {
     listener: TcpListener,
@@ -81,10 +109,16 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .await
             .map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
+        // The feed polls on a small pool of its own, so that it never waits behind
+        // requests (and does not count in their statement metric).
+        let feed_pool = PoolSettings { max_connections: 2, ..PoolSettings::default() };
+        let changes = ChangeFeed::new(Db::connect(&settings.database.database_url, &feed_pool).await?).await?;
+        changes.listen(Arc::new(ReferenceFollower { store: reference.clone(), db: db.clone() }));
         let state = AppState {
             schema: build_schema(Some(Services { db: db.clone(), reference: reference.clone() })),
             reference,
             auth: Arc::new(Authenticator::new(db.clone())),
+            changes,
             db,
         };
         Ok(Self { listener, state })
@@ -103,8 +137,12 @@ impl Application {
     /// the database pool.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let db = self.state.db.clone();
+        let feed_tasks = self.state.changes.spawn(DEFAULT_POLL_INTERVAL);
         let app = router(self.state);
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        for task in feed_tasks {
+            task.abort();
+        }
         if let Err(e) = db.close().await {
             tracing::warn!(error = %e, "closing the database pool failed");
         }

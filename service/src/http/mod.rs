@@ -16,11 +16,13 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::auth::Authenticator;
+use crate::changes::ChangeFeed;
 use crate::domain::Principal;
 use crate::graphql::registry::DesignationLoader;
 use crate::graphql::{ApiError, AppSchema, RequestData};
 use crate::reference::ReferenceStore;
 use crate::storage::Db;
+use crate::storage::audit::appended_in_this_process;
 
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
@@ -28,6 +30,8 @@ pub struct AppState {
     pub schema: AppSchema,
     pub reference: ReferenceStore,
     pub auth: Arc<Authenticator>,
+    /// Every committed change; a request that wrote catches it up before answering.
+    pub changes: Arc<ChangeFeed>,
     pub db: Db,
 }
 
@@ -64,7 +68,16 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: Gra
         .into_inner()
         .data(RequestData { principal, snapshot: state.reference.snapshot() })
         .data(DesignationLoader::per_request(state.db.clone()));
+    let appended_before = appended_in_this_process();
     let mut response = state.schema.execute(request).await;
+    if appended_in_this_process() != appended_before {
+        // This request (or one running beside it) wrote: pass the change on to the caches
+        // before answering, so that the next read here sees it.
+        if let Err(e) = state.changes.catch_up().await {
+            tracing::warn!(error = %e, "could not pass a change on; the feed retries shortly");
+            state.changes.wake();
+        }
+    }
     for error in &mut response.errors {
         // Parse and validation errors come from async-graphql without a code: they are
         // always the request's fault.

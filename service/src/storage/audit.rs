@@ -2,6 +2,9 @@
 //! and reading them back. Nothing here updates or deletes an event; the database's
 //! triggers would refuse it anyway.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
@@ -15,6 +18,18 @@ use super::{StorageError, corrupt};
 use crate::domain::audit::{
     ActorKind, AuditAction, AuditActor, AuditEvent, AuditOutcome, AuditRecord, NewAuditEvent, Subject, SubjectType,
 };
+
+/// The PostgreSQL channel on which every appending transaction notifies (delivered at
+/// commit, so nothing is announced that did not commit).
+pub const PG_CHANGE_CHANNEL: &str = "scope_registry_changes";
+
+/// Events appended by this process since it started (including ones whose transaction
+/// then rolled back): a cheap way for a request to tell that it changed something.
+static APPENDED: AtomicU64 = AtomicU64::new(0);
+
+pub fn appended_in_this_process() -> u64 {
+    APPENDED.load(Ordering::Relaxed)
+}
 
 /// The PostgreSQL advisory lock that orders appending transactions (any fixed number
 /// that nothing else uses; these are the bytes of "scopeaud").
@@ -36,7 +51,14 @@ pub async fn append(conn: &impl ConnectionTrait, event: &NewAuditEvent) -> Resul
             [PG_APPEND_LOCK.into()],
         ))
         .await?;
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, '')",
+            [PG_CHANGE_CHANNEL.into()],
+        ))
+        .await?;
     }
+    APPENDED.fetch_add(1, Ordering::Relaxed);
     let (event, subjects) = (&event.record, &event.subjects);
     let actor = &event.actor;
     let row = audit_event::ActiveModel {
@@ -193,4 +215,34 @@ pub async fn page(
 
 pub async fn count(conn: &impl ConnectionTrait, query: &AuditQuery) -> Result<u64, StorageError> {
     Ok(audit_event::Entity::find().filter(query.condition()).count(conn).await?)
+}
+
+/// The id of the newest event (0 when there is none).
+pub async fn latest_id(conn: &impl ConnectionTrait) -> Result<i64, StorageError> {
+    let latest: Option<Option<i64>> = audit_event::Entity::find()
+        .select_only()
+        .column_as(audit_event::Column::Id.max(), "latest")
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(latest.flatten().unwrap_or(0))
+}
+
+/// The subjects of the given events.
+pub async fn subjects_of(
+    conn: &impl ConnectionTrait,
+    events: &[i64],
+) -> Result<HashMap<i64, Vec<Subject>>, StorageError> {
+    let mut found: HashMap<i64, Vec<Subject>> = HashMap::new();
+    for chunk in events.chunks(super::operators::LOOKUP_CHUNK) {
+        let rows = audit_event_subject::Entity::find()
+            .filter(audit_event_subject::Column::EventId.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        for row in rows {
+            let kind: SubjectType = row.subject_type.parse().map_err(|_| corrupt("audit subject type"))?;
+            found.entry(row.event_id).or_default().push(Subject::new(kind, row.subject_id));
+        }
+    }
+    Ok(found)
 }
