@@ -16,6 +16,7 @@ use scope_registry::graphql::{RequestData, Services, build_schema};
 use scope_registry::reference::{ReferenceStore, SeedSource, files};
 use scope_registry::registry::generate::generate;
 use scope_registry::registry::import::{Silent, import};
+use scope_registry::registry::index::RegistryIndex;
 use scope_registry::storage;
 
 fn corporate_numbers(c: &mut Criterion) {
@@ -46,7 +47,9 @@ fn status_lookup(c: &mut Criterion) {
         db
     });
     let reference = ReferenceStore::new(snap.data().clone());
-    let schema = build_schema(Some(Services { db: db.clone(), reference }));
+    let index = RegistryIndex::new(db.clone());
+    runtime.block_on(index.load_all()).expect("index");
+    let schema = build_schema(Some(Services { db: db.clone(), reference, index }));
     let reader = Principal::Token { id: uuid::Uuid::nil(), label: "bench".into(), role: Role::Reader, ministry: None };
     let query = r#"{ operator(corporateNumber: "1800000000001") { corporateNumber nameJa
         designations { regime sector { code } domain { code } } } }"#;
@@ -81,7 +84,7 @@ fn overlap(c: &mut Criterion) {
     }
     let date = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
     c.bench_function("overlap over 100k operators (in memory)", |b| {
-        b.iter(|| compute(&snap, date, black_box(&active)))
+        b.iter(|| compute(&snap, date, black_box(&active).iter().map(|a| (a.operator, a.regime, a.field.as_str()))))
     });
 }
 

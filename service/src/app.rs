@@ -15,6 +15,7 @@ use crate::domain::audit::{AuditOutcome, SubjectType};
 use crate::graphql::{Services, build_schema};
 use crate::http::{AppState, router};
 use crate::reference::{ReferenceStore, SeedErrors, SeedSource, files};
+use crate::registry::index::RegistryIndex;
 use crate::registry::{self, RegistryError};
 use crate::storage::{self, Db, PoolSettings, StorageError};
 
@@ -114,11 +115,14 @@ impl Application {
         let feed_pool = PoolSettings { max_connections: 2, ..PoolSettings::default() };
         let changes = ChangeFeed::new(Db::connect(&settings.database.database_url, &feed_pool).await?).await?;
         changes.listen(Arc::new(ReferenceFollower { store: reference.clone(), db: db.clone() }));
+        let index = RegistryIndex::new(db.clone());
+        changes.listen(index.clone());
         let state = AppState {
-            schema: build_schema(Some(Services { db: db.clone(), reference: reference.clone() })),
+            schema: build_schema(Some(Services { db: db.clone(), reference: reference.clone(), index: index.clone() })),
             reference,
             auth: Arc::new(Authenticator::new(db.clone())),
             changes,
+            index,
             db,
         };
         Ok(Self { listener, state })
@@ -137,10 +141,16 @@ impl Application {
     /// the database pool.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let db = self.state.db.clone();
-        let feed_tasks = self.state.changes.spawn(DEFAULT_POLL_INTERVAL);
+        let mut background = self.state.changes.spawn(DEFAULT_POLL_INTERVAL);
+        let index = self.state.index.clone();
+        background.push(tokio::spawn(async move {
+            if let Err(e) = index.load_all().await {
+                tracing::error!(error = %e, "could not load the registry index; look-ups keep reading the database");
+            }
+        }));
         let app = router(self.state);
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
-        for task in feed_tasks {
+        for task in background {
             task.abort();
         }
         if let Err(e) = db.close().await {

@@ -7,17 +7,20 @@
 //!   its own instance never serves what it just changed from a stale cache;
 //! - on PostgreSQL every appending transaction runs `pg_notify`, delivered at commit, and
 //!   a listener wakes the feed at once;
-//! - and the feed polls at a fixed interval (the bound for changes made by another
-//!   process on SQLite, and a fallback should a notification be lost).
+//! - on SQLite, every request first checks (two `stat` calls) whether the database file
+//!   or its write-ahead log changed since the last look, and catches up when they did —
+//!   so a change committed by another process (the CLI) is seen by the next request;
+//! - and the feed polls at a fixed interval (a fallback should a notification be lost).
 //!
 //! Listeners (caches) run inside the catch-up, before it returns; subscribers get the
 //! changes through a broadcast channel.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use sea_orm::DbBackend;
 use tokio::sync::{Mutex, Notify, broadcast};
@@ -56,6 +59,41 @@ pub struct ChangeFeed {
     listeners: RwLock<Vec<Arc<dyn ChangeListener>>>,
     sender: broadcast::Sender<Arc<Change>>,
     wake: Notify,
+    /// SQLite: the database file and its write-ahead log as last seen.
+    files: Option<SqliteFiles>,
+    /// PostgreSQL: a notification arrived that no catch-up has followed yet.
+    notified: AtomicBool,
+}
+
+/// What a SQLite database's files looked like; any commit changes the log.
+struct SqliteFiles {
+    database: PathBuf,
+    log: PathBuf,
+    last: std::sync::Mutex<Option<FileStamp>>,
+}
+
+type FileStamp = [(Option<SystemTime>, u64); 2];
+
+impl SqliteFiles {
+    fn new(database: &Path) -> Self {
+        let mut log = database.as_os_str().to_owned();
+        log.push("-wal");
+        Self { database: database.to_path_buf(), log: PathBuf::from(log), last: std::sync::Mutex::new(None) }
+    }
+
+    fn stamp(&self) -> FileStamp {
+        let look = |path: &Path| std::fs::metadata(path).map_or((None, 0), |m| (m.modified().ok(), m.len()));
+        [look(&self.database), look(&self.log)]
+    }
+
+    /// Whether the files changed since the last call (the first call says yes).
+    fn changed(&self) -> bool {
+        let now = self.stamp();
+        match self.last.lock() {
+            Ok(mut last) => last.replace(now) != Some(now),
+            Err(_) => true,
+        }
+    }
 }
 
 impl ChangeFeed {
@@ -64,12 +102,14 @@ impl ChangeFeed {
         let latest = audit::latest_id(&db.conn).await?;
         let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
         Ok(Arc::new(Self {
-            db,
             position: Mutex::new(latest),
             last_seen: AtomicI64::new(latest),
             listeners: RwLock::new(Vec::new()),
             sender,
             wake: Notify::new(),
+            files: db.sqlite_file().map(SqliteFiles::new),
+            notified: AtomicBool::new(false),
+            db,
         }))
     }
 
@@ -94,6 +134,16 @@ impl ChangeFeed {
     /// Asks the background task to look for changes now.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Before a request is answered: catches up when another process may have committed
+    /// since the last look (SQLite: its files changed; PostgreSQL: a notification came).
+    pub async fn ensure_current(&self) -> Result<(), StorageError> {
+        let sqlite_changed = self.files.as_ref().is_some_and(SqliteFiles::changed);
+        if sqlite_changed || self.notified.swap(false, Ordering::AcqRel) {
+            self.catch_up().await?;
+        }
+        Ok(())
     }
 
     /// Passes on every event committed since the last one passed on: listeners first
@@ -155,6 +205,7 @@ impl ChangeFeed {
                 listener.listen(PG_CHANGE_CHANNEL).await?;
                 loop {
                     listener.recv().await?;
+                    self.notified.store(true, Ordering::Release);
                     self.wake.notify_one();
                 }
             };

@@ -13,6 +13,7 @@ use crate::domain::Principal;
 use crate::domain::reference::ReferenceSnapshot;
 use crate::registry::export::{ExportKind, export};
 use crate::registry::import::{ImportReport, Phase, Progress, import};
+use crate::registry::index::RegistryIndex;
 use crate::registry::{RegistryError, generate};
 use crate::storage::Db;
 
@@ -118,7 +119,9 @@ pub async fn export_to(
     format: ExportFormat,
     output: Option<&Path>,
 ) -> Result<(), RegistryError> {
-    let table = export(db, snapshot, principal, kind, as_of).await?;
+    // A one-off command has no index loaded: the overlap comes from one query.
+    let index = RegistryIndex::new(db.clone());
+    let table = export(db, &index, snapshot, principal, kind, as_of).await?;
     let bytes = match format {
         ExportFormat::Csv => table.to_csv()?,
         ExportFormat::Json => {

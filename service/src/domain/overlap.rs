@@ -1,7 +1,7 @@
 //! Overlap analysis: which operators are protected under both regimes, one, or where
 //! the crosswalk says they should be and they are not.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::Hash;
 
 use chrono::NaiveDate;
@@ -48,45 +48,59 @@ pub struct OverlapReport {
     pub domain_gaps: Vec<DomainGap>,
 }
 
-/// Computes the report from the designations active at `as_of` (one pass, in memory).
-pub fn compute<K: Eq + Hash + Copy>(
+/// The sectors and the domains one operator is active in, as bit sets over the
+/// snapshot's field indexes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Fields {
+    sectors: u64,
+    domains: u64,
+}
+
+fn bit(index: usize) -> u64 {
+    // The regimes have 15 fields each; codes beyond 64 would share the last bit, which
+    // only makes the report coarser, never wrong about who is in which regime.
+    1u64 << index.min(63)
+}
+
+/// Computes the report from the designations active at `as_of` (one pass over them,
+/// then bit operations per operator).
+pub fn compute<'a, K: Eq + Hash + Copy>(
     snapshot: &ReferenceSnapshot,
     as_of: NaiveDate,
-    active: &[ActiveField<K>],
+    active: impl IntoIterator<Item = (K, Regime, &'a str)>,
 ) -> OverlapReport {
-    // Per operator: the sectors and the domains it is active in.
-    let mut sectors_of: HashMap<K, HashSet<&str>> = HashMap::new();
-    let mut domains_of: HashMap<K, HashSet<&str>> = HashMap::new();
-    for entry in active {
-        let map = match entry.regime {
-            Regime::Ci => &mut sectors_of,
-            Regime::Espa => &mut domains_of,
+    let mut fields_of: HashMap<K, Fields> = HashMap::new();
+    for (operator, regime, field) in active {
+        let Some(index) = snapshot.field_index(regime, field) else {
+            continue;
         };
-        map.entry(entry.operator).or_default().insert(entry.field.as_str());
+        let fields = fields_of.entry(operator).or_default();
+        match regime {
+            Regime::Ci => fields.sectors |= bit(index),
+            Regime::Espa => fields.domains |= bit(index),
+        }
     }
 
     let mut totals = OverlapTotals::default();
-    for operator in sectors_of.keys() {
-        if domains_of.contains_key(operator) {
-            totals.both += 1;
-        } else {
-            totals.ci_only += 1;
+    for fields in fields_of.values() {
+        match (fields.sectors != 0, fields.domains != 0) {
+            (true, true) => totals.both += 1,
+            (true, false) => totals.ci_only += 1,
+            (false, true) => totals.espa_only += 1,
+            (false, false) => {}
         }
     }
-    totals.espa_only = domains_of.keys().filter(|op| !sectors_of.contains_key(*op)).count() as u64;
+
+    let field_bit = |regime: Regime, code: &str| snapshot.field_index(regime, code).map_or(0, bit);
+    let count = |wanted: &dyn Fn(&Fields) -> bool| fields_of.values().filter(|f| wanted(f)).count() as u64;
 
     let cells = snapshot
         .links_at(as_of)
         .into_iter()
         .map(|link_index| {
             let link = &snapshot.data().links[link_index];
-            let operator_count = domains_of
-                .iter()
-                .filter(|(op, domains)| {
-                    domains.contains(link.espa.as_str())
-                        && sectors_of.get(*op).is_some_and(|sectors| sectors.contains(link.ci.as_str()))
-                })
-                .count() as u64;
+            let (sector, domain) = (field_bit(Regime::Ci, &link.ci), field_bit(Regime::Espa, &link.espa));
+            let operator_count = count(&|f| f.sectors & sector != 0 && f.domains & domain != 0);
             OverlapCell { link_index, operator_count }
         })
         .collect();
@@ -98,15 +112,8 @@ pub fn compute<K: Eq + Hash + Copy>(
             let domain = snapshot.fields(Regime::Espa)[domain_index].code.as_str();
             let linked_sectors: Vec<String> =
                 snapshot.sectors_linked_to(domain, as_of).into_iter().map(str::to_owned).collect();
-            let operator_count = domains_of
-                .iter()
-                .filter(|(op, domains)| {
-                    domains.contains(domain)
-                        && !sectors_of
-                            .get(*op)
-                            .is_some_and(|sectors| linked_sectors.iter().any(|s| sectors.contains(s.as_str())))
-                })
-                .count() as u64;
+            let linked = linked_sectors.iter().fold(0u64, |mask, s| mask | field_bit(Regime::Ci, s));
+            let operator_count = count(&|f| f.domains & bit(domain_index) != 0 && f.sectors & linked == 0);
             DomainGap { domain_index, operator_count, linked_sectors }
         })
         .collect();

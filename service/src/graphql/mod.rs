@@ -19,6 +19,7 @@ pub use error::{ApiError, ApiResult};
 use crate::domain::Principal;
 use crate::domain::reference::ReferenceSnapshot;
 use crate::reference::ReferenceStore;
+use crate::registry::index::RegistryIndex;
 use crate::storage::Db;
 
 /// What one request carries: who asks, and the reference snapshot it is answered from
@@ -36,6 +37,12 @@ pub fn request<'a>(ctx: &'a Context<'_>) -> &'a RequestData {
 /// The database; the schema always carries it when it serves requests.
 pub fn db<'a>(ctx: &'a Context<'_>) -> &'a Db {
     ctx.data_unchecked::<Db>()
+}
+
+/// The in-memory read model of operators; the schema always carries it when it serves
+/// requests.
+pub fn index<'a>(ctx: &'a Context<'_>) -> &'a RegistryIndex {
+    ctx.data_unchecked::<Arc<RegistryIndex>>()
 }
 
 /// All queries.
@@ -58,13 +65,14 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 pub struct Services {
     pub db: Db,
     pub reference: ReferenceStore,
+    pub index: Arc<RegistryIndex>,
 }
 
 /// Builds the schema (without services: only to print the SDL).
 pub fn build_schema(services: Option<Services>) -> AppSchema {
     let builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription);
     match services {
-        Some(Services { db, reference }) => builder.data(db).data(reference).finish(),
+        Some(Services { db, reference, index }) => builder.data(db).data(reference).data(index).finish(),
         None => builder.finish(),
     }
 }

@@ -15,13 +15,14 @@ use uuid::Uuid;
 use super::audit::{AuditEventObject, history};
 use super::reference::{DomainObject, MinistryObject, ObligationObject, RegimeValue, ScopeItemObject, SectorObject};
 use super::scalars::Date;
-use super::{ApiError, ApiResult, db, request};
+use super::{ApiError, ApiResult, db, index, request};
 use crate::domain::audit::Subject;
 use crate::domain::designation::{Correction, Designation, DesignationRequest, DesignationStatus};
 use crate::domain::operator::Operator;
 use crate::domain::overlap::OverlapReport;
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::{CorporateNumber, Regime, today};
+use crate::registry::index::OperatorEntry;
 use crate::registry::{self, RegistryError};
 use crate::storage::Db;
 use crate::storage::operators::OperatorQuery;
@@ -75,6 +76,13 @@ impl Loader<Uuid> for DesignationLoader {
 
 async fn designations_of(ctx: &Context<'_>, operator: Uuid) -> ApiResult<Arc<Vec<Designation>>> {
     Ok(ctx.data_unchecked::<Designations>().load_one(operator).await?.unwrap_or_default())
+}
+
+/// An operator from the index, with its designations handed to the request's loader
+/// (so that nested `designations` and `obligations` cost nothing more).
+async fn operator_with_designations(ctx: &Context<'_>, entry: &OperatorEntry) -> OperatorObject {
+    ctx.data_unchecked::<Designations>().feed_one(entry.operator.id, entry.designations.clone()).await;
+    OperatorObject(entry.operator.clone())
 }
 
 /// Loads the designations of a set of operators in one query into the request's loader.
@@ -179,8 +187,11 @@ impl OperatorObject {
     /// The operator it merged into, when that one is registered (see `closeOperator`).
     async fn successor(&self, ctx: &Context<'_>) -> ApiResult<Option<OperatorObject>> {
         let Some(successor) = &self.0.successor else { return Ok(None) };
-        let found = registry::operators::find(db(ctx), &request(ctx).principal, successor.as_str()).await?;
-        Ok(found.map(OperatorObject))
+        let found = registry::operators::find(index(ctx), &request(ctx).principal, successor.as_str()).await?;
+        Ok(match found {
+            Some(entry) => Some(operator_with_designations(ctx, &entry).await),
+            None => None,
+        })
     }
 
     /// The operators that merged into it (they name it as their successor).
@@ -327,10 +338,8 @@ impl OperatorStatusObject {
         &self,
         snap: &Arc<ReferenceSnapshot>,
     ) -> Vec<super::reference::FieldObject<K>> {
-        let mut indexes: Vec<usize> = self
-            .status
-            .designations
-            .iter()
+        let designations = self.status.entry.iter().flat_map(|e| e.designations.iter());
+        let mut indexes: Vec<usize> = designations
             .filter(|d| d.regime == K::REGIME && d.is_active_at(self.as_of))
             .filter_map(|d| snap.field_index(K::REGIME, &d.field))
             .collect();
@@ -350,12 +359,12 @@ impl OperatorStatusObject {
 
     /// Whether a registered operator has this corporate number.
     async fn found(&self) -> bool {
-        self.status.operator.is_some()
+        self.status.entry.is_some()
     }
 
     /// The operator, when found.
     async fn operator(&self) -> Option<OperatorObject> {
-        self.status.operator.clone().map(OperatorObject)
+        self.status.entry.as_ref().map(|e| OperatorObject(e.operator.clone()))
     }
 
     /// CI sectors it is designated in at the date.
@@ -370,7 +379,8 @@ impl OperatorStatusObject {
 
     /// Duties its active designations trigger.
     async fn obligations(&self, ctx: &Context<'_>) -> Vec<ObligationObject> {
-        obligations(&request(ctx).snapshot, &self.status.designations, self.as_of)
+        let designations = self.status.entry.as_ref().map(|e| e.designations.as_slice()).unwrap_or_default();
+        obligations(&request(ctx).snapshot, designations, self.as_of)
     }
 
     /// Why the number is invalid (null when it is a valid corporate number).
@@ -643,8 +653,11 @@ pub struct RegistryQuery;
 impl RegistryQuery {
     /// The operator with this corporate number (null when not registered).
     async fn operator(&self, ctx: &Context<'_>, corporate_number: String) -> ApiResult<Option<OperatorObject>> {
-        let found = registry::operators::find(db(ctx), &request(ctx).principal, &corporate_number).await?;
-        Ok(found.map(OperatorObject))
+        let found = registry::operators::find(index(ctx), &request(ctx).principal, &corporate_number).await?;
+        Ok(match found {
+            Some(entry) => Some(operator_with_designations(ctx, &entry).await),
+            None => None,
+        })
     }
 
     /// Operators matching `filter`, in corporate-number order (Relay cursor pagination;
@@ -669,13 +682,13 @@ impl RegistryQuery {
         as_of: Option<Date>,
     ) -> ApiResult<Vec<OperatorStatusObject>> {
         let date = date_or_today(as_of);
-        let statuses = registry::operators::statuses(db(ctx), &request(ctx).principal, &corporate_numbers).await?;
+        let statuses = registry::operators::statuses(index(ctx), &request(ctx).principal, &corporate_numbers).await?;
         // The statuses carry every designation of the operators found: nested
         // `operator { designations }` needs no further query.
         let loader = ctx.data_unchecked::<Designations>();
         loader
             .feed_many(
-                statuses.iter().filter_map(|s| s.operator.as_ref().map(|o| (o.id, Arc::new(s.designations.clone())))),
+                statuses.iter().filter_map(|s| s.entry.as_ref().map(|e| (e.operator.id, e.designations.clone()))),
             )
             .await;
         Ok(statuses.into_iter().map(|status| OperatorStatusObject { status, as_of: date }).collect())
@@ -684,7 +697,9 @@ impl RegistryQuery {
     /// How CI and ESPA designations overlap at `asOf` (default today).
     async fn overlap(&self, ctx: &Context<'_>, as_of: Option<Date>) -> ApiResult<OverlapReportObject> {
         let data = request(ctx);
-        let report = registry::overlap::report(db(ctx), &data.snapshot, &data.principal, date_or_today(as_of)).await?;
+        let report =
+            registry::overlap::report(db(ctx), index(ctx), &data.snapshot, &data.principal, date_or_today(as_of))
+                .await?;
         Ok(OverlapReportObject { snap: data.snapshot.clone(), report })
     }
 }

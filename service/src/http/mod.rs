@@ -21,6 +21,7 @@ use crate::domain::Principal;
 use crate::graphql::registry::DesignationLoader;
 use crate::graphql::{ApiError, AppSchema, RequestData};
 use crate::reference::ReferenceStore;
+use crate::registry::index::RegistryIndex;
 use crate::storage::Db;
 use crate::storage::audit::appended_in_this_process;
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Every committed change; a request that wrote catches it up before answering.
     pub changes: Arc<ChangeFeed>,
+    /// Operators and their designations in memory.
+    pub index: Arc<RegistryIndex>,
     pub db: Db,
 }
 
@@ -68,6 +71,9 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: Gra
         .into_inner()
         .data(RequestData { principal, snapshot: state.reference.snapshot() })
         .data(DesignationLoader::per_request(state.db.clone()));
+    if let Err(e) = state.changes.ensure_current().await {
+        tracing::warn!(error = %e, "could not look for changes made elsewhere");
+    }
     let appended_before = appended_in_this_process();
     let mut response = state.schema.execute(request).await;
     if appended_in_this_process() != appended_before {

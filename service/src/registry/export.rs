@@ -7,6 +7,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
+use super::index::RegistryIndex;
 use super::{RegistryError, require_reader};
 use crate::domain::import::COLUMNS;
 use crate::domain::reference::ReferenceSnapshot;
@@ -100,6 +101,7 @@ const EXPORT_PAGE: u64 = 5000;
 
 pub async fn export(
     db: &Db,
+    index: &RegistryIndex,
     snapshot: &ReferenceSnapshot,
     principal: &Principal,
     kind: ExportKind,
@@ -110,7 +112,7 @@ pub async fn export(
     }
     match kind {
         ExportKind::Operators => operators(db, principal, as_of).await,
-        ExportKind::Overlap => overlap(db, snapshot, principal, as_of).await,
+        ExportKind::Overlap => overlap(db, index, snapshot, principal, as_of).await,
         ExportKind::Crosswalk => Ok(crosswalk(snapshot, as_of)),
         ExportKind::ScopeGaps => Ok(scope_gaps(snapshot, as_of)),
     }
@@ -171,11 +173,12 @@ fn names(snapshot: &ReferenceSnapshot, regime: Regime, code: &str) -> [String; 2
 /// The totals, one line per linked pair and one per ESPA domain's gap.
 async fn overlap(
     db: &Db,
+    index: &RegistryIndex,
     snapshot: &ReferenceSnapshot,
     principal: &Principal,
     as_of: NaiveDate,
 ) -> Result<Table, RegistryError> {
-    let report = super::overlap::report(db, snapshot, principal, as_of).await?;
+    let report = super::overlap::report(db, index, snapshot, principal, as_of).await?;
     let mut table =
         Table::new(&["as_of", "kind", "sector", "sector_name_ja", "domain", "domain_name_ja", "operator_count"]);
     let date = as_of.to_string();

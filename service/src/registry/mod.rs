@@ -10,6 +10,7 @@ pub mod designations;
 pub mod export;
 pub mod generate;
 pub mod import;
+pub mod index;
 pub mod operators;
 pub mod overlap;
 pub mod reference;

@@ -1,7 +1,8 @@
 //! Operators: registration, corrections, closing (with successor), look-ups, listings
 //! and status answers.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
@@ -9,6 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, Change, guard};
+use super::index::{OperatorEntry, RegistryIndex};
 use super::{
     RegistryError, changed_concurrently, check_version, parse_corporate_number, require_reader, require_writer,
     with_retry,
@@ -296,10 +298,14 @@ async fn check_succession(
 }
 
 /// The operator with this corporate number (None when unknown).
-pub async fn find(db: &Db, principal: &Principal, corporate_number: &str) -> Result<Option<Operator>, RegistryError> {
+pub async fn find(
+    index: &RegistryIndex,
+    principal: &Principal,
+    corporate_number: &str,
+) -> Result<Option<Arc<OperatorEntry>>, RegistryError> {
     require_reader(principal)?;
     let number = parse_corporate_number(corporate_number)?;
-    Ok(operators::find_by_corporate_number(&db.conn, &number).await?)
+    Ok(index.get(number).await?)
 }
 
 /// The operators that named this one as their successor (they merged into it).
@@ -339,16 +345,19 @@ pub async fn list(
 pub struct OperatorStatus {
     /// As asked (normalised when valid).
     pub asked: String,
-    pub operator: Option<Operator>,
-    /// All the operator's designations (any period).
-    pub designations: Vec<Designation>,
+    /// The operator with all its designations (any period), when found.
+    pub entry: Option<Arc<OperatorEntry>>,
     /// Why it was not found, when the number itself is invalid.
     pub problem: Option<String>,
 }
 
 /// Statuses for up to [`MAX_STATUS_BATCH`] numbers, in input order; unknown or invalid
 /// numbers are answered as not found. Two queries whatever the batch size.
-pub async fn statuses(db: &Db, principal: &Principal, asked: &[String]) -> Result<Vec<OperatorStatus>, RegistryError> {
+pub async fn statuses(
+    index: &RegistryIndex,
+    principal: &Principal,
+    asked: &[String],
+) -> Result<Vec<OperatorStatus>, RegistryError> {
     require_reader(principal)?;
     if asked.len() > MAX_STATUS_BATCH {
         return Err(RegistryError::Invalid(format!(
@@ -359,28 +368,15 @@ pub async fn statuses(db: &Db, principal: &Principal, asked: &[String]) -> Resul
     let parsed: Vec<Result<CorporateNumber, String>> =
         asked.iter().map(|a| CorporateNumber::parse(a).map_err(|e| e.to_string())).collect();
     let valid: Vec<CorporateNumber> = parsed.iter().filter_map(|p| p.as_ref().ok().copied()).collect();
-    let found = operators::find_by_corporate_numbers(&db.conn, &valid).await?;
-    let ids: Vec<Uuid> = found.iter().map(|o| o.id).collect();
-    let mut by_operator: HashMap<Uuid, Vec<Designation>> = HashMap::new();
-    for designation in designations::of_operators(&db.conn, &ids).await? {
-        by_operator.entry(designation.operator_id).or_default().push(designation);
-    }
-    let by_number: HashMap<CorporateNumber, Operator> = found.into_iter().map(|o| (o.corporate_number, o)).collect();
+    let found = index.get_many(&valid).await?;
     Ok(asked
         .iter()
         .zip(parsed)
         .map(|(raw, parsed)| match parsed {
             Ok(number) => {
-                let operator = by_number.get(&number).cloned();
-                let designations = operator.as_ref().and_then(|o| by_operator.get(&o.id).cloned()).unwrap_or_default();
-                OperatorStatus { asked: number.to_string(), operator, designations, problem: None }
+                OperatorStatus { asked: number.to_string(), entry: found.get(&number).cloned(), problem: None }
             }
-            Err(problem) => OperatorStatus {
-                asked: raw.trim().to_owned(),
-                operator: None,
-                designations: Vec::new(),
-                problem: Some(problem),
-            },
+            Err(problem) => OperatorStatus { asked: raw.trim().to_owned(), entry: None, problem: Some(problem) },
         })
         .collect())
 }

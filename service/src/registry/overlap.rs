@@ -2,6 +2,7 @@
 
 use chrono::NaiveDate;
 
+use super::index::RegistryIndex;
 use super::{RegistryError, require_reader};
 use crate::domain::Principal;
 use crate::domain::overlap::{self, OverlapReport};
@@ -12,11 +13,16 @@ use crate::storage::{Db, designations};
 /// memory.
 pub async fn report(
     db: &Db,
+    index: &RegistryIndex,
     snapshot: &ReferenceSnapshot,
     principal: &Principal,
     as_of: NaiveDate,
 ) -> Result<OverlapReport, RegistryError> {
     require_reader(principal)?;
+    if let Some(report) = index.overlap(snapshot, as_of).await? {
+        return Ok(report);
+    }
+    // While the index is still loading after start-up: one query, then the same pass.
     let active = designations::active_fields(&db.conn, as_of).await?;
-    Ok(overlap::compute(snapshot, as_of, &active))
+    Ok(overlap::compute(snapshot, as_of, active.iter().map(|a| (a.operator, a.regime, a.field.as_str()))))
 }

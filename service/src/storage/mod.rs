@@ -9,6 +9,7 @@ pub mod operators;
 pub mod reference;
 pub mod tokens;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -116,6 +117,8 @@ pub(crate) fn corrupt(what: &str) -> StorageError {
 pub struct Db {
     pub conn: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    /// The database file, for SQLite.
+    sqlite_file: Option<PathBuf>,
 }
 
 /// Pool settings that fit a 2-core machine.
@@ -158,7 +161,13 @@ impl Db {
         conn.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        Ok(Self { conn, statements })
+        let sqlite_file = sqlite_file(url);
+        Ok(Self { conn, statements, sqlite_file })
+    }
+
+    /// The SQLite database file (None on PostgreSQL).
+    pub fn sqlite_file(&self) -> Option<&Path> {
+        self.sqlite_file.as_deref()
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -225,6 +234,14 @@ impl Db {
     pub async fn close(self) -> Result<(), StorageError> {
         self.conn.close().await.map_err(StorageError::from)
     }
+}
+
+/// The file a SQLite URL names (`sqlite://path?options`, `sqlite:path`).
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let normalised = normalise_url(url);
+    let rest = normalised.strip_prefix("sqlite://").or_else(|| normalised.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
 /// Accepts `sqlite:file.db`, `sqlite://file.db` and plain paths ending in `.db`.
