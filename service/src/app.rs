@@ -117,12 +117,15 @@ impl Application {
         changes.listen(Arc::new(ReferenceFollower { store: reference.clone(), db: db.clone() }));
         let index = RegistryIndex::new(db.clone());
         changes.listen(index.clone());
+        let auth = Arc::new(Authenticator::new(db.clone()));
+        changes.listen(auth.clone());
         let state = AppState {
             schema: build_schema(Some(Services { db: db.clone(), reference: reference.clone(), index: index.clone() })),
             reference,
-            auth: Arc::new(Authenticator::new(db.clone())),
+            auth,
             changes,
             index,
+            parsed: Arc::default(),
             db,
         };
         Ok(Self { listener, state })

@@ -1,12 +1,26 @@
 //! Bearer tokens: making secrets (shown once, stored only as a hash) and turning an
 //! `Authorization` header into a [`Principal`].
 //!
-//! Every request is verified against the database, so that a revocation or an expiry
-//! takes effect at once, also when another process made it (`scope-registry token
-//! revoke`). The look-up is one indexed query by the secret's hash; the last-use time
-//! is written at most once a minute per token.
+//! A token is looked up in the database by the secret's hash (one indexed query).
+//! Revocation and expiry take effect at once, also when another process revokes:
+//!
+//! - on SQLite a verified token is kept in memory, so that a busy client costs no query
+//!   per request. That is safe because every request first looks at the database files
+//!   and catches the change feed up when anything was committed elsewhere, and the feed
+//!   passes every revocation (they are audited) to [`Authenticator`], a
+//!   [`ChangeListener`], before the request is authenticated;
+//! - on PostgreSQL every request is verified against the database: another instance's
+//!   revocation reaches this one by a notification, which can arrive a moment after the
+//!   next request, and a revoked token must not get that moment.
+//!
+//! Expiry is checked on every request. The last-use time is written at most once a
+//! minute per token.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,8 +29,10 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::changes::{Change, ChangeListener};
 use crate::domain::Principal;
-use crate::domain::token::TokenStatus;
+use crate::domain::audit::SubjectType;
+use crate::domain::token::{ApiToken, TokenStatus};
 use crate::storage::{Db, StorageError, tokens};
 
 /// Every token starts with this, so that a leaked one is recognisable (and so that
@@ -25,6 +41,8 @@ const TOKEN_PREFIX: &str = "sr_";
 const SECRET_BYTES: usize = 32;
 /// `last_used_at` is written at most this often per token.
 const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+/// Verified tokens kept in memory; beyond this many the memory starts afresh.
+const CACHE_LIMIT: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -61,14 +79,25 @@ fn hash_secret(secret: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Verifies bearer tokens against the database.
+/// A verified token, and when this process last wrote its use.
+struct Verified {
+    token: ApiToken,
+    touched: Instant,
+}
+
+/// Verifies bearer tokens (see the module documentation for when from memory).
 pub struct Authenticator {
     db: Db,
+    /// Whether verified tokens are kept in memory (SQLite).
+    remember_verified: bool,
+    /// By the secret's hash.
+    verified: RwLock<HashMap<String, Verified>>,
 }
 
 impl Authenticator {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        let remember_verified = db.backend() == sea_orm::DbBackend::Sqlite;
+        Self { db, remember_verified, verified: RwLock::new(HashMap::new()) }
     }
 
     /// The principal for an `Authorization` header value (`None`: anonymous).
@@ -88,25 +117,78 @@ impl Authenticator {
             return Err(AuthError::MalformedToken);
         }
         let hash = hash_secret(secret);
-        let (token, stored_hash) = tokens::find_by_hash(&self.db.conn, &hash).await?.ok_or(AuthError::UnknownToken)?;
-        // The look-up was by hash; compare again in constant time as defence in depth.
-        if !bool::from(stored_hash.as_bytes().ct_eq(hash.as_bytes())) {
-            return Err(AuthError::UnknownToken);
-        }
         let now = Utc::now();
+        let remembered =
+            self.verified.read().ok().and_then(|verified| {
+                verified.get(&hash).map(|v| (v.token.clone(), v.touched.elapsed() >= TOUCH_INTERVAL))
+            });
+        let (token, touch) = match remembered {
+            Some(found) => found,
+            None => {
+                let (token, stored_hash) =
+                    tokens::find_by_hash(&self.db.conn, &hash).await?.ok_or(AuthError::UnknownToken)?;
+                // The look-up was by hash; compare again in constant time as defence in depth.
+                if !bool::from(stored_hash.as_bytes().ct_eq(hash.as_bytes())) {
+                    return Err(AuthError::UnknownToken);
+                }
+                let touch =
+                    token.last_used_at.is_none_or(|at| (now - at).to_std().is_ok_and(|age| age >= TOUCH_INTERVAL));
+                if self.remember_verified && token.status_at(now) == TokenStatus::Active {
+                    self.remember(hash, token.clone());
+                }
+                (token, touch)
+            }
+        };
         match token.status_at(now) {
             TokenStatus::Revoked => return Err(AuthError::Revoked),
             TokenStatus::Expired => return Err(AuthError::Expired),
             TokenStatus::Active => {}
         }
-        let stale = token.last_used_at.is_none_or(|at| (now - at).to_std().is_ok_and(|age| age >= TOUCH_INTERVAL));
-        if stale {
-            // Best effort: a failed write of the last-use time must not fail the request.
-            if let Err(e) = tokens::touch(&self.db.conn, token.id, now).await {
-                tracing::warn!(error = %e, token = %token.id, "could not record token use");
-            }
+        if touch {
+            self.touch(&token, now).await;
         }
         Ok(Principal::Token { id: token.id, label: token.label, role: token.role, ministry: token.ministry })
+    }
+
+    fn remember(&self, hash: String, token: ApiToken) {
+        if let Ok(mut verified) = self.verified.write() {
+            if verified.len() >= CACHE_LIMIT {
+                verified.clear();
+            }
+            verified.insert(hash, Verified { token, touched: Instant::now() });
+        }
+    }
+
+    /// Records the token's use (best effort: a failed write must not fail the request).
+    async fn touch(&self, token: &ApiToken, now: chrono::DateTime<Utc>) {
+        if let Ok(mut verified) = self.verified.write() {
+            for entry in verified.values_mut().filter(|v| v.token.id == token.id) {
+                entry.touched = Instant::now();
+            }
+        }
+        if let Err(e) = tokens::touch(&self.db.conn, token.id, now).await {
+            tracing::warn!(error = %e, token = %token.id, "could not record token use");
+        }
+    }
+
+    /// Forgets a token, so that its next use is verified against the database again.
+    pub fn forget(&self, id: &str) {
+        if let Ok(mut verified) = self.verified.write() {
+            verified.retain(|_, v| v.token.id.to_string() != id);
+        }
+    }
+}
+
+impl ChangeListener for Authenticator {
+    fn changed<'a>(&'a self, change: &'a Change) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            let record = &change.event.record;
+            if record.entity_type == SubjectType::Token
+                && let Some(id) = &record.entity_id
+            {
+                self.forget(id);
+            }
+        })
     }
 }
 

@@ -1,8 +1,9 @@
 //! Bearer tokens: issued once, stored as a hash, refused when unknown or malformed.
 
-use scope_registry::storage::entities::api_token;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
+use scope_registry::domain::reference::ReferenceSnapshot;
+use scope_registry::domain::{Principal, Role};
+use scope_registry::registry::tokens::{self, TokenRequest};
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::audit::{cli_actor, events};
@@ -122,16 +123,20 @@ async fn a_revoked_token_is_refused_at_once_also_when_another_process_revokes_it
 
 async fn an_expired_token_is_refused_at_once(app: TestApp) -> TestApp {
     let admin = app.token("admin", None);
-    let reader = app.token("reader", None);
+    // A token that expires two seconds from now (the CLI only issues whole days).
+    let snapshot = ReferenceSnapshot::new(scope_registry::storage::reference::load(&app.db.conn).await.unwrap());
+    let request = TokenRequest {
+        role: Role::Reader,
+        ministry: None,
+        label: "short-lived".into(),
+        expires_at: Some(chrono::Utc::now() + chrono::Duration::seconds(2)),
+    };
+    let principal = Principal::Cli { user: "e2e".into(), ministry: None };
+    let reader = tokens::issue(&app.db, &snapshot, &principal, request).await.unwrap().secret;
+    // Used (and so remembered) while it is valid ...
     app.data(PROTECTED, json!({}), Some(&reader)).await;
-    let id: uuid::Uuid = listed(&app, &admin, "READER").await["id"].as_str().unwrap().parse().unwrap();
-    let past = chrono::Utc::now() - chrono::Duration::seconds(1);
-    api_token::Entity::update_many()
-        .col_expr(api_token::Column::ExpiresAt, Expr::value(past))
-        .filter(api_token::Column::Id.eq(id))
-        .exec(&app.db.conn)
-        .await
-        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // ... and refused the moment it expires.
     let body = app.graphql(PROTECTED, json!({}), Some(&reader)).await;
     assert_eq!(error_code(&body), "UNAUTHENTICATED");
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("expired"));

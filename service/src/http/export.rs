@@ -57,9 +57,6 @@ pub async fn export_file(
         Ok(principal) => principal,
         Err(e) => return error(e),
     };
-    if let Err(e) = state.changes.ensure_current().await {
-        tracing::warn!(error = %e, "could not look for changes made elsewhere");
-    }
     let snapshot = state.reference.snapshot();
     let table = match export(&state.db, &state.index, &snapshot, &principal, kind, as_of).await {
         Ok(table) => table,

@@ -4,6 +4,7 @@
 mod page;
 
 mod export;
+mod parsed;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ use crate::reference::ReferenceStore;
 use crate::registry::index::RegistryIndex;
 use crate::storage::Db;
 use crate::storage::audit::appended_in_this_process;
+pub use parsed::ParsedQueries;
 
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
@@ -35,6 +37,8 @@ pub struct AppState {
     pub changes: Arc<ChangeFeed>,
     /// Operators and their designations in memory.
     pub index: Arc<RegistryIndex>,
+    /// Parsed documents of the queries seen so far.
+    pub parsed: Arc<ParsedQueries>,
     pub db: Db,
 }
 
@@ -52,8 +56,13 @@ async fn graphiql() -> Html<String> {
     Html(GraphiQLSource::build().endpoint("/graphql").title("Scope Registry").finish())
 }
 
-/// The principal behind a request's `Authorization` header.
+/// The principal behind a request's `Authorization` header. First catches up with
+/// changes made elsewhere (a revoked token, a CLI import), so that the request is
+/// answered from current data.
 async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    if let Err(e) = state.changes.ensure_current().await {
+        tracing::warn!(error = %e, "could not look for changes made elsewhere");
+    }
     let authorization = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
         Some(Ok(value)) => Some(value),
@@ -67,13 +76,11 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: Gra
         Ok(principal) => principal,
         Err(e) => return error_response(e),
     };
+    let mut request = request.into_inner();
+    state.parsed.prepare(&mut request);
     let request = request
-        .into_inner()
         .data(RequestData { principal, snapshot: state.reference.snapshot() })
         .data(DesignationLoader::per_request(state.db.clone()));
-    if let Err(e) = state.changes.ensure_current().await {
-        tracing::warn!(error = %e, "could not look for changes made elsewhere");
-    }
     let appended_before = appended_in_this_process();
     let mut response = state.schema.execute(request).await;
     if appended_in_this_process() != appended_before {
