@@ -2,6 +2,7 @@
 //! place.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
@@ -39,6 +40,133 @@ pub struct ServeSettings {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub seed: SeedArgs,
+    #[command(flatten)]
+    pub limits: Limits,
+    #[command(flatten)]
+    pub http: HttpSettings,
+}
+
+impl ServeSettings {
+    /// The defaults, listening on `bind` against `database_url`.
+    pub fn new(bind: impl Into<String>, database_url: impl Into<String>) -> Self {
+        Self {
+            bind: bind.into(),
+            database: DatabaseArgs { database_url: database_url.into(), db_max_connections: 10 },
+            seed: SeedArgs::default(),
+            limits: Limits::default(),
+            http: HttpSettings::default(),
+        }
+    }
+}
+
+/// What one request may ask for. The defaults suit the public contract; raise them only
+/// for trusted clients.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body in bytes.
+    #[arg(long, env = "SCOPE_REGISTRY_MAX_BODY_BYTES", default_value_t = 262_144,
+          value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824))]
+    pub max_body_bytes: u64,
+    /// Largest request body in bytes for a request whose operation only imports
+    /// (`importDesignations`): it carries a whole CSV file.
+    #[arg(long, env = "SCOPE_REGISTRY_MAX_IMPORT_BODY_BYTES", default_value_t = 16_777_216,
+          value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824))]
+    pub max_import_body_bytes: u64,
+    /// Deepest field nesting of a GraphQL query.
+    #[arg(long, env = "SCOPE_REGISTRY_MAX_QUERY_DEPTH", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(2..=64))]
+    pub max_query_depth: u16,
+    /// Highest GraphQL query complexity (every field costs 1, fields that query the
+    /// database 10 more, paged lists their page size times their selection).
+    #[arg(long, env = "SCOPE_REGISTRY_MAX_QUERY_COMPLEXITY", default_value_t = 25_000,
+          value_parser = clap::value_parser!(u32).range(10..=10_000_000))]
+    pub max_query_complexity: u32,
+    /// Largest `operatorStatuses` batch (corporate numbers per request).
+    #[arg(long, env = "SCOPE_REGISTRY_MAX_STATUS_BATCH", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_status_batch: u32,
+    /// Largest page of operator listings (`first`).
+    #[arg(long, env = "SCOPE_REGISTRY_MAX_PAGE_SIZE", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_page_size: u32,
+    /// Requests one token (or, without a token, one client address) may make per
+    /// minute; 0 turns rate limiting off.
+    #[arg(long, env = "SCOPE_REGISTRY_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+    /// Requests a client may make at once above its steady rate.
+    #[arg(long, env = "SCOPE_REGISTRY_RATE_LIMIT_BURST", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_burst: u32,
+    /// Apply the rate limit to admin tokens too (by default they are exempt).
+    #[arg(long, env = "SCOPE_REGISTRY_RATE_LIMIT_ADMIN")]
+    pub rate_limit_admin: bool,
+    /// Turn GraphQL introspection off (it is on: the API is documented by its schema).
+    #[arg(long, env = "SCOPE_REGISTRY_DISABLE_INTROSPECTION")]
+    pub disable_introspection: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 262_144,
+            max_import_body_bytes: 16_777_216,
+            max_query_depth: 16,
+            max_query_complexity: 25_000,
+            max_status_batch: 1000,
+            max_page_size: 500,
+            rate_limit_per_minute: 600,
+            rate_limit_burst: 60,
+            rate_limit_admin: false,
+            disable_introspection: false,
+        }
+    }
+}
+
+/// How the HTTP server treats connections and browsers.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// Seconds a request may take, body upload included, before it is answered 503.
+    #[arg(long, env = "SCOPE_REGISTRY_REQUEST_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_secs: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM or SIGINT.
+    #[arg(long, env = "SCOPE_REGISTRY_SHUTDOWN_GRACE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_grace_secs: u64,
+    /// Browser origins allowed to call the API cross-origin (comma-separated, e.g.
+    /// https://policy.example.go.jp); none by default.
+    #[arg(long, env = "SCOPE_REGISTRY_CORS_ALLOW_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_allow_origins: Vec<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { request_timeout_secs: 30, shutdown_grace_secs: 30, cors_allow_origins: Vec::new() }
+    }
+}
+
+impl HttpSettings {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+/// An origin is a scheme and a host (and port), nothing else: a typo such as a trailing
+/// slash would otherwise silently never match.
+fn parse_origin(text: &str) -> Result<String, String> {
+    let origin = text.trim();
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(|| format!("\"{origin}\" is not an origin: it must start with https:// or http://"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', ' ', '*']) {
+        return Err(format!("\"{origin}\" is not an origin: scheme and host only, e.g. https://example.go.jp"));
+    }
+    Ok(origin.to_owned())
 }
 
 /// Log line format.
@@ -47,4 +175,32 @@ pub enum LogFormat {
     #[default]
     Text,
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeSettings,
+    }
+
+    #[test]
+    fn flag_defaults_match_the_default_values() {
+        let parsed = Cli::try_parse_from(["scope-registry"]).unwrap().serve;
+        assert_eq!(parsed.limits, Limits::default());
+        assert_eq!(parsed.http, HttpSettings::default());
+    }
+
+    #[test]
+    fn origins_are_checked() {
+        assert_eq!(parse_origin(" https://a.example "), Ok("https://a.example".into()));
+        assert!(parse_origin("a.example").is_err());
+        assert!(parse_origin("https://a.example/").is_err());
+        assert!(parse_origin("*").is_err());
+    }
 }

@@ -72,9 +72,9 @@ pub struct TestApp {
 impl TestApp {
     pub async fn spawn(database: TestDatabase) -> Self {
         let settings = ServeSettings {
-            bind: "127.0.0.1:0".into(),
             database: DatabaseArgs { database_url: database.url.clone(), db_max_connections: 5 },
             seed: SeedArgs { seed_dir: Some(seed_dir()) },
+            ..ServeSettings::new("127.0.0.1:0", &database.url)
         };
         let app = Application::build(&settings).await.expect("application starts");
         let address = format!("http://{}", app.local_addr());

@@ -24,9 +24,8 @@ use crate::registry::{self, RegistryError};
 use crate::storage::Db;
 use crate::storage::operators::OperatorQuery;
 
-/// Default and largest page size of operator listings.
+/// Page size of operator listings when `first` is not given.
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
-pub const MAX_PAGE_SIZE: u64 = 500;
 
 impl From<RegistryError> for ApiError {
     fn from(error: RegistryError) -> Self {
@@ -378,16 +377,23 @@ pub struct OperatorConnectionFields {
 
 pub type OperatorConnection = Connection<OperatorCursor, OperatorObject, OperatorConnectionFields>;
 
-fn page_size(first: Option<i32>) -> ApiResult<u64> {
+fn page_size(first: Option<i32>, max: u64) -> ApiResult<u64> {
     match first {
-        None => Ok(DEFAULT_PAGE_SIZE),
+        None => Ok(DEFAULT_PAGE_SIZE.min(max)),
         Some(n) if n < 0 => Err(ApiError::bad_input("first must not be negative")),
-        Some(n) if n as u64 > MAX_PAGE_SIZE => {
-            Err(ApiError::bad_input(format!("first must be at most {MAX_PAGE_SIZE}, got {n}")))
-        }
+        Some(n) if n as u64 > max => Err(ApiError::bad_input(format!("first must be at most {max}, got {n}"))),
         Some(n) => Ok(n as u64),
     }
 }
+
+/// The complexity of a paged listing: a database query plus the page times its selection.
+fn paged_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let page = first.map_or(DEFAULT_PAGE_SIZE as usize, |n| usize::try_from(n).unwrap_or(0));
+    DATABASE_COST.saturating_add(page.saturating_mul(child_complexity))
+}
+
+/// What a field that queries the database adds to a query's complexity.
+const DATABASE_COST: usize = 10;
 
 fn decode_after(after: Option<String>) -> ApiResult<Option<String>> {
     after
@@ -404,7 +410,7 @@ async fn operator_connection(
     first: Option<i32>,
     after: Option<String>,
 ) -> ApiResult<OperatorConnection> {
-    let first = page_size(first)?;
+    let first = page_size(first, super::limits(ctx).max_page_size)?;
     let after = decode_after(after)?;
     let page = registry::operators::list(db(ctx), &request(ctx).principal, query, after.as_deref(), first).await?;
     let look = ctx.look_ahead();
@@ -535,6 +541,7 @@ impl DomainGapObject {
     }
 
     /// Those operators, in corporate-number order.
+    #[graphql(complexity = "paged_complexity(first, child_complexity)")]
     async fn operators(
         &self,
         ctx: &Context<'_>,
@@ -595,13 +602,15 @@ pub struct RegistryQuery;
 #[Object]
 impl RegistryQuery {
     /// The operator with this corporate number (null when not registered).
+    #[graphql(complexity = "DATABASE_COST + child_complexity")]
     async fn operator(&self, ctx: &Context<'_>, corporate_number: String) -> ApiResult<Option<OperatorObject>> {
         let found = registry::operators::find(db(ctx), &request(ctx).principal, &corporate_number).await?;
         Ok(found.map(OperatorObject))
     }
 
     /// Operators matching `filter`, in corporate-number order (Relay cursor pagination;
-    /// `first` defaults to 50, at most 500).
+    /// `first` defaults to 50, at most 500 unless the server is configured otherwise).
+    #[graphql(complexity = "paged_complexity(first, child_complexity)")]
     async fn operators(
         &self,
         ctx: &Context<'_>,
@@ -613,8 +622,10 @@ impl RegistryQuery {
         operator_connection(ctx, &query, first, after).await
     }
 
-    /// Statuses of up to 1,000 corporate numbers at `asOf` (default today), one answer per
-    /// input in input order; unknown or invalid numbers answer `found: false`.
+    /// Statuses of up to 1,000 corporate numbers (unless the server is configured
+    /// otherwise) at `asOf` (default today), one answer per input in input order; unknown
+    /// or invalid numbers answer `found: false`.
+    #[graphql(complexity = "DATABASE_COST + corporate_numbers.len().saturating_mul(child_complexity)")]
     async fn operator_statuses(
         &self,
         ctx: &Context<'_>,
@@ -622,7 +633,9 @@ impl RegistryQuery {
         as_of: Option<Date>,
     ) -> ApiResult<Vec<OperatorStatusObject>> {
         let date = date_or_today(as_of);
-        let statuses = registry::operators::statuses(db(ctx), &request(ctx).principal, &corporate_numbers).await?;
+        let max_batch = super::limits(ctx).max_status_batch;
+        let statuses =
+            registry::operators::statuses(db(ctx), &request(ctx).principal, &corporate_numbers, max_batch).await?;
         // The statuses carry every designation of the operators found: nested
         // `operator { designations }` needs no further query.
         let loader = ctx.data_unchecked::<Designations>();
@@ -635,6 +648,7 @@ impl RegistryQuery {
     }
 
     /// How CI and ESPA designations overlap at `asOf` (default today).
+    #[graphql(complexity = "DATABASE_COST + child_complexity")]
     async fn overlap(&self, ctx: &Context<'_>, as_of: Option<Date>) -> ApiResult<OverlapReportObject> {
         let data = request(ctx);
         let report = registry::overlap::report(db(ctx), &data.snapshot, &data.principal, date_or_today(as_of)).await?;
@@ -704,6 +718,7 @@ pub struct RegistryMutation;
 impl RegistryMutation {
     /// Registers an operator (admin or any ministry). `CONFLICT` when the corporate number
     /// is already registered.
+    #[graphql(complexity = "DATABASE_COST + child_complexity")]
     async fn register_operator(&self, ctx: &Context<'_>, input: RegisterOperatorInput) -> ApiResult<OperatorObject> {
         let new = registry::operators::NewOperator {
             corporate_number: input.corporate_number,
@@ -716,6 +731,7 @@ impl RegistryMutation {
     /// Designates an operator. A ministry token acts only where its ministry has
     /// jurisdiction at `effectiveFrom`; periods for the same operator, regime, sector or
     /// domain and scope item never overlap (`CONFLICT`).
+    #[graphql(complexity = "DATABASE_COST + child_complexity")]
     async fn designate(&self, ctx: &Context<'_>, input: DesignateInput) -> ApiResult<DesignationObject> {
         let data = request(ctx);
         let designate = registry::designations::DesignateInput {
@@ -738,6 +754,7 @@ impl RegistryMutation {
     }
 
     /// Revokes a designation: closes its period and records the reason (history stays).
+    #[graphql(complexity = "DATABASE_COST + child_complexity")]
     async fn revoke_designation(
         &self,
         ctx: &Context<'_>,

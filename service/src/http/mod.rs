@@ -1,20 +1,36 @@
-//! HTTP wiring: the axum router, authentication of requests and the GraphQL endpoint.
+//! HTTP wiring: the axum router, the GraphQL endpoint, health, readiness and metrics,
+//! and the layers around every request (request id, logs, metrics, time limit,
+//! security headers, CORS).
+
+pub mod body;
+mod graphql;
+mod observe;
+pub mod rate_limit;
+pub mod rejection;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
+pub use observe::{REQUEST_ID, RequestId};
+
+use self::body::BodyLimits;
+use self::rate_limit::RateLimiter;
+use self::rejection::{Reason, Rejection};
 use crate::auth::Authenticator;
-use crate::graphql::registry::DesignationLoader;
-use crate::graphql::{ApiError, AppSchema, RequestData};
+use crate::config::HttpSettings;
+use crate::graphql::{AppSchema, QueryLimits};
+use crate::metrics::{self, Metrics};
 use crate::reference::ReferenceStore;
-use crate::storage::Db;
+use crate::storage::{Db, StorageError};
 
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
@@ -23,72 +39,75 @@ pub struct AppState {
     pub reference: ReferenceStore,
     pub auth: Arc<Authenticator>,
     pub db: Db,
+    pub metrics: Metrics,
+    pub rate_limiter: Arc<RateLimiter>,
+    pub body_limits: BodyLimits,
+    pub query_limits: QueryLimits,
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, http: &HttpSettings) -> Router {
+    let cors = (!http.cors_allow_origins.is_empty()).then(|| {
+        let origins: Vec<HeaderValue> =
+            http.cors_allow_origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect();
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .expose_headers([REQUEST_ID])
+            .max_age(Duration::from_secs(600))
+    });
+    let metrics = state.metrics.clone();
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphql::graphiql).post(graphql::graphql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(render_metrics))
+        .route_layer(from_fn(observe::expose_route))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(
+            // Outermost first: every response, even a time-out or a CORS preflight, gets
+            // a request id, a log line, metrics and the security headers.
+            ServiceBuilder::new()
+                .layer(from_fn_with_state(metrics, observe::trace))
+                .layer(from_fn(observe::security_headers))
+                .option_layer(cors)
+                .layer(from_fn_with_state(http.request_timeout(), observe::time_limit)),
+        )
 }
 
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").title("Scope Registry").finish())
-}
-
-async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
-    let authorization = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(value)) => Some(value),
-        Some(Err(_)) => {
-            return error_response(ApiError::Unauthenticated("the Authorization header is not valid text".into()));
-        }
-    };
-    let principal = match state.auth.authenticate(authorization).await {
-        Ok(principal) => principal,
-        Err(e) => return error_response(e.into()),
-    };
-    let request = request
-        .into_inner()
-        .data(RequestData { principal, snapshot: state.reference.snapshot() })
-        .data(DesignationLoader::per_request(state.db.clone()));
-    let mut response = state.schema.execute(request).await;
-    for error in &mut response.errors {
-        // Parse and validation errors come from async-graphql without a code: they are
-        // always the request's fault.
-        let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
-        if !has_code {
-            error.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
-        }
-    }
-    GraphQLResponse::from(response).into_response()
-}
-
-/// A request-level GraphQL error (no data), e.g. for a bad token.
-fn error_response(error: ApiError) -> Response {
-    let body = serde_json::json!({
-        "data": null,
-        "errors": [{ "message": error.message(), "extensions": { "code": error.code() } }],
-    });
-    let mut response = (StatusCode::OK, axum::Json(body)).into_response();
-    if matches!(error, ApiError::Unauthenticated(_)) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-    }
-    response
-}
-
+/// The process is up.
 async fn healthz() -> &'static str {
     "ok"
 }
 
+/// The database is reachable and migrated by this version.
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.db.is_migrated().await {
         Ok(true) => (StatusCode::OK, "ready").into_response(),
         Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "database not migrated").into_response(),
+        Err(StorageError::NewerSchema(_)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "database migrated by a newer version").into_response()
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
         }
     }
+}
+
+async fn render_metrics(State(state): State<AppState>) -> Response {
+    match state.metrics.render() {
+        Ok(text) => ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+async fn not_found() -> Rejection {
+    Rejection::new(Reason::NotFound, "no such endpoint; the API is POST /graphql")
+}
+
+async fn method_not_allowed() -> Rejection {
+    Rejection::new(Reason::MethodNotAllowed, "method not allowed here; the API is POST /graphql")
 }

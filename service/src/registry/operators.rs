@@ -13,9 +13,6 @@ use crate::domain::{CorporateNumber, Principal};
 use crate::storage::operators::OperatorQuery;
 use crate::storage::{ConflictKind, Db, StorageError, designations, operators};
 
-/// Largest `operatorStatuses` batch.
-pub const MAX_STATUS_BATCH: usize = 1000;
-
 /// What registering an operator takes.
 #[derive(Debug, Clone)]
 pub struct NewOperator {
@@ -91,13 +88,18 @@ pub struct OperatorStatus {
     pub problem: Option<String>,
 }
 
-/// Statuses for up to [`MAX_STATUS_BATCH`] numbers, in input order; unknown or invalid
-/// numbers are answered as not found. Two queries whatever the batch size.
-pub async fn statuses(db: &Db, principal: &Principal, asked: &[String]) -> Result<Vec<OperatorStatus>, RegistryError> {
+/// Statuses for up to `max_batch` numbers, in input order; unknown or invalid numbers
+/// are answered as not found. Two queries whatever the batch size.
+pub async fn statuses(
+    db: &Db,
+    principal: &Principal,
+    asked: &[String],
+    max_batch: usize,
+) -> Result<Vec<OperatorStatus>, RegistryError> {
     require_reader(principal)?;
-    if asked.len() > MAX_STATUS_BATCH {
+    if asked.len() > max_batch {
         return Err(RegistryError::Invalid(format!(
-            "at most {MAX_STATUS_BATCH} corporate numbers per request, got {}",
+            "at most {max_batch} corporate numbers per request, got {}",
             asked.len()
         )));
     }

@@ -108,12 +108,29 @@ pub(crate) fn corrupt(what: &str) -> StorageError {
     StorageError::Database(DbErr::Custom(format!("invalid {what} in the database")))
 }
 
-/// The database connection plus a count of the statements it has run (exposed as a
-/// metric; tests use it to prove that nested fields load in batches).
+/// The database connection plus counts of what it has done, exposed as metrics (tests
+/// also use the statement count to prove that nested fields load in batches).
 #[derive(Clone)]
 pub struct Db {
     pub conn: DatabaseConnection,
-    statements: Arc<AtomicU64>,
+    counters: Arc<Counters>,
+    max_connections: u32,
+}
+
+#[derive(Default)]
+struct Counters {
+    statements: AtomicU64,
+    audit_events: AtomicU64,
+}
+
+/// How many connections the pool holds right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Open connections, busy or idle.
+    pub size: u32,
+    pub idle: u32,
+    /// The most the pool will open.
+    pub max: u32,
 }
 
 /// Pool settings that fit a 2-core machine.
@@ -151,12 +168,12 @@ impl Db {
             StorageError::Database(e) => StorageError::Connect(e.to_string()),
             other => other,
         })?;
-        let statements = Arc::new(AtomicU64::new(0));
-        let counter = statements.clone();
+        let counters = Arc::new(Counters::default());
+        let counter = counters.clone();
         conn.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::Relaxed);
+            counter.statements.fetch_add(1, Ordering::Relaxed);
         });
-        Ok(Self { conn, statements })
+        Ok(Self { conn, counters, max_connections: pool.max_connections })
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -165,7 +182,35 @@ impl Db {
 
     /// Statements executed since start.
     pub fn statement_count(&self) -> u64 {
-        self.statements.load(Ordering::Relaxed)
+        self.counters.statements.load(Ordering::Relaxed)
+    }
+
+    /// Counts audit events once the transaction that wrote them has committed; the one
+    /// place the audit trail reports to the `audit_events_written` metric.
+    pub fn count_audit_events(&self, written: u64) {
+        self.counters.audit_events.fetch_add(written, Ordering::Relaxed);
+    }
+
+    /// Audit events written since start.
+    pub fn audit_events_written(&self) -> u64 {
+        self.counters.audit_events.load(Ordering::Relaxed)
+    }
+
+    /// Open and idle connections of the pool.
+    pub fn pool_status(&self) -> PoolStatus {
+        let (size, idle) = match self.backend() {
+            DbBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            DbBackend::Sqlite => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            // `connect` opens SQLite and PostgreSQL only.
+            _ => (0, 0),
+        };
+        PoolStatus { size, idle: u32::try_from(idle).unwrap_or(u32::MAX), max: self.max_connections }
     }
 
     /// Applies pending migrations; refuses a database that a newer version migrated.
