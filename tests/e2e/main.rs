@@ -7,8 +7,12 @@ mod support;
 
 mod demo;
 mod designations;
+mod hostile;
+mod limits;
+mod operations;
 mod operators;
 mod overlap;
+mod process;
 mod reference;
 mod schema;
 mod seeding;

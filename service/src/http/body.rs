@@ -4,6 +4,7 @@
 //! operation does nothing but import.
 
 use async_graphql::Variables;
+use async_graphql::parser::types::DocumentOperations;
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use serde::Deserialize;
@@ -28,6 +29,8 @@ struct GraphQLBody {
 
 /// A decoded request, or a GraphQL error that ends it before execution.
 pub struct Decoded {
+    /// The operation's name for logs and metrics: as given, or the name of the
+    /// document's only operation.
     pub operation_name: Option<String>,
     pub outcome: Result<async_graphql::Request, ApiError>,
 }
@@ -155,6 +158,12 @@ pub fn decode(bytes: &[u8], limits: BodyLimits, query_limits: &QueryLimits) -> R
     if oversized && !crate::graphql::limits::runs_only(&doc, operation_name.as_deref(), IMPORT_FIELD) {
         return Err(too_large(&bytes.len().to_string(), limits));
     }
+    let operation_name = operation_name.or_else(|| match &doc.operations {
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            operations.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
+    });
     let outcome = query_limits.check_size(&doc).map(|()| {
         request.set_parsed_query(doc);
         request
