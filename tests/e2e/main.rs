@@ -7,6 +7,7 @@ mod support;
 
 mod demo;
 mod designations;
+mod fuzzing;
 mod hostile;
 mod limits;
 mod operations;

@@ -8,6 +8,8 @@ pub mod overlap;
 pub mod principal;
 pub mod reference;
 pub mod regime;
+#[cfg(test)]
+pub mod strategies;
 pub mod text;
 
 pub use corporate_number::CorporateNumber;
