@@ -76,6 +76,12 @@ async fn depth_complexity_and_bombs_are_refused_naming_the_limit(app: TestApp) -
     assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
     assert!(app.db.statement_count() - before < 10, "no look-up may run for a refused query");
 
+    // Aliased reference lists cost what they produce (15 sectors each).
+    let lists: String = (0..2000).map(|i| format!("a{i}: sectors {{ code }} ")).collect();
+    let body = app.graphql(&format!("{{ {lists} }}"), json!({}), None).await;
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert!(message(&body).contains("complexity is 30000"), "{body}");
+
     // A field-count bomb is refused before validation.
     let bomb = format!("{{ sectors {{ {} }} }}", "code ".repeat(26_000));
     let body = app.graphql(&bomb, json!({}), None).await;

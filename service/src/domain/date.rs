@@ -4,7 +4,7 @@ use chrono::{FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Japan Standard Time (UTC+9, no daylight saving): "today" is a date in Japan.
-const JST_OFFSET_SECONDS: i32 = 9 * 3600;
+const JST: FixedOffset = FixedOffset::east_opt(9 * 3600).expect("valid constant offset");
 
 /// Earliest and latest dates the registry accepts; anything outside is a typo
 /// (year 0, 9999-12-31 used as "forever") rather than a legal date.
@@ -13,8 +13,7 @@ pub const LATEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2199, 12, 31).expect(
 
 /// Today's date in Japan, the default for every `asOf`.
 pub fn today() -> NaiveDate {
-    let jst = FixedOffset::east_opt(JST_OFFSET_SECONDS).expect("valid constant offset");
-    Utc::now().with_timezone(&jst).date_naive()
+    Utc::now().with_timezone(&JST).date_naive()
 }
 
 /// Why a date string was refused.

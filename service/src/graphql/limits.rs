@@ -17,6 +17,11 @@ use async_graphql::{ErrorExtensionValues, ServerError, ValidationResult};
 use super::ApiError;
 use crate::config::Limits;
 
+/// What a top-level list of reference records (sectors, domains, links…) or of overlap
+/// rows multiplies its selection by in a query's complexity: about as many records as
+/// it holds, so that aliasing such lists costs what it produces.
+pub const LIST_COST: usize = 15;
+
 /// Bracket levels allowed beyond the depth limit, for inline fragments and nested
 /// argument values.
 const NESTING_ALLOWANCE: usize = 16;

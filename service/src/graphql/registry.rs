@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+use super::limits::LIST_COST;
 use super::reference::{DomainObject, MinistryObject, ObligationObject, RegimeValue, ScopeItemObject, SectorObject};
 use super::scalars::Date;
 use super::{ApiError, ApiResult, request};
@@ -577,6 +578,7 @@ impl OverlapReportObject {
     }
 
     /// Per linked sector–domain pair: operators active in both.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn cells(&self) -> Vec<OverlapCellObject> {
         self.report
             .cells
@@ -586,6 +588,7 @@ impl OverlapReportObject {
     }
 
     /// Per ESPA domain: designated operators that are not CI operators in a linked sector.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn domain_gaps(&self) -> Vec<DomainGapObject> {
         self.report
             .domain_gaps

@@ -16,6 +16,9 @@ use crate::metrics::Metrics;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Routes that monitoring calls; their requests are logged at debug level.
+const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
 /// Longest client-supplied request id that is kept (longer ones are replaced).
 const MAX_REQUEST_ID_LEN: usize = 64;
 
@@ -63,8 +66,14 @@ pub async fn trace(State(metrics): State<Metrics>, mut request: Request, next: N
     let route = response.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
     let status = response.status();
     metrics.http_request(&route, method.as_str(), status.as_u16(), elapsed);
+    let latency_ms = elapsed.as_millis() as u64;
     span.in_scope(|| {
-        tracing::info!(status = status.as_u16(), latency_ms = elapsed.as_millis() as u64, "request finished");
+        // Probes come every few seconds; their lines would drown the others.
+        if PROBES.contains(&route.as_str()) {
+            tracing::debug!(status = status.as_u16(), latency_ms, "request finished");
+        } else {
+            tracing::info!(status = status.as_u16(), latency_ms, "request finished");
+        }
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
