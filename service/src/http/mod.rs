@@ -20,7 +20,7 @@ use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-pub use observe::{REQUEST_ID, RequestId};
+use self::observe::REQUEST_ID;
 
 use self::body::BodyLimits;
 use self::rate_limit::RateLimiter;

@@ -28,10 +28,6 @@ const HTML_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self
      style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data:; font-src 'self' data: https://unpkg.com; \
      connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// The request's id, available to handlers as an extension.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
 /// A client's own id is kept when it is short and plain, so that it can be followed
 /// across systems; anything else is replaced.
 fn request_id(request: &Request) -> String {
@@ -48,7 +44,7 @@ fn request_id(request: &Request) -> String {
 }
 
 /// Outermost: gives the request an id and a span, logs and counts it when it ends.
-pub async fn trace(State(metrics): State<Metrics>, mut request: Request, next: Next) -> Response {
+pub async fn trace(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&request);
     let method = request.method().clone();
@@ -60,7 +56,6 @@ pub async fn trace(State(metrics): State<Metrics>, mut request: Request, next: N
         path = %request.uri().path(),
         operation = tracing::field::Empty,
     );
-    request.extensions_mut().insert(RequestId(id.clone()));
     let mut response = next.run(request).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let route = response.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
