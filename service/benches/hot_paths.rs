@@ -12,7 +12,7 @@ use scope_registry::domain::overlap::{ActiveField, compute};
 use scope_registry::domain::reference::ReferenceSnapshot;
 use scope_registry::domain::{CorporateNumber, Principal, Regime, Role};
 use scope_registry::graphql::registry::DesignationLoader;
-use scope_registry::graphql::{RequestData, Services, build_schema};
+use scope_registry::graphql::{Introspection, QueryLimits, RequestData, Services, build_schema};
 use scope_registry::reference::{ReferenceStore, SeedSource, files};
 use scope_registry::registry::generate::generate;
 use scope_registry::registry::import::{Silent, import};
@@ -49,7 +49,11 @@ fn status_lookup(c: &mut Criterion) {
     let reference = ReferenceStore::new(snap.data().clone());
     let index = RegistryIndex::new(db.clone());
     runtime.block_on(index.load_all()).expect("index");
-    let schema = build_schema(Some(Services { db: db.clone(), reference, index }));
+    let schema = build_schema(
+        Some(Services { db: db.clone(), reference, index }),
+        QueryLimits::default(),
+        Introspection::Enabled,
+    );
     let reader = Principal::Token { id: uuid::Uuid::nil(), label: "bench".into(), role: Role::Reader, ministry: None };
     let query = r#"{ operator(corporateNumber: "1800000000001") { corporateNumber nameJa
         designations { regime sector { code } domain { code } } } }"#;

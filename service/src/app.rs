@@ -1,19 +1,23 @@
 //! Start-up: open and migrate the database, load reference data, bind the listener.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::auth::Authenticator;
 use crate::changes::{Change, ChangeFeed, ChangeListener, DEFAULT_POLL_INTERVAL};
-use crate::config::{DatabaseArgs, SeedArgs, ServeSettings};
+use crate::config::{DatabaseArgs, HttpSettings, SeedArgs, ServeSettings};
 use crate::domain::Principal;
 use crate::domain::audit::{AuditOutcome, SubjectType};
-use crate::graphql::{Services, build_schema};
+use crate::graphql::{Introspection, QueryLimits, Services, build_schema};
+use crate::http::body::BodyLimits;
+use crate::http::rate_limit::RateLimiter;
 use crate::http::{AppState, router};
+use crate::metrics::Metrics;
 use crate::reference::{ReferenceStore, SeedErrors, SeedSource, files};
 use crate::registry::index::RegistryIndex;
 use crate::registry::{self, RegistryError};
@@ -96,39 +100,53 @@ impl ChangeListener for ReferenceFollower {
     }
 }
 
+/// Opens, migrates and (when new) seeds the database and builds what requests share.
+pub async fn build_state(settings: &ServeSettings) -> Result<AppState, StartupError> {
+    let db = open_seeded_database(&settings.database, &settings.seed).await?;
+    let reference = ReferenceStore::new(storage::reference::load(&db.conn).await?);
+    // The feed polls on a small pool of its own, so that it never waits behind
+    // requests (and does not count in their statement metric).
+    let feed_pool = PoolSettings { max_connections: 2, ..PoolSettings::default() };
+    let changes = ChangeFeed::new(Db::connect(&settings.database.database_url, &feed_pool).await?).await?;
+    changes.listen(Arc::new(ReferenceFollower { store: reference.clone(), db: db.clone() }));
+    let index = RegistryIndex::new(db.clone());
+    changes.listen(index.clone());
+    let auth = Arc::new(Authenticator::new(db.clone()));
+    changes.listen(auth.clone());
+    let limits = &settings.limits;
+    let query_limits = QueryLimits::from(limits);
+    let introspection = if limits.disable_introspection { Introspection::Disabled } else { Introspection::Enabled };
+    let services = Services { db: db.clone(), reference: reference.clone(), index: index.clone() };
+    Ok(AppState {
+        schema: build_schema(Some(services), query_limits, introspection),
+        reference,
+        auth,
+        changes,
+        index,
+        parsed: Arc::default(),
+        metrics: Metrics::new(db.clone()),
+        rate_limiter: Arc::new(RateLimiter::new(limits)),
+        body_limits: BodyLimits::from(limits),
+        query_limits,
+        db,
+    })
+}
+
 /// A started (bound, not yet serving) application.
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    http: HttpSettings,
 }
 
 impl Application {
-    /// Opens, migrates and (when new) seeds the database, then binds the listener.
+    /// Builds the shared state, then binds the listener.
     pub async fn build(settings: &ServeSettings) -> Result<Self, StartupError> {
-        let db = open_seeded_database(&settings.database, &settings.seed).await?;
-        let reference = ReferenceStore::new(storage::reference::load(&db.conn).await?);
+        let state = build_state(settings).await?;
         let listener = TcpListener::bind(&settings.bind)
             .await
             .map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
-        // The feed polls on a small pool of its own, so that it never waits behind
-        // requests (and does not count in their statement metric).
-        let feed_pool = PoolSettings { max_connections: 2, ..PoolSettings::default() };
-        let changes = ChangeFeed::new(Db::connect(&settings.database.database_url, &feed_pool).await?).await?;
-        changes.listen(Arc::new(ReferenceFollower { store: reference.clone(), db: db.clone() }));
-        let index = RegistryIndex::new(db.clone());
-        changes.listen(index.clone());
-        let auth = Arc::new(Authenticator::new(db.clone()));
-        changes.listen(auth.clone());
-        let state = AppState {
-            schema: build_schema(Some(Services { db: db.clone(), reference: reference.clone(), index: index.clone() })),
-            reference,
-            auth,
-            changes,
-            index,
-            parsed: Arc::default(),
-            db,
-        };
-        Ok(Self { listener, state })
+        Ok(Self { listener, state, http: settings.http.clone() })
     }
 
     /// The database handle (tests read its statement counter).
@@ -140,8 +158,9 @@ impl Application {
         self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests and closes
-    /// the database pool.
+    /// Serves until `shutdown` completes, then stops accepting connections, lets
+    /// in-flight requests finish (for at most the shutdown grace period) and closes the
+    /// database pool. The change feed and the index load run in the background meanwhile.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let db = self.state.db.clone();
         let mut background = self.state.changes.spawn(DEFAULT_POLL_INTERVAL);
@@ -151,8 +170,25 @@ impl Application {
                 tracing::error!(error = %e, "could not load the registry index; look-ups keep reading the database");
             }
         }));
-        let app = router(self.state);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        let app = router(self.state, &self.http).into_make_service_with_connect_info::<SocketAddr>();
+        let (signalled, mut on_signal) = watch::channel(false);
+        let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            signalled.send_replace(true);
+        });
+        let grace = self.http.shutdown_grace();
+        let grace_over = async move {
+            if on_signal.wait_for(|signalled| *signalled).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            served = server.into_future() => served?,
+            () = grace_over => {
+                tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the shutdown grace period are abandoned");
+            }
+        }
         for task in background {
             task.abort();
         }

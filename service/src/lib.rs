@@ -5,7 +5,7 @@
 //!
 //! Layers (dependencies point one way: http/cli → graphql → domain ← storage):
 //! `domain` pure types and rules; `storage` database access; `reference` seed-data and
-//! the in-memory snapshot; `graphql` the API; `http` and `app` the wiring.
+//! the in-memory snapshot; `graphql` the API; `http` and `app` the wiring; `metrics` what operators see.
 
 pub mod app;
 pub mod auth;
@@ -15,6 +15,7 @@ pub mod config;
 pub mod domain;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod reference;
 pub mod registry;
 pub mod storage;

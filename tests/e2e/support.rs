@@ -49,6 +49,11 @@ impl TestDatabase {
         }
     }
 
+    /// Stands in for a database that has moved to another owner.
+    fn placeholder() -> Self {
+        Self { url: String::new(), _dir: None, pg_name: None }
+    }
+
     async fn drop_database(&self) {
         if let (Some(name), Ok(admin_url)) = (&self.pg_name, std::env::var(POSTGRES_ENV))
             && let Ok(admin) = Database::connect(&admin_url).await
@@ -64,6 +69,7 @@ pub struct TestApp {
     pub address: String,
     pub database: TestDatabase,
     pub db: Db,
+    pub settings: ServeSettings,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -72,10 +78,14 @@ pub struct TestApp {
 impl TestApp {
     pub async fn spawn(database: TestDatabase) -> Self {
         let settings = ServeSettings {
-            bind: "127.0.0.1:0".into(),
             database: DatabaseArgs { database_url: database.url.clone(), db_max_connections: 5 },
             seed: SeedArgs { seed_dir: Some(seed_dir()) },
+            ..ServeSettings::new("127.0.0.1:0", &database.url)
         };
+        Self::start(database, settings).await
+    }
+
+    async fn start(database: TestDatabase, settings: ServeSettings) -> Self {
         let app = Application::build(&settings).await.expect("application starts");
         let address = format!("http://{}", app.local_addr());
         let db = app.db().clone();
@@ -87,7 +97,43 @@ impl TestApp {
             .await
             .expect("server runs");
         });
-        Self { address, database, db, client: reqwest::Client::new(), shutdown: Some(tx), server: Some(server) }
+        Self {
+            address,
+            database,
+            db,
+            settings,
+            client: reqwest::Client::new(),
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    /// Restarts the server on the same database with changed settings (limits, CORS…).
+    pub async fn reconfigure(mut self, change: impl FnOnce(&mut ServeSettings)) -> Self {
+        self.stop_server().await;
+        let mut settings = self.settings.clone();
+        change(&mut settings);
+        let database = std::mem::replace(&mut self.database, TestDatabase::placeholder());
+        Self::start(database, settings).await
+    }
+
+    /// A request builder for `path` on this server.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.address))
+    }
+
+    /// POSTs `body` to /graphql as JSON.
+    pub async fn post_json(&self, body: &Value, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.request(reqwest::Method::POST, "/graphql").json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// The host and port, for raw TCP clients.
+    pub fn socket_address(&self) -> &str {
+        self.address.trim_start_matches("http://")
     }
 
     /// POSTs a GraphQL request and returns the whole JSON response.
@@ -125,13 +171,17 @@ impl TestApp {
         String::from_utf8(output.stdout).expect("utf-8").trim().to_owned()
     }
 
-    async fn stop(mut self) {
+    async fn stop_server(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             tx.send(()).ok();
         }
         if let Some(server) = self.server.take() {
             server.await.ok();
         }
+    }
+
+    async fn stop(mut self) {
+        self.stop_server().await;
         self.database.drop_database().await;
     }
 }
@@ -255,4 +305,68 @@ pub fn codes(list: &Value) -> Vec<String> {
         .iter()
         .map(|item| item["code"].as_str().expect("code").to_owned())
         .collect()
+}
+
+/// The real binary serving on a free port, as a child process, logging JSON lines.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub address: String,
+    /// Log lines read so far (stderr).
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ServerProcess {
+    /// Starts `scope-registry serve` against `database_url` and waits until it listens.
+    pub fn start(database_url: &str, extra_args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let seed = seed_dir();
+        let mut child = Command::new(BINARY)
+            .args(["--log-format", "json", "serve", "--bind", "127.0.0.1:0", "--database-url", database_url])
+            .arg("--seed-dir")
+            .arg(&seed)
+            .args(extra_args)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start scope-registry serve");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (address_tx, address_rx) = std::sync::mpsc::channel();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(entry) = serde_json::from_str::<Value>(&line)
+                    && let Some(address) = entry["fields"]["address"].as_str()
+                {
+                    address_tx.send(address.to_owned()).ok();
+                }
+                lines.lock().expect("log lock").push(line);
+            }
+        });
+        let address = address_rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the server did not start: {:?}", log.lock().expect("log lock")));
+        Self { child, address, log }
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().expect("log lock").clone()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        // A test that failed half-way must not leave a server behind.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.child.kill().ok();
+            self.child.wait().ok();
+        }
+    }
 }

@@ -145,4 +145,79 @@ mod tests {
         assert_eq!(CorporateNumber::parse(n.as_str()).unwrap(), n);
         assert!(CorporateNumber::from_base(1_000_000_000_000).is_none());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::domain::strategies::{corporate_number, corporate_number_as_typed, to_full_width};
+
+        /// The check digit exactly as the specification states it, written apart from
+        /// the implementation: P_n is the n-th digit of the base counted from the right,
+        /// Q_n is 1 for odd n and 2 for even n.
+        fn check_digit_per_spec(base: &[u8; 12]) -> u8 {
+            let sum: u32 = (1..=12).map(|n| u32::from(base[12 - n]) * if n % 2 == 1 { 1 } else { 2 }).sum();
+            9 - (sum % 9) as u8
+        }
+
+        proptest! {
+            #[test]
+            fn parsing_agrees_with_the_specified_check_digit(digits in prop::array::uniform13(0u8..10)) {
+                let text: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+                let base: [u8; 12] = digits[1..].try_into().unwrap();
+                let valid = digits[0] == check_digit_per_spec(&base);
+                prop_assert_eq!(CorporateNumber::parse(&text).is_ok(), valid, "{}", text);
+            }
+
+            #[test]
+            fn valid_numbers_round_trip(number in corporate_number()) {
+                let text = number.to_string();
+                prop_assert_eq!(text.len(), 13);
+                prop_assert!(text.bytes().all(|b| b.is_ascii_digit()));
+                prop_assert_eq!(CorporateNumber::parse(&text), Ok(number));
+            }
+
+            #[test]
+            fn width_and_surrounding_spaces_do_not_matter((number, typed) in corporate_number_as_typed()) {
+                prop_assert_eq!(CorporateNumber::parse(&typed), Ok(number));
+            }
+
+            #[test]
+            fn any_other_character_is_named(number in corporate_number(), at in 1usize..12, intruder in any::<char>()) {
+                prop_assume!(!intruder.is_ascii_digit() && !('０'..='９').contains(&intruder) && !intruder.is_whitespace());
+                let mut text: Vec<char> = number.as_str().chars().collect();
+                text.insert(at, intruder);
+                let text: String = text.into_iter().collect();
+                prop_assert_eq!(CorporateNumber::parse(&text), Err(CorporateNumberError::NotADigit(intruder)));
+            }
+
+            #[test]
+            fn a_changed_digit_is_caught_unless_the_formula_allows_it(number in corporate_number(), at in 0usize..13, to in 0u8..10) {
+                let mut digits: Vec<u8> = number.as_str().bytes().map(|b| b - b'0').collect();
+                prop_assume!(digits[at] != to);
+                digits[at] = to;
+                let text: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+                let base: [u8; 12] = digits[1..].try_into().unwrap();
+                prop_assert_eq!(CorporateNumber::parse(&text).is_ok(), digits[0] == check_digit_per_spec(&base));
+            }
+
+            #[test]
+            fn never_panics_and_accepts_only_what_spells_a_valid_number(text in any::<String>()) {
+                if let Ok(number) = CorporateNumber::parse(&text) {
+                    let spelled: String = text
+                        .trim()
+                        .chars()
+                        .map(|c| if ('０'..='９').contains(&c) { char::from_u32(u32::from(c) - 0xFF10 + 0x30).unwrap() } else { c })
+                        .collect();
+                    prop_assert_eq!(spelled, number.to_string());
+                }
+            }
+
+            #[test]
+            fn full_width_spelling_is_the_same_number(number in corporate_number()) {
+                let wide: String = number.as_str().chars().map(to_full_width).collect();
+                prop_assert_eq!(CorporateNumber::parse(&wide), Ok(number));
+            }
+        }
+    }
 }

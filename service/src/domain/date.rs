@@ -4,7 +4,7 @@ use chrono::{FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Japan Standard Time (UTC+9, no daylight saving): "today" is a date in Japan.
-const JST_OFFSET_SECONDS: i32 = 9 * 3600;
+const JST: FixedOffset = FixedOffset::east_opt(9 * 3600).expect("valid constant offset");
 
 /// Earliest and latest dates the registry accepts; anything outside is a typo
 /// (year 0, 9999-12-31 used as "forever") rather than a legal date.
@@ -13,8 +13,7 @@ pub const LATEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2199, 12, 31).expect(
 
 /// Today's date in Japan, the default for every `asOf`.
 pub fn today() -> NaiveDate {
-    let jst = FixedOffset::east_opt(JST_OFFSET_SECONDS).expect("valid constant offset");
-    Utc::now().with_timezone(&jst).date_naive()
+    Utc::now().with_timezone(&JST).date_naive()
 }
 
 /// Why a date string was refused.
@@ -106,5 +105,52 @@ mod tests {
     fn well_formed_needs_to_after_from() {
         assert!(Validity::new(Some(d("2024-01-01")), Some(d("2024-01-02"))).is_well_formed());
         assert!(!Validity::new(Some(d("2024-01-01")), Some(d("2024-01-01"))).is_well_formed());
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::domain::strategies::{date_in_range, date_out_of_range};
+
+        proptest! {
+            #[test]
+            fn every_accepted_date_round_trips(date in date_in_range()) {
+                prop_assert_eq!(parse_date(&date.format("%Y-%m-%d").to_string()), Ok(date));
+            }
+
+            #[test]
+            fn dates_outside_the_range_say_so(date in date_out_of_range()) {
+                prop_assert_eq!(parse_date(&date.format("%Y-%m-%d").to_string()), Err(DateError::OutOfRange(date)));
+            }
+
+            #[test]
+            fn never_panics_and_accepts_only_plain_iso_dates(text in any::<String>()) {
+                if let Ok(date) = parse_date(&text) {
+                    prop_assert_eq!(text.trim(), date.format("%Y-%m-%d").to_string());
+                }
+            }
+
+            #[test]
+            fn almost_dates_are_malformed(year in 1900u32..2200, month in 0u32..14, day in 0u32..33) {
+                let text = format!("{year:04}-{month:02}-{day:02}");
+                match NaiveDate::from_ymd_opt(year as i32, month, day) {
+                    Some(date) => prop_assert_eq!(parse_date(&text), Ok(date)),
+                    None => prop_assert_eq!(parse_date(&text), Err(DateError::Malformed(text.clone()))),
+                }
+            }
+
+            #[test]
+            fn validity_is_from_inclusive_to_exclusive(
+                from in proptest::option::of(date_in_range()),
+                to in proptest::option::of(date_in_range()),
+                day in date_in_range(),
+            ) {
+                let validity = Validity::new(from, to);
+                let expected = from.is_none_or(|f| f <= day) && to.is_none_or(|t| day < t);
+                prop_assert_eq!(validity.contains(day), expected);
+                prop_assert_eq!(validity.is_well_formed(), !matches!((from, to), (Some(f), Some(t)) if f >= t));
+            }
+        }
     }
 }

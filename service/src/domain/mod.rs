@@ -11,6 +11,8 @@ pub mod overlap;
 pub mod principal;
 pub mod reference;
 pub mod regime;
+#[cfg(test)]
+pub mod strategies;
 pub mod text;
 pub mod token;
 

@@ -314,7 +314,7 @@ impl AuditTrailQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<AuditEventConnection> {
-        let first = page_size(first)?;
+        let first = page_size(first, super::limits(ctx).max_page_size)?;
         let after =
             after.map(|a| AuditCursor::decode_cursor(&a).map(|c| c.0)).transpose().map_err(ApiError::bad_input)?;
         let query = filter.unwrap_or_default().into_query()?;

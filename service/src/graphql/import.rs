@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 
+use super::limits::DATABASE_COST;
 use super::{ApiResult, db, request};
 use crate::registry;
 use crate::registry::import::Silent;
@@ -67,6 +68,7 @@ impl ImportMutation {
     /// reference; see the README), acting as the token's principal. All or nothing: any
     /// invalid row means nothing is written and every invalid row is reported. Rows
     /// identical to what is stored count as unchanged.
+    #[graphql(complexity = "DATABASE_COST + child_complexity")]
     async fn import_designations(
         &self,
         ctx: &Context<'_>,

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod curation;
 pub mod error;
 pub mod import;
+pub mod limits;
 pub mod reference;
 pub mod registry;
 pub mod scalars;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use async_graphql::{Context, EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
 pub use error::{ApiError, ApiResult};
+pub use limits::QueryLimits;
 
 use crate::domain::Principal;
 use crate::domain::reference::ReferenceSnapshot;
@@ -60,24 +62,43 @@ pub struct MutationRoot(
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// What resolvers work with: the database, and the reference store that curations
-/// replace the snapshot of.
+/// What resolvers work with: the database, the reference store that curations replace
+/// the snapshot of, and the in-memory index of operators.
 pub struct Services {
     pub db: Db,
     pub reference: ReferenceStore,
     pub index: Arc<RegistryIndex>,
 }
 
-/// Builds the schema (without services: only to print the SDL).
-pub fn build_schema(services: Option<Services>) -> AppSchema {
-    let builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription);
+/// Whether the schema answers introspection queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Introspection {
+    Enabled,
+    Disabled,
+}
+
+/// Builds the schema (without services: only to print the SDL); `limits` is what a
+/// request may cost.
+pub fn build_schema(services: Option<Services>, limits: QueryLimits, introspection: Introspection) -> AppSchema {
+    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .data(limits)
+        .extension(limits::LimitsExtension(limits));
+    if introspection == Introspection::Disabled {
+        builder = builder.disable_introspection();
+    }
     match services {
         Some(Services { db, reference, index }) => builder.data(db).data(reference).data(index).finish(),
         None => builder.finish(),
     }
 }
 
+/// The limits a resolver enforces; always attached by `build_schema`.
+pub fn limits<'a>(ctx: &'a Context<'_>) -> &'a QueryLimits {
+    ctx.data_unchecked::<QueryLimits>()
+}
+
 /// The SDL as checked in at `schema/schema.graphql`: sorted, so that it is stable.
 pub fn sdl() -> String {
-    build_schema(None).sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
+    build_schema(None, QueryLimits::default(), Introspection::Enabled)
+        .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, Object, SimpleObject, TypeName};
 use chrono::NaiveDate;
 
+use super::limits::LIST_COST;
 use super::scalars::Date;
 use super::{ApiResult, request};
 use crate::domain::reference::{LinkOrigin, Provenance, ReferenceSnapshot};
@@ -670,6 +671,7 @@ pub struct ReferenceQuery;
 #[Object]
 impl ReferenceQuery {
     /// The CI sectors in force at `asOf` (default: today in Japan).
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn sectors(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<SectorObject> {
         fields_at(&request(ctx).snapshot, as_of)
     }
@@ -680,6 +682,7 @@ impl ReferenceQuery {
     }
 
     /// The ESPA business domains in force at `asOf` (default: today in Japan).
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn business_domains(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<DomainObject> {
         fields_at(&request(ctx).snapshot, as_of)
     }
@@ -690,6 +693,7 @@ impl ReferenceQuery {
     }
 
     /// All ministries.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn ministries(&self, ctx: &Context<'_>) -> Vec<MinistryObject> {
         let snap = &request(ctx).snapshot;
         let date = today();
@@ -699,6 +703,7 @@ impl ReferenceQuery {
     }
 
     /// Sector–domain links in force at `asOf` (both ends existing then).
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn crosswalk(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<CrosswalkLinkObject> {
         let snap = &request(ctx).snapshot;
         let date = date_or_today(as_of);
@@ -706,6 +711,7 @@ impl ReferenceQuery {
     }
 
     /// Scope-item links in force at `asOf` (both ends existing then).
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn scope_item_crosswalk(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<ScopeItemLinkObject> {
         let snap = &request(ctx).snapshot;
         let date = date_or_today(as_of);
@@ -720,6 +726,7 @@ impl ReferenceQuery {
     }
 
     /// Every obligation rule, with whether it is in force at `asOf`.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn obligation_rules(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<ObligationObject> {
         let snap = &request(ctx).snapshot;
         let date = date_or_today(as_of);
@@ -727,6 +734,7 @@ impl ReferenceQuery {
     }
 
     /// The documents and laws that reference records cite.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn sources(&self, ctx: &Context<'_>) -> Vec<Source> {
         request(ctx)
             .snapshot

@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::audit::{AuditEventObject, history};
+use super::limits::LIST_COST;
 use super::reference::{DomainObject, MinistryObject, ObligationObject, RegimeValue, ScopeItemObject, SectorObject};
 use super::scalars::Date;
 use super::{ApiError, ApiResult, db, index, request};
@@ -27,9 +28,8 @@ use crate::registry::{self, RegistryError};
 use crate::storage::Db;
 use crate::storage::operators::OperatorQuery;
 
-/// Default and largest page size of operator listings.
+/// Page size of operator listings when `first` is not given.
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
-pub const MAX_PAGE_SIZE: u64 = 500;
 
 impl From<RegistryError> for ApiError {
     fn from(error: RegistryError) -> Self {
@@ -416,17 +416,24 @@ pub struct OperatorConnectionFields {
 
 pub type OperatorConnection = Connection<OperatorCursor, OperatorObject, OperatorConnectionFields>;
 
-/// The page size a connection's `first` asks for (default 50, at most 500).
-pub fn page_size(first: Option<i32>) -> ApiResult<u64> {
+/// The page size a connection's `first` asks for (default 50, at most `max`).
+pub fn page_size(first: Option<i32>, max: u64) -> ApiResult<u64> {
     match first {
-        None => Ok(DEFAULT_PAGE_SIZE),
+        None => Ok(DEFAULT_PAGE_SIZE.min(max)),
         Some(n) if n < 0 => Err(ApiError::bad_input("first must not be negative")),
-        Some(n) if n as u64 > MAX_PAGE_SIZE => {
-            Err(ApiError::bad_input(format!("first must be at most {MAX_PAGE_SIZE}, got {n}")))
-        }
+        Some(n) if n as u64 > max => Err(ApiError::bad_input(format!("first must be at most {max}, got {n}"))),
         Some(n) => Ok(n as u64),
     }
 }
+
+/// The complexity of a paged listing: a database query plus the page times its selection.
+fn paged_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let page = first.map_or(DEFAULT_PAGE_SIZE as usize, |n| usize::try_from(n).unwrap_or(0));
+    DATABASE_COST.saturating_add(page.saturating_mul(child_complexity))
+}
+
+/// What a field that queries the database adds to a query's complexity.
+const DATABASE_COST: usize = 10;
 
 fn decode_after(after: Option<String>) -> ApiResult<Option<String>> {
     after
@@ -443,7 +450,7 @@ async fn operator_connection(
     first: Option<i32>,
     after: Option<String>,
 ) -> ApiResult<OperatorConnection> {
-    let first = page_size(first)?;
+    let first = page_size(first, super::limits(ctx).max_page_size)?;
     let after = decode_after(after)?;
     let page = registry::operators::list(db(ctx), &request(ctx).principal, query, after.as_deref(), first).await?;
     let look = ctx.look_ahead();
@@ -586,6 +593,7 @@ impl DomainGapObject {
     }
 
     /// Those operators, in corporate-number order.
+    #[graphql(complexity = "paged_complexity(first, child_complexity)")]
     async fn operators(
         &self,
         ctx: &Context<'_>,
@@ -622,6 +630,7 @@ impl OverlapReportObject {
     }
 
     /// Per linked sector–domain pair: operators active in both.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn cells(&self) -> Vec<OverlapCellObject> {
         self.report
             .cells
@@ -633,6 +642,7 @@ impl OverlapReportObject {
     /// Per ESPA domain: designated operators that are not CI operators in a linked sector.
     /// `domain` keeps only that business domain's gap (none when it is not in force at
     /// the date).
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn domain_gaps(&self, domain: Option<String>) -> ApiResult<Vec<DomainGapObject>> {
         let only = domain.map(|code| known_field(&self.snap, Regime::Espa, &code)).transpose()?;
         Ok(self
@@ -652,6 +662,7 @@ pub struct RegistryQuery;
 #[Object]
 impl RegistryQuery {
     /// The operator with this corporate number (null when not registered).
+    #[graphql(complexity = "DATABASE_COST + child_complexity")]
     async fn operator(&self, ctx: &Context<'_>, corporate_number: String) -> ApiResult<Option<OperatorObject>> {
         let found = registry::operators::find(index(ctx), &request(ctx).principal, &corporate_number).await?;
         Ok(match found {
@@ -661,7 +672,8 @@ impl RegistryQuery {
     }
 
     /// Operators matching `filter`, in corporate-number order (Relay cursor pagination;
-    /// `first` defaults to 50, at most 500).
+    /// `first` defaults to 50, at most 500 unless the server is configured otherwise).
+    #[graphql(complexity = "paged_complexity(first, child_complexity)")]
     async fn operators(
         &self,
         ctx: &Context<'_>,
@@ -673,8 +685,10 @@ impl RegistryQuery {
         operator_connection(ctx, &query, first, after).await
     }
 
-    /// Statuses of up to 1,000 corporate numbers at `asOf` (default today), one answer per
-    /// input in input order; unknown or invalid numbers answer `found: false`.
+    /// Statuses of up to 1,000 corporate numbers (unless the server is configured
+    /// otherwise) at `asOf` (default today), one answer per input in input order; unknown
+    /// or invalid numbers answer `found: false`.
+    #[graphql(complexity = "DATABASE_COST + corporate_numbers.len().saturating_mul(child_complexity)")]
     async fn operator_statuses(
         &self,
         ctx: &Context<'_>,
@@ -682,7 +696,9 @@ impl RegistryQuery {
         as_of: Option<Date>,
     ) -> ApiResult<Vec<OperatorStatusObject>> {
         let date = date_or_today(as_of);
-        let statuses = registry::operators::statuses(index(ctx), &request(ctx).principal, &corporate_numbers).await?;
+        let max_batch = super::limits(ctx).max_status_batch;
+        let statuses =
+            registry::operators::statuses(index(ctx), &request(ctx).principal, &corporate_numbers, max_batch).await?;
         // The statuses carry every designation of the operators found: nested
         // `operator { designations }` needs no further query.
         let loader = ctx.data_unchecked::<Designations>();
@@ -695,6 +711,7 @@ impl RegistryQuery {
     }
 
     /// How CI and ESPA designations overlap at `asOf` (default today).
+    #[graphql(complexity = "DATABASE_COST + child_complexity")]
     async fn overlap(&self, ctx: &Context<'_>, as_of: Option<Date>) -> ApiResult<OverlapReportObject> {
         let data = request(ctx);
         let report =
@@ -823,6 +840,7 @@ pub struct RegistryMutation;
 impl RegistryMutation {
     /// Registers an operator (admin or any ministry). `CONFLICT` when the corporate number
     /// is already registered.
+    #[graphql(complexity = "DATABASE_COST + child_complexity")]
     async fn register_operator(&self, ctx: &Context<'_>, input: RegisterOperatorInput) -> ApiResult<OperatorObject> {
         let new = registry::operators::NewOperator {
             corporate_number: input.corporate_number,
@@ -835,6 +853,7 @@ impl RegistryMutation {
     /// Designates an operator. A ministry token acts only where its ministry has
     /// jurisdiction at `effectiveFrom`; periods for the same operator, regime, sector or
     /// domain and scope item never overlap (`CONFLICT`).
+    #[graphql(complexity = "DATABASE_COST + child_complexity")]
     async fn designate(&self, ctx: &Context<'_>, input: DesignateInput) -> ApiResult<DesignationObject> {
         let data = request(ctx);
         let designate = registry::designations::DesignateInput {
@@ -857,6 +876,7 @@ impl RegistryMutation {
     }
 
     /// Revokes a designation: closes its period and records the reason (history stays).
+    #[graphql(complexity = "DATABASE_COST + child_complexity")]
     async fn revoke_designation(
         &self,
         ctx: &Context<'_>,

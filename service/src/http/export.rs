@@ -1,12 +1,16 @@
 //! `GET /export/{operators,overlap,crosswalk,scope-gaps}.csv` — with `?asOf=` and
 //! `?format=json`. Operator data needs a bearer token; reference data is public.
 
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
+use super::graphql::Refusal;
 use crate::domain::date::parse_date;
 use crate::domain::today;
 use crate::graphql::ApiError;
@@ -37,8 +41,10 @@ pub async fn export_file(
     State(state): State<AppState>,
     Path(file): Path<String>,
     Query(params): Query<ExportParams>,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
 ) -> Response {
+    let address = connection.map(|Extension(ConnectInfo(address))| address.ip());
     let Some(kind) = file.strip_suffix(".csv").and_then(|name| name.parse::<ExportKind>().ok()) else {
         return error(ApiError::NotFound(format!(
             "no export \"{file}\" (operators.csv, overlap.csv, crosswalk.csv or scope-gaps.csv)"
@@ -53,9 +59,10 @@ pub async fn export_file(
         Some("json") => true,
         Some(other) => return error(ApiError::bad_input(format!("unknown format \"{other}\" (csv or json)"))),
     };
-    let principal = match super::principal(&state, &headers).await {
+    let principal = match state.admit(&headers, address).await {
         Ok(principal) => principal,
-        Err(e) => return error(e),
+        Err(Refusal::RateLimited(rejection)) => return rejection.into_response(),
+        Err(Refusal::Unauthenticated(e)) => return error(e),
     };
     let snapshot = state.reference.snapshot();
     let table = match export(&state.db, &state.index, &snapshot, &principal, kind, as_of).await {

@@ -1,30 +1,41 @@
-//! HTTP wiring: the axum router, authentication of requests, the GraphQL endpoint and
-//! the scope map page.
+//! HTTP wiring: the axum router, the GraphQL endpoint, exports, the scope map page,
+//! health, readiness and metrics, and the layers around every request (request id,
+//! logs, metrics, time limit, security headers, CORS).
 
-mod page;
-
+pub mod body;
 mod export;
+mod graphql;
+mod observe;
+mod page;
 mod parsed;
+pub mod rate_limit;
+pub mod rejection;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use self::observe::REQUEST_ID;
+
+use self::body::BodyLimits;
+use self::rate_limit::RateLimiter;
+use self::rejection::{Reason, Rejection};
 use crate::auth::Authenticator;
 use crate::changes::ChangeFeed;
-use crate::domain::Principal;
-use crate::graphql::registry::DesignationLoader;
-use crate::graphql::{ApiError, AppSchema, RequestData};
+use crate::config::HttpSettings;
+use crate::graphql::{AppSchema, QueryLimits};
+use crate::metrics::{self, Metrics};
 use crate::reference::ReferenceStore;
 use crate::registry::index::RegistryIndex;
-use crate::storage::Db;
-use crate::storage::audit::appended_in_this_process;
+use crate::storage::{Db, StorageError};
 pub use parsed::ParsedQueries;
 
 /// Everything a request handler needs; cheap to clone.
@@ -40,92 +51,77 @@ pub struct AppState {
     /// Parsed documents of the queries seen so far.
     pub parsed: Arc<ParsedQueries>,
     pub db: Db,
+    pub metrics: Metrics,
+    pub rate_limiter: Arc<RateLimiter>,
+    pub body_limits: BodyLimits,
+    pub query_limits: QueryLimits,
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, http: &HttpSettings) -> Router {
+    let cors = (!http.cors_allow_origins.is_empty()).then(|| {
+        let origins: Vec<HeaderValue> =
+            http.cors_allow_origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect();
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .expose_headers([REQUEST_ID])
+            .max_age(Duration::from_secs(600))
+    });
+    let metrics = state.metrics.clone();
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphql::graphiql).post(graphql::graphql))
         .route("/export/{file}", get(export::export_file))
+        .merge(page::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .merge(page::routes())
+        .route("/metrics", get(render_metrics))
+        .route_layer(from_fn(observe::expose_route))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(
+            // Outermost first: every response, even a time-out or a CORS preflight, gets
+            // a request id, a log line, metrics and the security headers.
+            ServiceBuilder::new()
+                .layer(from_fn_with_state(metrics, observe::trace))
+                .layer(from_fn(observe::security_headers))
+                .option_layer(cors)
+                .layer(from_fn_with_state(http.request_timeout(), observe::time_limit)),
+        )
 }
 
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").title("Scope Registry").finish())
-}
-
-/// The principal behind a request's `Authorization` header. First catches up with
-/// changes made elsewhere (a revoked token, a CLI import), so that the request is
-/// answered from current data.
-async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    if let Err(e) = state.changes.ensure_current().await {
-        tracing::warn!(error = %e, "could not look for changes made elsewhere");
-    }
-    let authorization = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(value)) => Some(value),
-        Some(Err(_)) => return Err(ApiError::Unauthenticated("the Authorization header is not valid text".into())),
-    };
-    Ok(state.auth.authenticate(authorization).await?)
-}
-
-async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
-    let principal = match principal(&state, &headers).await {
-        Ok(principal) => principal,
-        Err(e) => return error_response(e),
-    };
-    let mut request = request.into_inner();
-    state.parsed.prepare(&mut request);
-    let request = request
-        .data(RequestData { principal, snapshot: state.reference.snapshot() })
-        .data(DesignationLoader::per_request(state.db.clone()));
-    let appended_before = appended_in_this_process();
-    let mut response = state.schema.execute(request).await;
-    if appended_in_this_process() != appended_before {
-        // This request (or one running beside it) wrote: pass the change on to the caches
-        // before answering, so that the next read here sees it.
-        if let Err(e) = state.changes.catch_up().await {
-            tracing::warn!(error = %e, "could not pass a change on; the feed retries shortly");
-            state.changes.wake();
-        }
-    }
-    for error in &mut response.errors {
-        // Parse and validation errors come from async-graphql without a code: they are
-        // always the request's fault.
-        let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
-        if !has_code {
-            error.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
-        }
-    }
-    GraphQLResponse::from(response).into_response()
-}
-
-/// A request-level GraphQL error (no data), e.g. for a bad token.
-fn error_response(error: ApiError) -> Response {
-    let body = serde_json::json!({
-        "data": null,
-        "errors": [{ "message": error.message(), "extensions": { "code": error.code() } }],
-    });
-    let mut response = (StatusCode::OK, axum::Json(body)).into_response();
-    if matches!(error, ApiError::Unauthenticated(_)) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-    }
-    response
-}
-
+/// The process is up.
 async fn healthz() -> &'static str {
     "ok"
 }
 
+/// The database is reachable and migrated by this version.
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.db.is_migrated().await {
         Ok(true) => (StatusCode::OK, "ready").into_response(),
         Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "database not migrated").into_response(),
+        Err(StorageError::NewerSchema(_)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "database migrated by a newer version").into_response()
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
         }
     }
+}
+
+async fn render_metrics(State(state): State<AppState>) -> Response {
+    match state.metrics.render() {
+        Ok(text) => ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+async fn not_found() -> Rejection {
+    Rejection::new(Reason::NotFound, "no such endpoint; the API is POST /graphql")
+}
+
+async fn method_not_allowed() -> Rejection {
+    Rejection::new(Reason::MethodNotAllowed, "method not allowed here; the API is POST /graphql")
 }

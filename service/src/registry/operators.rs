@@ -24,9 +24,6 @@ use crate::domain::{CorporateNumber, Principal};
 use crate::storage::operators::OperatorQuery;
 use crate::storage::{ConflictKind, Db, StorageError, designations, operators};
 
-/// Largest `operatorStatuses` batch.
-pub const MAX_STATUS_BATCH: usize = 1000;
-
 /// What registering an operator takes.
 #[derive(Debug, Clone)]
 pub struct NewOperator {
@@ -351,17 +348,19 @@ pub struct OperatorStatus {
     pub problem: Option<String>,
 }
 
-/// Statuses for up to [`MAX_STATUS_BATCH`] numbers, in input order; unknown or invalid
-/// numbers are answered as not found. Two queries whatever the batch size.
+/// Statuses for up to `max_batch` numbers, in input order; unknown or invalid numbers
+/// are answered as not found: from the in-memory index, with at most one round trip for
+/// the numbers it does not hold current.
 pub async fn statuses(
     index: &RegistryIndex,
     principal: &Principal,
     asked: &[String],
+    max_batch: usize,
 ) -> Result<Vec<OperatorStatus>, RegistryError> {
     require_reader(principal)?;
-    if asked.len() > MAX_STATUS_BATCH {
+    if asked.len() > max_batch {
         return Err(RegistryError::Invalid(format!(
-            "at most {MAX_STATUS_BATCH} corporate numbers per request, got {}",
+            "at most {max_batch} corporate numbers per request, got {}",
             asked.len()
         )));
     }

@@ -111,14 +111,25 @@ pub(crate) fn corrupt(what: &str) -> StorageError {
     StorageError::Database(DbErr::Custom(format!("invalid {what} in the database")))
 }
 
-/// The database connection plus a count of the statements it has run (exposed as a
-/// metric; tests use it to prove that nested fields load in batches).
+/// The database connection plus counts of what it has done, exposed as metrics (tests
+/// also use the statement count to prove that nested fields load in batches).
 #[derive(Clone)]
 pub struct Db {
     pub conn: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    max_connections: u32,
     /// The database file, for SQLite.
     sqlite_file: Option<PathBuf>,
+}
+
+/// How many connections the pool holds right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Open connections, busy or idle.
+    pub size: u32,
+    pub idle: u32,
+    /// The most the pool will open.
+    pub max: u32,
 }
 
 /// Pool settings that fit a 2-core machine.
@@ -162,7 +173,7 @@ impl Db {
             counter.fetch_add(1, Ordering::Relaxed);
         });
         let sqlite_file = sqlite_file(url);
-        Ok(Self { conn, statements, sqlite_file })
+        Ok(Self { conn, statements, max_connections: pool.max_connections, sqlite_file })
     }
 
     /// The SQLite database file (None on PostgreSQL).
@@ -177,6 +188,23 @@ impl Db {
     /// Statements executed since start.
     pub fn statement_count(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Open and idle connections of the pool.
+    pub fn pool_status(&self) -> PoolStatus {
+        let (size, idle) = match self.backend() {
+            DbBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            DbBackend::Sqlite => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            // `connect` opens SQLite and PostgreSQL only.
+            _ => (0, 0),
+        };
+        PoolStatus { size, idle: u32::try_from(idle).unwrap_or(u32::MAX), max: self.max_connections }
     }
 
     /// Applies pending migrations; refuses a database that a newer version migrated.

@@ -1,0 +1,218 @@
+//! Turning a `POST /graphql` body into a GraphQL request, refusing everything else with
+//! a clear status: only JSON, only UTF-8, one request per body, bounded size. A body
+//! larger than the ordinary limit is accepted (up to the import limit) only when its
+//! operation does nothing but import.
+
+use async_graphql::Variables;
+use async_graphql::parser::types::DocumentOperations;
+use axum::body::Body;
+use axum::http::{HeaderMap, header};
+use serde::Deserialize;
+
+use super::rejection::{Reason, Rejection};
+use crate::config::Limits;
+use crate::graphql::{ApiError, QueryLimits};
+
+/// The one mutation allowed the larger body limit: it carries a whole CSV file.
+pub const IMPORT_FIELD: &str = "importDesignations";
+
+/// A `POST /graphql` body as the GraphQL-over-HTTP convention shapes it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GraphQLBody {
+    query: String,
+    #[serde(default)]
+    operation_name: Option<String>,
+    #[serde(default)]
+    variables: Option<Variables>,
+}
+
+/// A decoded request, or a GraphQL error that ends it before execution.
+pub struct Decoded {
+    /// The operation's name for logs and metrics: as given, or the name of the
+    /// document's only operation.
+    pub operation_name: Option<String>,
+    pub outcome: Result<async_graphql::Request, ApiError>,
+}
+
+/// The body limits, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    pub ordinary: usize,
+    pub import: usize,
+}
+
+impl From<&Limits> for BodyLimits {
+    fn from(limits: &Limits) -> Self {
+        let bytes = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        let ordinary = bytes(limits.max_body_bytes);
+        Self { ordinary, import: bytes(limits.max_import_body_bytes).max(ordinary) }
+    }
+}
+
+/// Checks the content type and reads the body, at most `limits.import` bytes.
+pub async fn read(headers: &HeaderMap, body: Body, limits: BodyLimits) -> Result<Vec<u8>, Rejection> {
+    check_content_type(headers)?;
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if let Some(length) = declared
+        && length > limits.import as u64
+    {
+        return Err(too_large(&length.to_string(), limits));
+    }
+    match axum::body::to_bytes(body, limits.import).await {
+        Ok(bytes) => Ok(bytes.to_vec()),
+        Err(e) if is_length_limit(&e) => Err(too_large(&format!("more than {}", limits.import), limits)),
+        Err(_) => Err(Rejection::new(Reason::UnreadableBody, "the request body could not be read to its end")),
+    }
+}
+
+fn too_large(size: &str, limits: BodyLimits) -> Rejection {
+    Rejection::new(
+        Reason::PayloadTooLarge,
+        format!(
+            "the request body is {size} bytes; the limit is {} bytes ({} for a request that runs nothing but {IMPORT_FIELD})",
+            limits.ordinary, limits.import
+        ),
+    )
+}
+
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// Only `application/json` (optionally `; charset=utf-8`).
+fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
+    let unsupported = |what: &str| {
+        Rejection::new(
+            Reason::UnsupportedMediaType,
+            format!("{what}; send the GraphQL request as JSON with Content-Type: application/json"),
+        )
+    };
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Err(unsupported("the request has no Content-Type"));
+    };
+    let text = value.to_str().map_err(|_| unsupported("the Content-Type is not readable text"))?;
+    let mut parts = text.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or_default();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(unsupported(&format!("Content-Type {essence:?} is not supported")));
+    }
+    for parameter in parts.filter(|p| !p.is_empty()) {
+        let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+        let value = value.trim().trim_matches('"');
+        if name.trim().eq_ignore_ascii_case("charset") && !value.eq_ignore_ascii_case("utf-8") {
+            return Err(unsupported(&format!("charset {value:?} is not supported (only utf-8)")));
+        }
+    }
+    Ok(())
+}
+
+/// Decodes a body already read by [`read`]: UTF-8, JSON, one request; then checks the
+/// query's shape before anything parses it recursively.
+pub fn decode(bytes: &[u8], limits: BodyLimits, query_limits: &QueryLimits) -> Result<Decoded, Rejection> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Rejection::new(
+            Reason::InvalidUtf8,
+            format!("the request body is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()),
+        )
+    })?;
+    let body: GraphQLBody = serde_json::from_str(text).map_err(|e| {
+        if text.trim_start().starts_with('[') {
+            Rejection::new(Reason::BatchNotSupported, "batched requests are not supported; send one request per POST")
+        } else if e.is_data() {
+            Rejection::new(
+                Reason::InvalidRequest,
+                format!("the body must be a JSON object with a string \"query\" and optional \"operationName\" and \"variables\": {e}"),
+            )
+        } else {
+            Rejection::new(Reason::MalformedJson, format!("the request body is not valid JSON: {e}"))
+        }
+    })?;
+    let operation_name = body.operation_name.filter(|name| !name.is_empty());
+    let oversized = bytes.len() > limits.ordinary;
+    if let Err(error) = query_limits.check_nesting(&body.query) {
+        return Ok(Decoded { operation_name, outcome: Err(error) });
+    }
+    let mut request = async_graphql::Request::new(body.query);
+    if let Some(name) = &operation_name {
+        request = request.operation_name(name.clone());
+    }
+    if let Some(variables) = body.variables {
+        request = request.variables(variables);
+    }
+    // A query that does not parse is left to the executor, which reports it as usual.
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        if oversized {
+            return Err(too_large(&bytes.len().to_string(), limits));
+        }
+        return Ok(Decoded { operation_name, outcome: Ok(request) });
+    };
+    if oversized && !crate::graphql::limits::runs_only(&doc, operation_name.as_deref(), IMPORT_FIELD) {
+        return Err(too_large(&bytes.len().to_string(), limits));
+    }
+    let operation_name = operation_name.or_else(|| match &doc.operations {
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            operations.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
+    });
+    let outcome = query_limits.check_size(&doc).map(|()| {
+        request.set_parsed_query(doc);
+        request
+    });
+    Ok(Decoded { operation_name, outcome })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn json_headers(content_type: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
+        headers
+    }
+
+    #[test]
+    fn content_types() {
+        assert!(check_content_type(&json_headers("application/json")).is_ok());
+        assert!(check_content_type(&json_headers("Application/JSON; charset=\"UTF-8\"")).is_ok());
+        for bad in ["text/plain", "application/json; charset=latin1", "multipart/form-data; boundary=x", ""] {
+            let refused = check_content_type(&json_headers(bad)).unwrap_err();
+            assert_eq!(refused.reason, Reason::UnsupportedMediaType, "{bad}");
+        }
+        assert!(check_content_type(&HeaderMap::new()).is_err());
+    }
+
+    #[test]
+    fn bodies() {
+        let limits = BodyLimits { ordinary: 200, import: 1000 };
+        let query_limits = QueryLimits::default();
+        let reason = |body: &[u8]| decode(body, limits, &query_limits).err().map(|r| r.reason);
+        assert_eq!(reason(b"{\"query\": \"{ sectors { code } }\"}"), None);
+        assert_eq!(reason(b"{\"query\": \"\xff\"}"), Some(Reason::InvalidUtf8));
+        assert_eq!(reason(b"{\"query\": "), Some(Reason::MalformedJson));
+        assert_eq!(reason(b"{\"query\": 5}"), Some(Reason::InvalidRequest));
+        assert_eq!(reason(b"{\"variables\": {}}"), Some(Reason::InvalidRequest));
+        assert_eq!(reason(b"[{\"query\": \"{ a }\"}]"), Some(Reason::BatchNotSupported));
+
+        let padding = "x".repeat(300);
+        let import = format!(r#"{{"query": "mutation {{ importDesignations(csv: \"{padding}\") {{ ok }} }}"}}"#);
+        assert_eq!(reason(import.as_bytes()), None, "an import may use the larger limit");
+        let other =
+            format!(r#"{{"query": "mutation {{ registerOperator(input: {{nameJa: \"{padding}\"}}) {{ id }} }}"}}"#);
+        assert_eq!(reason(other.as_bytes()), Some(Reason::PayloadTooLarge));
+        let unparsable = format!(r#"{{"query": "mutation {{ importDesignations(csv: \"{padding}\") {{ "}}"#);
+        assert_eq!(reason(unparsable.as_bytes()), Some(Reason::PayloadTooLarge));
+    }
+}

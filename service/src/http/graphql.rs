@@ -1,0 +1,140 @@
+//! `POST /graphql`: authenticate, rate-limit, read and check the body, execute, and map
+//! every error to a code.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{ErrorExtensionValues, ServerError};
+use async_graphql_axum::GraphQLResponse;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::AppState;
+use super::body::{self, Decoded};
+use super::observe::record_operation;
+use super::rejection::{Rejection, request_error};
+use crate::domain::Principal;
+use crate::graphql::registry::DesignationLoader;
+use crate::graphql::{ApiError, RequestData};
+use crate::storage::audit::appended_in_this_process;
+
+/// The label of requests refused before their operation was read.
+const UNREAD_OPERATION: &str = "unread";
+
+pub async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").title("Scope Registry").finish())
+}
+
+pub async fn graphql(State(state): State<AppState>, request: Request) -> Response {
+    let started = Instant::now();
+    let address = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let (parts, body) = request.into_parts();
+    let principal = match state.admit(&parts.headers, address).await {
+        Ok(principal) => principal,
+        Err(refusal) => {
+            let (outcome, response) = match refusal {
+                Refusal::RateLimited(rejection) => (rejection.outcome(), rejection.into_response()),
+                Refusal::Unauthenticated(error) => (error.code(), request_error(&error)),
+            };
+            state.metrics.graphql_request(Some(UNREAD_OPERATION), outcome, started.elapsed());
+            return response;
+        }
+    };
+    let decoded = match body::read(&parts.headers, body, state.body_limits).await {
+        Ok(bytes) => body::decode(&bytes, state.body_limits, &state.query_limits),
+        Err(rejection) => Err(rejection),
+    };
+    let Decoded { operation_name, outcome } = match decoded {
+        Ok(decoded) => decoded,
+        Err(rejection) => return state.rejected(rejection, started),
+    };
+    record_operation(operation_name.as_deref());
+    let response = match outcome {
+        Ok(mut request) => {
+            state.parsed.prepare(&mut request);
+            let request = request
+                .data(RequestData { principal, snapshot: state.reference.snapshot() })
+                .data(DesignationLoader::per_request(state.db.clone()));
+            let appended_before = appended_in_this_process();
+            let response = state.schema.execute(request).await;
+            if appended_in_this_process() != appended_before {
+                // This request (or one running beside it) wrote: pass the change on to the
+                // caches before answering, so that the next read here sees it.
+                if let Err(e) = state.changes.catch_up().await {
+                    tracing::warn!(error = %e, "could not pass a change on; the feed retries shortly");
+                    state.changes.wake();
+                }
+            }
+            response
+        }
+        Err(error) => async_graphql::Response::from_errors(vec![server_error(&error)]),
+    };
+    let response = with_codes(response);
+    let outcome = response
+        .errors
+        .first()
+        .and_then(|e| e.extensions.as_ref())
+        .and_then(|ext| ext.get("code"))
+        .and_then(|code| match code {
+            async_graphql::Value::String(code) => Some(code.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "ok".to_owned());
+    state.metrics.graphql_request(operation_name.as_deref(), &outcome, started.elapsed());
+    GraphQLResponse::from(response).into_response()
+}
+
+/// Parse and validation errors come from async-graphql without a code: they are always
+/// the request's fault.
+fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
+    for error in &mut response.errors {
+        let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
+        if !has_code {
+            error.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
+        }
+    }
+    response
+}
+
+fn server_error(error: &ApiError) -> ServerError {
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", error.code());
+    ServerError { extensions: Some(extensions), ..ServerError::new(error.message(), None) }
+}
+
+/// Why a request is not admitted.
+pub enum Refusal {
+    RateLimited(Rejection),
+    Unauthenticated(ApiError),
+}
+
+impl AppState {
+    /// Who is asking, within their rate limit. A request with a bad token is answered
+    /// `UNAUTHENTICATED`, counted against its address's budget (each unknown token costs
+    /// a database look-up). On refusal: the metrics outcome and the response.
+    ///
+    /// First catches up with changes made elsewhere (a revoked token, a CLI import), so
+    /// that the request is authenticated and answered from current data.
+    pub async fn admit(&self, headers: &HeaderMap, address: Option<IpAddr>) -> Result<Principal, Refusal> {
+        if let Err(e) = self.changes.ensure_current().await {
+            tracing::warn!(error = %e, "could not look for changes made elsewhere");
+        }
+        let authenticated = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
+            None => Ok(Principal::Anonymous),
+            Some(Ok(value)) => self.auth.authenticate(Some(value)).await.map_err(ApiError::from),
+            Some(Err(_)) => Err(ApiError::Unauthenticated("the Authorization header is not valid text".into())),
+        };
+        let budget_of = authenticated.as_ref().unwrap_or(&Principal::Anonymous);
+        if let Err(wait) = self.rate_limiter.check(budget_of, address) {
+            return Err(Refusal::RateLimited(Rejection::rate_limited(wait)));
+        }
+        authenticated.map_err(Refusal::Unauthenticated)
+    }
+
+    fn rejected(&self, rejection: Rejection, started: Instant) -> Response {
+        self.metrics.graphql_request(Some(UNREAD_OPERATION), rejection.outcome(), started.elapsed());
+        rejection.into_response()
+    }
+}
