@@ -81,7 +81,8 @@ async fn metrics_move_and_hold_no_secrets(app: TestApp) -> TestApp {
     assert!(moved(r#"scope_registry_http_request_duration_seconds_count{route="/graphql"}"#) >= 6.0);
     assert_eq!(moved(r#"scope_registry_http_requests_total{route="/metrics",method="GET",status="200"}"#), 1.0);
     assert!(moved("scope_registry_db_statements_total") >= 2.0, "the statuses look-up ran queries");
-    assert_eq!(moved("scope_registry_audit_events_written_total"), 1.0, "the registration");
+    // Counted per process, and other tests' servers run in this one too.
+    assert!(moved("scope_registry_audit_events_written_total") >= 1.0, "the registration");
     assert_eq!(sample(&after, "scope_registry_db_pool_connections_max"), 5.0);
     assert!(sample(&after, "scope_registry_db_pool_connections_idle") >= 1.0, "{after}");
     assert!(after.contains("scope_registry_db_pool_connections_in_use "), "{after}");

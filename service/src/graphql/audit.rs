@@ -307,6 +307,7 @@ impl AuditTrailQuery {
     /// after the event whose id is `after`. Admins and readers see every event; a
     /// ministry sees the events in its jurisdiction (about its designations, operators
     /// it designated, its tokens, links of its sectors and domains, and its own acts).
+    #[graphql(complexity = "super::limits::paged_complexity(first, child_complexity)")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,

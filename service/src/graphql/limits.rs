@@ -17,6 +17,15 @@ use async_graphql::{ErrorExtensionValues, ServerError, ValidationResult};
 use super::ApiError;
 use crate::config::Limits;
 
+/// What a field that queries the database adds to a query's complexity.
+pub const DATABASE_COST: usize = 10;
+
+/// The complexity of a paged listing: a database query plus the page times its selection.
+pub fn paged_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let page = first.map_or(super::registry::DEFAULT_PAGE_SIZE as usize, |n| usize::try_from(n).unwrap_or(0));
+    DATABASE_COST.saturating_add(page.saturating_mul(child_complexity))
+}
+
 /// What a top-level list of reference records (sectors, domains, links…) or of overlap
 /// rows multiplies its selection by in a query's complexity: about as many records as
 /// it holds, so that aliasing such lists costs what it produces.

@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::audit::{AuditEventObject, history};
-use super::limits::LIST_COST;
+use super::limits::{DATABASE_COST, LIST_COST, paged_complexity};
 use super::reference::{DomainObject, MinistryObject, ObligationObject, RegimeValue, ScopeItemObject, SectorObject};
 use super::scalars::Date;
 use super::{ApiError, ApiResult, db, index, request};
@@ -425,15 +425,6 @@ pub fn page_size(first: Option<i32>, max: u64) -> ApiResult<u64> {
         Some(n) => Ok(n as u64),
     }
 }
-
-/// The complexity of a paged listing: a database query plus the page times its selection.
-fn paged_complexity(first: Option<i32>, child_complexity: usize) -> usize {
-    let page = first.map_or(DEFAULT_PAGE_SIZE as usize, |n| usize::try_from(n).unwrap_or(0));
-    DATABASE_COST.saturating_add(page.saturating_mul(child_complexity))
-}
-
-/// What a field that queries the database adds to a query's complexity.
-const DATABASE_COST: usize = 10;
 
 fn decode_after(after: Option<String>) -> ApiResult<Option<String>> {
     after
