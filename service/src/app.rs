@@ -4,14 +4,14 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
-use crate::changes::{Change, ChangeFeed, ChangeListener, DEFAULT_POLL_INTERVAL};
+use crate::changes::{Change, ChangeFeed, ChangeListener};
 use crate::config::{DatabaseArgs, SeedArgs, ServeSettings};
 use crate::domain::Principal;
-use crate::domain::audit::{AuditOutcome, SubjectType};
 use crate::graphql::{Services, build_schema};
 use crate::http::{AppState, router};
 use crate::reference::{ReferenceStore, SeedErrors, SeedSource, files};
@@ -80,12 +80,7 @@ struct ReferenceFollower {
 impl ChangeListener for ReferenceFollower {
     fn changed<'a>(&'a self, change: &'a Change) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
         Box::pin(async move {
-            let record = &change.event.record;
-            let reference_data = matches!(
-                record.entity_type,
-                SubjectType::ReferenceData | SubjectType::CrosswalkLink | SubjectType::ScopeItemLink
-            );
-            if reference_data && record.outcome == AuditOutcome::Succeeded {
+            if change.is_to_reference_data() {
                 let reloaded = self.store.reload(|| storage::reference::load(&self.db.conn)).await;
                 if let Err(e) = reloaded {
                     tracing::error!(error = %e, "could not reload the reference data after a change");
@@ -99,29 +94,32 @@ impl ChangeListener for ReferenceFollower {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    poll_interval: Duration,
 }
 
 impl Application {
     /// Opens, migrates and (when new) seeds the database, then binds the listener.
     pub async fn build(settings: &ServeSettings) -> Result<Self, StartupError> {
         let db = open_seeded_database(&settings.database, &settings.seed).await?;
+        // The feed polls on a small pool of its own, so that it never waits behind
+        // requests (and does not count in their statement metric). It starts after the
+        // newest change; the caches load after that, so that none falls between.
+        let feed_pool = PoolSettings { max_connections: 2, ..PoolSettings::default() };
+        let changes = ChangeFeed::new(Db::connect(&settings.database.database_url, &feed_pool).await?).await?;
         let reference = ReferenceStore::new(storage::reference::load(&db.conn).await?);
+        changes.listen(Arc::new(ReferenceFollower { store: reference.clone(), db: db.clone() }));
         let listener = TcpListener::bind(&settings.bind)
             .await
             .map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
-        // The feed polls on a small pool of its own, so that it never waits behind
-        // requests (and does not count in their statement metric).
-        let feed_pool = PoolSettings { max_connections: 2, ..PoolSettings::default() };
-        let changes = ChangeFeed::new(Db::connect(&settings.database.database_url, &feed_pool).await?).await?;
-        changes.listen(Arc::new(ReferenceFollower { store: reference.clone(), db: db.clone() }));
+        let services = Services { db: db.clone(), reference: reference.clone(), changes: changes.clone() };
         let state = AppState {
-            schema: build_schema(Some(Services { db: db.clone(), reference: reference.clone() })),
+            schema: build_schema(Some(services)),
             reference,
             auth: Arc::new(Authenticator::new(db.clone())),
             changes,
             db,
         };
-        Ok(Self { listener, state })
+        Ok(Self { listener, state, poll_interval: settings.poll_interval() })
     }
 
     /// The database handle (tests read its statement counter).
@@ -137,7 +135,7 @@ impl Application {
     /// the database pool.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let db = self.state.db.clone();
-        let feed_tasks = self.state.changes.spawn(DEFAULT_POLL_INTERVAL);
+        let feed_tasks = self.state.changes.spawn(self.poll_interval);
         let app = router(self.state);
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         for task in feed_tasks {

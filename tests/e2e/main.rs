@@ -5,12 +5,14 @@
 mod browser;
 mod fixtures;
 mod support;
+mod ws;
 
 mod audit;
 mod bulk;
 mod curation;
 mod demo;
 mod designations;
+mod instances;
 mod lifecycle;
 mod operators;
 mod overlap;
@@ -18,4 +20,5 @@ mod page;
 mod reference;
 mod schema;
 mod seeding;
+mod subscriptions;
 mod tokens;

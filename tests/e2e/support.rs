@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use scope_registry::app::Application;
-use scope_registry::config::{DatabaseArgs, SeedArgs, ServeSettings};
+use scope_registry::config::{DEFAULT_POLL_INTERVAL_MS, DatabaseArgs, SeedArgs, ServeSettings};
 use scope_registry::storage::Db;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
@@ -75,6 +75,7 @@ impl TestApp {
             bind: "127.0.0.1:0".into(),
             database: DatabaseArgs { database_url: database.url.clone(), db_max_connections: 5 },
             seed: SeedArgs { seed_dir: Some(seed_dir()) },
+            poll_interval_ms: DEFAULT_POLL_INTERVAL_MS,
         };
         let app = Application::build(&settings).await.expect("application starts");
         let address = format!("http://{}", app.local_addr());
@@ -136,7 +137,25 @@ impl TestApp {
     }
 }
 
-async fn post(client: &reqwest::Client, address: &str, query: &str, variables: Value, token: Option<&str>) -> Value {
+/// A server the tests talk to over HTTP: the in-process app, or a server process.
+pub trait Api: Sync {
+    /// POSTs a GraphQL request, fails the test on any error and returns `data`.
+    fn data(&self, query: &str, variables: Value, token: Option<&str>) -> impl Future<Output = Value> + Send;
+}
+
+impl Api for TestApp {
+    fn data(&self, query: &str, variables: Value, token: Option<&str>) -> impl Future<Output = Value> + Send {
+        TestApp::data(self, query, variables, token)
+    }
+}
+
+pub async fn post(
+    client: &reqwest::Client,
+    address: &str,
+    query: &str,
+    variables: Value,
+    token: Option<&str>,
+) -> Value {
     let mut request =
         client.post(format!("{address}/graphql")).json(&json!({ "query": query, "variables": variables }));
     if let Some(token) = token {

@@ -8,24 +8,44 @@ pub mod import;
 pub mod reference;
 pub mod registry;
 pub mod scalars;
+pub mod subscriptions;
 pub mod tokens;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, SDLExportOptions, Schema};
+use arc_swap::ArcSwap;
+use async_graphql::{Context, MergedObject, SDLExportOptions, Schema};
 
 pub use error::{ApiError, ApiResult};
 
+use crate::changes::ChangeFeed;
 use crate::domain::Principal;
 use crate::domain::reference::ReferenceSnapshot;
 use crate::reference::ReferenceStore;
 use crate::storage::Db;
 
-/// What one request carries: who asks, and the reference snapshot it is answered from
-/// (one snapshot per request, so that a concurrent change cannot mix two versions).
+/// What one request carries: who asks, and the reference snapshot it is answered from.
 pub struct RequestData {
     pub principal: Principal,
-    pub snapshot: Arc<ReferenceSnapshot>,
+    snapshot: ArcSwap<ReferenceSnapshot>,
+}
+
+impl RequestData {
+    pub fn new(principal: Principal, snapshot: Arc<ReferenceSnapshot>) -> Self {
+        Self { principal, snapshot: ArcSwap::new(snapshot) }
+    }
+
+    /// The snapshot to answer from: one for a whole request, so that a concurrent change
+    /// cannot mix two versions; a subscription moves on to the current one before each
+    /// message (see [`RequestData::move_to`]).
+    pub fn snapshot(&self) -> Arc<ReferenceSnapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Answers from `snapshot` from now on (a subscription, before its next message).
+    pub fn move_to(&self, snapshot: Arc<ReferenceSnapshot>) {
+        self.snapshot.store(snapshot);
+    }
 }
 
 /// The per-request data; the HTTP layer always attaches it before execution.
@@ -51,20 +71,21 @@ pub struct MutationRoot(
     import::ImportMutation,
 );
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, subscriptions::SubscriptionRoot>;
 
-/// What resolvers work with: the database, and the reference store that curations
-/// replace the snapshot of.
+/// What resolvers work with: the database, the reference store that curations replace
+/// the snapshot of, and the change feed subscriptions follow.
 pub struct Services {
     pub db: Db,
     pub reference: ReferenceStore,
+    pub changes: Arc<ChangeFeed>,
 }
 
 /// Builds the schema (without services: only to print the SDL).
 pub fn build_schema(services: Option<Services>) -> AppSchema {
-    let builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription);
+    let builder = Schema::build(QueryRoot::default(), MutationRoot::default(), subscriptions::SubscriptionRoot);
     match services {
-        Some(Services { db, reference }) => builder.data(db).data(reference).finish(),
+        Some(Services { db, reference, changes }) => builder.data(db).data(reference).data(changes).finish(),
         None => builder.finish(),
     }
 }

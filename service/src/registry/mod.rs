@@ -13,6 +13,7 @@ pub mod import;
 pub mod operators;
 pub mod overlap;
 pub mod reference;
+pub mod subscriptions;
 pub mod tokens;
 
 use crate::domain::designation::RuleViolation;
