@@ -151,12 +151,17 @@ async fn a_change_through_one_instance_reaches_a_subscriber_on_another(database_
     let start = last_event_id(&d.a, &d.admin).await;
     let mut subscriber = designation_changes(&d.b.address, &d.reader, Some(&start), Value::Null).await;
 
-    let made = Instant::now();
+    let first = designate(&d.a, &d.admin, ci(&numbers[0], "gas", "2024-04-01")).await;
+    assert_eq!(subscriber.next_change().await["designation"]["id"], first.as_str());
+
+    // Now that the subscription is surely running: how long delivery takes.
     let id = designate(&d.a, &d.admin, espa(&numbers[0], "electricity", "2024-05-17")).await;
+    let answered = Instant::now();
     let change = subscriber.next_change().await;
-    eprintln!("a change through A reached a subscriber on B {:?} after A answered", made.elapsed());
+    eprintln!("a change through A reached a subscriber on B {:?} after A answered", answered.elapsed());
     assert_eq!(change["designation"]["id"], id.as_str());
     assert_eq!(change["status"]["corporateNumber"], numbers[0].as_str());
+    assert_eq!(change["status"]["ciSectors"], json!([{ "code": "gas" }]));
     assert_eq!(change["status"]["espaDomains"], json!([{ "code": "electricity" }]));
     assert_eq!(change["eventId"], last_event_id(&d.b, &d.admin).await.as_str());
     subscriber.expect_silence(Duration::from_millis(300)).await;
