@@ -75,12 +75,15 @@ fn cursor(event: i64, position: usize, count: usize) -> String {
     if position + 1 >= count { event.to_string() } else { format!("{event}:{position}") }
 }
 
-/// Where a subscription starts: after `after` (checked against the trail), else now.
-async fn starting_point(ctx: &Context<'_>, after: Option<ID>, positions: bool) -> ApiResult<Option<Resume>> {
-    let Some(after) = after else { return Ok(None) };
+/// Where a subscription starts: the event after which its changes begin, and where it
+/// resumes (`after`, checked against the trail); without `after`, now.
+async fn starting_point(ctx: &Context<'_>, after: Option<ID>, positions: bool) -> ApiResult<(i64, Option<Resume>)> {
+    let Some(after) = after else {
+        return Ok((ctx.data_unchecked::<Arc<ChangeFeed>>().last_event_id(), None));
+    };
     let resume = Resume::parse(&after, positions)?;
     follow::check_recorded(db(ctx), resume.event).await?;
-    Ok(Some(resume))
+    Ok((resume.after_event(), Some(resume)))
 }
 
 /// Every change after event `after`, ending with `UNAUTHENTICATED` when the
@@ -261,8 +264,7 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = ApiResult<DesignationChangeObject>>, ApiError> {
         let data = request(ctx);
         let filter = follow::follow_designations(&data.principal, &data.snapshot(), filter.unwrap_or_default().into())?;
-        let resume = starting_point(ctx, after, true).await?;
-        let start = resume.map_or_else(|| ctx.data_unchecked::<Arc<ChangeFeed>>().last_event_id(), Resume::after_event);
+        let (start, resume) = starting_point(ctx, after, true).await?;
         let changes = changes_while_authorised(ctx, start);
         Ok(try_stream! {
             for await change in changes {
@@ -296,8 +298,7 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         after: Option<ID>,
     ) -> Result<impl Stream<Item = ApiResult<ReferenceDataChangeObject>>, ApiError> {
-        let resume = starting_point(ctx, after, false).await?;
-        let start = resume.map_or_else(|| ctx.data_unchecked::<Arc<ChangeFeed>>().last_event_id(), Resume::after_event);
+        let (start, _) = starting_point(ctx, after, false).await?;
         Ok(changes_while_authorised(ctx, start).filter_map(|change| async move {
             match change {
                 Ok(change) if change.is_to_reference_data() => Some(Ok(ReferenceDataChangeObject(change))),
