@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use scope_registry::app::open_seeded_database;
+use scope_registry::changes::ChangeFeed;
 use scope_registry::config::{DatabaseArgs, SeedArgs};
 use scope_registry::domain::overlap::{ActiveField, compute};
 use scope_registry::domain::reference::ReferenceSnapshot;
@@ -39,18 +40,19 @@ fn status_lookup(c: &mut Criterion) {
     };
     let snap = Arc::new(snapshot());
     let admin = Principal::Cli { user: "bench".into(), ministry: None };
-    let db = runtime.block_on(async {
+    let (db, changes) = runtime.block_on(async {
         let db = open_seeded_database(&database, &SeedArgs::default()).await.expect("database");
         let mut csv = Vec::new();
         generate(&snap, 10_000, 1, &mut csv).expect("generate");
         import(&db, &snap, &admin, &csv, false, &Silent).await.expect("import");
-        db
+        let changes = ChangeFeed::new(db.clone()).await.expect("change feed");
+        (db, changes)
     });
     let reference = ReferenceStore::new(snap.data().clone());
     let index = RegistryIndex::new(db.clone());
     runtime.block_on(index.load_all()).expect("index");
     let schema = build_schema(
-        Some(Services { db: db.clone(), reference, index }),
+        Some(Services { db: db.clone(), reference, index, changes }),
         QueryLimits::default(),
         Introspection::Enabled,
     );
@@ -60,7 +62,7 @@ fn status_lookup(c: &mut Criterion) {
     c.bench_function("status look-up through the schema (SQLite, 10k operators)", |b| {
         b.to_async(&runtime).iter(|| async {
             let request = async_graphql::Request::new(query)
-                .data(RequestData { principal: reader.clone(), snapshot: snap.clone() })
+                .data(RequestData::new(reader.clone(), snap.clone()))
                 .data(DesignationLoader::per_request(db.clone()));
             let response = schema.execute(request).await;
             assert!(response.errors.is_empty(), "{:?}", response.errors);

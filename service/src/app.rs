@@ -9,10 +9,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::Authenticator;
-use crate::changes::{Change, ChangeFeed, ChangeListener, DEFAULT_POLL_INTERVAL};
+use crate::changes::{Change, ChangeFeed, ChangeListener};
 use crate::config::{DatabaseArgs, HttpSettings, SeedArgs, ServeSettings};
 use crate::domain::Principal;
-use crate::domain::audit::{AuditOutcome, SubjectType};
 use crate::graphql::{Introspection, QueryLimits, Services, build_schema};
 use crate::http::body::BodyLimits;
 use crate::http::rate_limit::RateLimiter;
@@ -85,12 +84,7 @@ struct ReferenceFollower {
 impl ChangeListener for ReferenceFollower {
     fn changed<'a>(&'a self, change: &'a Change) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
         Box::pin(async move {
-            let record = &change.event.record;
-            let reference_data = matches!(
-                record.entity_type,
-                SubjectType::ReferenceData | SubjectType::CrosswalkLink | SubjectType::ScopeItemLink
-            );
-            if reference_data && record.outcome == AuditOutcome::Succeeded {
+            if change.is_to_reference_data() {
                 let reloaded = self.store.reload(|| storage::reference::load(&self.db.conn)).await;
                 if let Err(e) = reloaded {
                     tracing::error!(error = %e, "could not reload the reference data after a change");
@@ -103,11 +97,12 @@ impl ChangeListener for ReferenceFollower {
 /// Opens, migrates and (when new) seeds the database and builds what requests share.
 pub async fn build_state(settings: &ServeSettings) -> Result<AppState, StartupError> {
     let db = open_seeded_database(&settings.database, &settings.seed).await?;
-    let reference = ReferenceStore::new(storage::reference::load(&db.conn).await?);
-    // The feed polls on a small pool of its own, so that it never waits behind
-    // requests (and does not count in their statement metric).
+    // The feed polls on a small pool of its own, so that it never waits behind requests
+    // (and does not count in their statement metric). It starts after the newest change;
+    // the caches load after that, so that no change falls between.
     let feed_pool = PoolSettings { max_connections: 2, ..PoolSettings::default() };
     let changes = ChangeFeed::new(Db::connect(&settings.database.database_url, &feed_pool).await?).await?;
+    let reference = ReferenceStore::new(storage::reference::load(&db.conn).await?);
     changes.listen(Arc::new(ReferenceFollower { store: reference.clone(), db: db.clone() }));
     let index = RegistryIndex::new(db.clone());
     changes.listen(index.clone());
@@ -116,7 +111,8 @@ pub async fn build_state(settings: &ServeSettings) -> Result<AppState, StartupEr
     let limits = &settings.limits;
     let query_limits = QueryLimits::from(limits);
     let introspection = if limits.disable_introspection { Introspection::Disabled } else { Introspection::Enabled };
-    let services = Services { db: db.clone(), reference: reference.clone(), index: index.clone() };
+    let services =
+        Services { db: db.clone(), reference: reference.clone(), index: index.clone(), changes: changes.clone() };
     Ok(AppState {
         schema: build_schema(Some(services), query_limits, introspection),
         reference,
@@ -137,6 +133,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     http: HttpSettings,
+    poll_interval: std::time::Duration,
 }
 
 impl Application {
@@ -146,7 +143,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .await
             .map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
-        Ok(Self { listener, state, http: settings.http.clone() })
+        Ok(Self { listener, state, http: settings.http.clone(), poll_interval: settings.poll_interval() })
     }
 
     /// The database handle (tests read its statement counter).
@@ -163,7 +160,7 @@ impl Application {
     /// database pool. The change feed and the index load run in the background meanwhile.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let db = self.state.db.clone();
-        let mut background = self.state.changes.spawn(DEFAULT_POLL_INTERVAL);
+        let mut background = self.state.changes.spawn(self.poll_interval);
         let index = self.state.index.clone();
         background.push(tokio::spawn(async move {
             if let Err(e) = index.load_all().await {

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -102,8 +102,14 @@ impl Authenticator {
 
     /// The principal for an `Authorization` header value (`None`: anonymous).
     pub async fn authenticate(&self, header: Option<&str>) -> Result<Principal, AuthError> {
+        Ok(self.session(header).await?.principal)
+    }
+
+    /// Like [`Authenticator::authenticate`], with the token's expiry, for connections
+    /// that outlive one request (subscriptions end when their token expires).
+    pub async fn session(&self, header: Option<&str>) -> Result<Session, AuthError> {
         let Some(header) = header else {
-            return Ok(Principal::Anonymous);
+            return Ok(Session { principal: Principal::Anonymous, expires_at: None });
         };
         let secret = header
             .strip_prefix("Bearer ")
@@ -147,7 +153,15 @@ impl Authenticator {
         if touch {
             self.touch(&token, now).await;
         }
-        Ok(Principal::Token { id: token.id, label: token.label, role: token.role, ministry: token.ministry })
+        Ok(Session {
+            principal: Principal::Token {
+                id: token.id,
+                label: token.label,
+                role: token.role,
+                ministry: token.ministry,
+            },
+            expires_at: token.expires_at,
+        })
     }
 
     fn remember(&self, hash: String, token: ApiToken) {
@@ -190,6 +204,13 @@ impl ChangeListener for Authenticator {
             }
         })
     }
+}
+
+/// A verified caller and until when its token holds (never, when it has no expiry).
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub principal: Principal,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

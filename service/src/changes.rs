@@ -1,40 +1,47 @@
 //! The change feed: every committed change, in commit order, read back from the audit
 //! trail (whose ids increase in commit order). One mechanism serves this process's own
 //! writes, other processes on the same SQLite file (the CLI) and other instances on the
-//! same PostgreSQL database:
+//! same PostgreSQL database, for caches and subscribers alike:
 //!
 //! - after a request that wrote, the request catches the feed up before it answers, so
 //!   its own instance never serves what it just changed from a stale cache;
 //! - on PostgreSQL every appending transaction runs `pg_notify`, delivered at commit, and
-//!   a listener wakes the feed at once;
-//! - on SQLite, every request first checks (two `stat` calls) whether the database file
-//!   or its write-ahead log changed since the last look, and catches up when they did —
-//!   so a change committed by another process (the CLI) is seen by the next request;
-//! - and the feed polls at a fixed interval (a fallback should a notification be lost).
+//!   a listener wakes the feed at once; a request that starts after a notification
+//!   arrived first waits for the feed to pass that change on ([`ChangeFeed::settle`]);
+//! - on SQLite every request first looks (two `stat` calls) whether the database file or
+//!   its write-ahead log changed since the last look, and catches up when they did, so a
+//!   change committed by another process (the CLI) is followed before the request is
+//!   answered ([`ChangeFeed::settle`] too);
+//! - and the feed polls at a fixed interval (for subscribers when no request comes, and
+//!   a fallback should a notification be lost).
 //!
-//! Listeners (caches) run inside the catch-up, before it returns; subscribers get the
-//! changes through a broadcast channel.
+//! Listeners (caches) run inside the catch-up, before it returns and before subscribers
+//! hear of the change; subscribers get the changes through a broadcast channel, or
+//! through [`ChangeFeed::changes_after`], which replays what they missed first.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-use sea_orm::DbBackend;
+use async_stream::try_stream;
+use futures_util::Stream;
+use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Mutex, Notify, broadcast};
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 
-use crate::domain::audit::{AuditEvent, Subject};
+use crate::domain::audit::{AuditAction, AuditEvent, AuditOutcome, Subject, SubjectType};
 use crate::storage::audit::{self, AuditQuery, PG_CHANGE_CHANNEL};
 use crate::storage::{Db, StorageError};
 
-/// Default interval at which the feed looks for changes made elsewhere.
-pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
-/// Events read per round trip while catching up.
-const CATCH_UP_PAGE: u64 = 500;
-/// Changes a slow subscriber may fall behind before it misses some (it is told).
+/// Events read per round trip while catching up or replaying.
+const READ_PAGE: u64 = 500;
+/// Changes a slow subscriber may fall behind the live channel before it has to read
+/// them back from the audit trail.
 const BROADCAST_CAPACITY: usize = 4096;
 
 /// One committed change with every record it concerns.
@@ -42,6 +49,45 @@ const BROADCAST_CAPACITY: usize = 4096;
 pub struct Change {
     pub event: AuditEvent,
     pub subjects: Vec<Subject>,
+}
+
+impl Change {
+    fn succeeded(&self) -> bool {
+        self.event.record.outcome == AuditOutcome::Succeeded
+    }
+
+    /// Whether it changed the reference data (a seed-data load or a crosswalk curation).
+    pub fn is_to_reference_data(&self) -> bool {
+        let kind = self.event.record.entity_type;
+        self.succeeded()
+            && matches!(kind, SubjectType::ReferenceData | SubjectType::CrosswalkLink | SubjectType::ScopeItemLink)
+    }
+
+    /// Whether it revoked this token.
+    pub fn revokes_token(&self, token: Uuid) -> bool {
+        let record = &self.event.record;
+        self.succeeded()
+            && record.action == AuditAction::RevokeToken
+            && record.entity_id.as_deref() == Some(Subject::token(token).id.as_str())
+    }
+
+    /// The designations it touched, in id order: the one designated, revoked or
+    /// corrected, every one an operator's closing ended, every one an import created
+    /// (none for a refused attempt).
+    pub fn designations(&self) -> Vec<Uuid> {
+        if !self.succeeded() {
+            return Vec::new();
+        }
+        let mut ids: Vec<Uuid> = self
+            .subjects
+            .iter()
+            .filter(|s| s.kind == SubjectType::Designation)
+            .filter_map(|s| Uuid::parse_str(&s.id).ok())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
 }
 
 /// Something that must follow every change (a cache).
@@ -59,10 +105,13 @@ pub struct ChangeFeed {
     listeners: RwLock<Vec<Arc<dyn ChangeListener>>>,
     sender: broadcast::Sender<Arc<Change>>,
     wake: Notify,
+    /// Change notifications received from PostgreSQL so far.
+    notified: AtomicU64,
+    /// How many notifications had been received when the last completed catch-up began:
+    /// what those announced has been passed on.
+    settled: AtomicU64,
     /// SQLite: the database file and its write-ahead log as last seen.
     files: Option<SqliteFiles>,
-    /// PostgreSQL: a notification arrived that no catch-up has followed yet.
-    notified: AtomicBool,
 }
 
 /// What a SQLite database's files looked like; any commit changes the log.
@@ -99,17 +148,22 @@ impl SqliteFiles {
 impl ChangeFeed {
     /// A feed that starts after the newest event already in the database.
     pub async fn new(db: Db) -> Result<Arc<Self>, StorageError> {
+        Self::with_capacity(db, BROADCAST_CAPACITY).await
+    }
+
+    async fn with_capacity(db: Db, capacity: usize) -> Result<Arc<Self>, StorageError> {
         let latest = audit::latest_id(&db.conn).await?;
-        let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
+        let (sender, _) = broadcast::channel(capacity);
         Ok(Arc::new(Self {
+            files: db.sqlite_file().map(SqliteFiles::new),
+            db,
             position: Mutex::new(latest),
             last_seen: AtomicI64::new(latest),
             listeners: RwLock::new(Vec::new()),
             sender,
             wake: Notify::new(),
-            files: db.sqlite_file().map(SqliteFiles::new),
-            notified: AtomicBool::new(false),
-            db,
+            notified: AtomicU64::new(0),
+            settled: AtomicU64::new(0),
         }))
     }
 
@@ -120,8 +174,8 @@ impl ChangeFeed {
         }
     }
 
-    /// Changes from now on. Subscribers that need what came before read the audit trail
-    /// from their last event id up to [`ChangeFeed::last_event_id`] first.
+    /// Changes from now on. Subscribers that need what came before use
+    /// [`ChangeFeed::changes_after`].
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
         self.sender.subscribe()
     }
@@ -136,31 +190,49 @@ impl ChangeFeed {
         self.wake.notify_one();
     }
 
-    /// Before a request is answered: catches up when another process may have committed
-    /// since the last look (SQLite: its files changed; PostgreSQL: a notification came).
-    pub async fn ensure_current(&self) -> Result<(), StorageError> {
-        let sqlite_changed = self.files.as_ref().is_some_and(SqliteFiles::changed);
-        if sqlite_changed || self.notified.swap(false, Ordering::AcqRel) {
-            self.catch_up().await?;
-        }
-        Ok(())
-    }
-
     /// Passes on every event committed since the last one passed on: listeners first
     /// (awaited), then subscribers.
     pub async fn catch_up(&self) -> Result<(), StorageError> {
         let mut position = self.position.lock().await;
+        self.pass_on(&mut position).await
+    }
+
+    /// Catches up when a change notification arrived since the last catch-up began
+    /// (PostgreSQL), or when the database files changed since the last look (SQLite), so
+    /// that a read which starts after another process committed never answers from a
+    /// cache that has not followed the change. Costs nothing (or two `stat` calls)
+    /// otherwise.
+    pub async fn settle(&self) -> Result<(), StorageError> {
+        let files_changed = self.files.as_ref().is_some_and(SqliteFiles::changed);
+        if !files_changed && !self.unsettled() {
+            return Ok(());
+        }
+        let mut position = self.position.lock().await;
+        // The catch-up we waited for may have covered a notification.
+        if !files_changed && !self.unsettled() {
+            return Ok(());
+        }
+        self.pass_on(&mut position).await
+    }
+
+    fn unsettled(&self) -> bool {
+        self.notified.load(Ordering::Acquire) > self.settled.load(Ordering::Acquire)
+    }
+
+    /// Counts a notification (or a possibly lost one) and wakes the feed.
+    fn notice(&self) {
+        self.notified.fetch_add(1, Ordering::AcqRel);
+        self.wake.notify_one();
+    }
+
+    async fn pass_on(&self, position: &mut i64) -> Result<(), StorageError> {
+        let notified = self.notified.load(Ordering::Acquire);
         loop {
-            let events =
-                audit::page(&self.db.conn, &AuditQuery::default(), Some(*position), Some(CATCH_UP_PAGE)).await?;
-            let Some(last) = events.last().map(|e| e.id) else {
-                return Ok(());
-            };
-            let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
-            let mut subjects = audit::subjects_of(&self.db.conn, &ids).await?;
+            let changes = read_after(&self.db.conn, *position, i64::MAX).await?;
+            let Some(last) = changes.last().map(|c| c.event.id) else { break };
             let listeners: Vec<Arc<dyn ChangeListener>> = self.listeners.read().map(|l| l.clone()).unwrap_or_default();
-            for event in events {
-                let change = Arc::new(Change { subjects: subjects.remove(&event.id).unwrap_or_default(), event });
+            for change in changes {
+                let change = Arc::new(change);
                 for listener in &listeners {
                     listener.changed(&change).await;
                 }
@@ -169,6 +241,57 @@ impl ChangeFeed {
             }
             *position = last;
             self.last_seen.store(last, Ordering::Release);
+        }
+        self.settled.fetch_max(notified, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Every change after event `after`, in commit order and each once: first those this
+    /// feed has already passed on, read back from the audit trail through `reader`, then
+    /// the live ones as the feed passes them on (so caches have followed each change
+    /// before it is delivered). A subscriber that falls behind the live channel reads
+    /// what it missed from the trail again instead of losing it.
+    ///
+    /// No gap: the stream subscribes before it reads how far the feed has got, so every
+    /// later change reaches it live; what it replayed it skips when it comes live.
+    pub fn changes_after(
+        self: &Arc<Self>,
+        reader: Db,
+        after: i64,
+    ) -> impl Stream<Item = Result<Arc<Change>, StorageError>> + Send + use<> {
+        let feed = self.clone();
+        try_stream! {
+            let mut live = feed.subscribe();
+            let mut last = after;
+            loop {
+                let through = feed.last_event_id();
+                while last < through {
+                    let changes = read_after(&reader.conn, last, through).await?;
+                    if changes.is_empty() {
+                        break;
+                    }
+                    for change in changes {
+                        last = change.event.id;
+                        yield Arc::new(change);
+                    }
+                }
+                loop {
+                    match live.recv().await {
+                        Ok(change) if change.event.id <= last => {}
+                        Ok(change) => {
+                            last = change.event.id;
+                            yield change;
+                        }
+                        Err(RecvError::Lagged(missed)) => {
+                            tracing::debug!(missed, after = last, "a subscriber fell behind; replaying from the audit trail");
+                            break;
+                        }
+                        // The feed outlives every stream (the stream holds it), so this
+                        // only happens at shutdown.
+                        Err(RecvError::Closed) => return,
+                    }
+                }
+            }
         }
     }
 
@@ -203,10 +326,13 @@ impl ChangeFeed {
             let listener = async {
                 let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await?;
                 listener.listen(PG_CHANGE_CHANNEL).await?;
+                // Whatever committed while nobody listened was announced to nobody.
+                self.notice();
                 loop {
-                    listener.recv().await?;
-                    self.notified.store(true, Ordering::Release);
-                    self.wake.notify_one();
+                    // `None`: the connection was lost and has been re-established;
+                    // notifications sent in between are lost, so look anyway.
+                    listener.try_recv().await?;
+                    self.notice();
                 }
             };
             let result: Result<(), sea_orm::sqlx::Error> = listener.await;
@@ -215,5 +341,99 @@ impl ChangeFeed {
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
+    }
+}
+
+/// The changes recorded after event `after` up to event `through`, at most one page, in
+/// id order.
+async fn read_after(conn: &DatabaseConnection, after: i64, through: i64) -> Result<Vec<Change>, StorageError> {
+    let mut events = audit::page(conn, &AuditQuery::default(), Some(after), Some(READ_PAGE)).await?;
+    events.retain(|e| e.id <= through);
+    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    let mut subjects = audit::subjects_of(conn, &ids).await?;
+    Ok(events
+        .into_iter()
+        .map(|event| Change { subjects: subjects.remove(&event.id).unwrap_or_default(), event })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use chrono::Utc;
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::domain::Principal;
+    use crate::domain::audit::{AuditActor, AuditRecord, NewAuditEvent};
+    use crate::storage::PoolSettings;
+
+    async fn database(dir: &tempfile::TempDir) -> Db {
+        let url = format!("sqlite://{}", dir.path().join("feed.db").display());
+        let db = Db::connect(&url, &PoolSettings::default()).await.expect("open");
+        db.migrate().await.expect("migrate");
+        db
+    }
+
+    async fn append(db: &Db, number: usize) {
+        let actor = AuditActor::of(&Principal::Cli { user: "test".into(), ministry: None }).expect("an actor");
+        let event = NewAuditEvent {
+            record: AuditRecord {
+                at: Utc::now(),
+                actor,
+                action: AuditAction::RegisterOperator,
+                entity_type: SubjectType::Operator,
+                entity_id: Some(number.to_string()),
+                before: None,
+                after: None,
+                reason: None,
+                outcome: AuditOutcome::Succeeded,
+                denial: None,
+            },
+            subjects: BTreeSet::from([Subject::new(SubjectType::Operator, number.to_string())]),
+        };
+        let txn = db.begin_write().await.expect("begin");
+        audit::append(&txn, &event).await.expect("append");
+        txn.commit().await.expect("commit");
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_falls_behind_gets_every_change_once_in_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = database(&dir).await;
+        append(&db, 1).await;
+        append(&db, 2).await;
+        let feed = ChangeFeed::with_capacity(db.clone(), 2).await.expect("feed");
+        let start = feed.last_event_id();
+        let first = audit::page(&db.conn, &AuditQuery::default(), None, None).await.expect("read")[0].id;
+
+        // From the first event: two recorded before the feed started, then ten live ones,
+        // far more than the live channel holds while nobody reads it.
+        let mut changes = Box::pin(feed.changes_after(db.clone(), first - 1));
+        let replayed = changes.next().await.expect("an item").expect("a change");
+        assert_eq!(replayed.event.id, first);
+        for number in 3..=12 {
+            append(&db, number).await;
+            feed.catch_up().await.expect("catch up");
+        }
+        let mut seen = vec![replayed.event.id];
+        while seen.len() < 12 {
+            let change = changes.next().await.expect("an item").expect("a change");
+            assert_eq!(
+                change.subjects,
+                [Subject::new(SubjectType::Operator, change.event.record.entity_id.clone().unwrap())]
+            );
+            seen.push(change.event.id);
+        }
+        let expected: Vec<i64> = (0..12).map(|n| first + n).collect();
+        assert_eq!(seen, expected, "every change once, in order (the feed started at {start})");
+
+        // Nothing more until the next change.
+        let next = tokio::time::timeout(Duration::from_millis(100), changes.next()).await;
+        assert!(next.is_err(), "no change is delivered twice");
+        append(&db, 13).await;
+        feed.catch_up().await.expect("catch up");
+        assert_eq!(changes.next().await.expect("an item").expect("a change").event.id, first + 12);
     }
 }

@@ -9,6 +9,8 @@ use clap::{Args, ValueEnum};
 /// The embedded default: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://scope-registry.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// How often a server looks for changes it was not told about (milliseconds).
+pub const DEFAULT_POLL_INTERVAL_MS: u64 = 250;
 
 // Defaults shared by the flags and the `Default`s below.
 const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
@@ -57,9 +59,24 @@ pub struct ServeSettings {
     pub limits: Limits,
     #[command(flatten)]
     pub http: HttpSettings,
+    /// How often to look for changes in the audit trail that no notification announced
+    /// (milliseconds): changes by other processes on SQLite, and on PostgreSQL the
+    /// fallback should a notification be lost. Caches and subscriptions follow changes
+    /// made elsewhere at most this much later.
+    #[arg(
+        long,
+        env = "SCOPE_REGISTRY_POLL_INTERVAL_MS",
+        default_value_t = DEFAULT_POLL_INTERVAL_MS,
+        value_parser = clap::value_parser!(u64).range(10..=60_000),
+    )]
+    pub poll_interval_ms: u64,
 }
 
 impl ServeSettings {
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms)
+    }
+
     /// The defaults, listening on `bind` against `database_url`.
     pub fn new(bind: impl Into<String>, database_url: impl Into<String>) -> Self {
         Self {
@@ -71,6 +88,7 @@ impl ServeSettings {
             seed: SeedArgs::default(),
             limits: Limits::default(),
             http: HttpSettings::default(),
+            poll_interval_ms: DEFAULT_POLL_INTERVAL_MS,
         }
     }
 }

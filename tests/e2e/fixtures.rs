@@ -3,7 +3,7 @@
 use scope_registry::domain::CorporateNumber;
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{Api, TestApp};
 
 /// A valid corporate number, distinct for each `i` (fictional: office code 9999).
 pub fn cn(i: u64) -> String {
@@ -11,7 +11,7 @@ pub fn cn(i: u64) -> String {
 }
 
 /// Registers operators `numbers` in one request (aliased mutations run in order).
-pub async fn register_all(app: &TestApp, token: &str, numbers: &[String]) {
+pub async fn register_all(app: &impl Api, token: &str, numbers: &[String]) {
     let fields: String = numbers
         .iter()
         .enumerate()
@@ -23,7 +23,7 @@ pub async fn register_all(app: &TestApp, token: &str, numbers: &[String]) {
 }
 
 /// Designates and returns the new designation's id; fails the test on an error.
-pub async fn designate(app: &TestApp, token: &str, input: Value) -> String {
+pub async fn designate(app: &impl Api, token: &str, input: Value) -> String {
     let data = app.data(DESIGNATE, json!({ "input": input }), Some(token)).await;
     data["designate"]["id"].as_str().expect("id").to_owned()
 }

@@ -5,6 +5,7 @@
 mod browser;
 mod fixtures;
 mod support;
+mod ws;
 
 mod audit;
 mod bulk;
@@ -13,6 +14,7 @@ mod demo;
 mod designations;
 mod fuzzing;
 mod hostile;
+mod instances;
 mod lifecycle;
 mod limits;
 mod operations;
@@ -23,4 +25,5 @@ mod process;
 mod reference;
 mod schema;
 mod seeding;
+mod subscriptions;
 mod tokens;

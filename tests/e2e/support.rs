@@ -186,7 +186,25 @@ impl TestApp {
     }
 }
 
-async fn post(client: &reqwest::Client, address: &str, query: &str, variables: Value, token: Option<&str>) -> Value {
+/// A server the tests talk to over HTTP: the in-process app, or a server process.
+pub trait Api: Sync {
+    /// POSTs a GraphQL request, fails the test on any error and returns `data`.
+    fn data(&self, query: &str, variables: Value, token: Option<&str>) -> impl Future<Output = Value> + Send;
+}
+
+impl Api for TestApp {
+    fn data(&self, query: &str, variables: Value, token: Option<&str>) -> impl Future<Output = Value> + Send {
+        TestApp::data(self, query, variables, token)
+    }
+}
+
+pub async fn post(
+    client: &reqwest::Client,
+    address: &str,
+    query: &str,
+    variables: Value,
+    token: Option<&str>,
+) -> Value {
     let mut request =
         client.post(format!("{address}/graphql")).json(&json!({ "query": query, "variables": variables }));
     if let Some(token) = token {

@@ -179,7 +179,7 @@ impl AuditEventObject {
     /// The ministry the actor acted for (ministry tokens, and the command line acting as one).
     async fn actor_ministry(&self, ctx: &Context<'_>) -> Option<MinistryObject> {
         let code = self.record().actor.ministry.as_deref()?;
-        MinistryObject::by_code(&request(ctx).snapshot, code, today())
+        MinistryObject::by_code(&request(ctx).snapshot(), code, today())
     }
 
     /// What was done.

@@ -77,7 +77,7 @@ impl ImportMutation {
     ) -> ApiResult<ImportReport> {
         let data = request(ctx);
         let report =
-            registry::import::import(db(ctx), &data.snapshot, &data.principal, csv.as_bytes(), dry_run, &Silent)
+            registry::import::import(db(ctx), &data.snapshot(), &data.principal, csv.as_bytes(), dry_run, &Silent)
                 .await?;
         Ok(report.into())
     }

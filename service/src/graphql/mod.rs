@@ -9,26 +9,46 @@ pub mod limits;
 pub mod reference;
 pub mod registry;
 pub mod scalars;
+pub mod subscriptions;
 pub mod tokens;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, SDLExportOptions, Schema};
+use arc_swap::ArcSwap;
+use async_graphql::{Context, MergedObject, SDLExportOptions, Schema};
 
 pub use error::{ApiError, ApiResult};
 pub use limits::QueryLimits;
 
+use crate::changes::ChangeFeed;
 use crate::domain::Principal;
 use crate::domain::reference::ReferenceSnapshot;
 use crate::reference::ReferenceStore;
 use crate::registry::index::RegistryIndex;
 use crate::storage::Db;
 
-/// What one request carries: who asks, and the reference snapshot it is answered from
-/// (one snapshot per request, so that a concurrent change cannot mix two versions).
+/// What one request carries: who asks, and the reference snapshot it is answered from.
 pub struct RequestData {
     pub principal: Principal,
-    pub snapshot: Arc<ReferenceSnapshot>,
+    snapshot: ArcSwap<ReferenceSnapshot>,
+}
+
+impl RequestData {
+    pub fn new(principal: Principal, snapshot: Arc<ReferenceSnapshot>) -> Self {
+        Self { principal, snapshot: ArcSwap::new(snapshot) }
+    }
+
+    /// The snapshot to answer from: one for a whole request, so that a concurrent change
+    /// cannot mix two versions; a subscription moves on to the current one before each
+    /// message (see [`RequestData::move_to`]).
+    pub fn snapshot(&self) -> Arc<ReferenceSnapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Answers from `snapshot` from now on (a subscription, before its next message).
+    pub fn move_to(&self, snapshot: Arc<ReferenceSnapshot>) {
+        self.snapshot.store(snapshot);
+    }
 }
 
 /// The per-request data; the HTTP layer always attaches it before execution.
@@ -60,14 +80,16 @@ pub struct MutationRoot(
     import::ImportMutation,
 );
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, subscriptions::SubscriptionRoot>;
 
 /// What resolvers work with: the database, the reference store that curations replace
-/// the snapshot of, and the in-memory index of operators.
+/// the snapshot of, the in-memory index of operators, and the change feed subscriptions
+/// follow.
 pub struct Services {
     pub db: Db,
     pub reference: ReferenceStore,
     pub index: Arc<RegistryIndex>,
+    pub changes: Arc<ChangeFeed>,
 }
 
 /// Whether the schema answers introspection queries.
@@ -80,14 +102,16 @@ pub enum Introspection {
 /// Builds the schema (without services: only to print the SDL); `limits` is what a
 /// request may cost.
 pub fn build_schema(services: Option<Services>, limits: QueryLimits, introspection: Introspection) -> AppSchema {
-    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), subscriptions::SubscriptionRoot)
         .data(limits)
         .extension(limits::LimitsExtension(limits));
     if introspection == Introspection::Disabled {
         builder = builder.disable_introspection();
     }
     match services {
-        Some(Services { db, reference, index }) => builder.data(db).data(reference).data(index).finish(),
+        Some(Services { db, reference, index, changes }) => {
+            builder.data(db).data(reference).data(index).data(changes).finish()
+        }
         None => builder.finish(),
     }
 }

@@ -673,29 +673,29 @@ impl ReferenceQuery {
     /// The CI sectors in force at `asOf` (default: today in Japan).
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn sectors(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<SectorObject> {
-        fields_at(&request(ctx).snapshot, as_of)
+        fields_at(&request(ctx).snapshot(), as_of)
     }
 
     /// One CI sector by code, whatever its dates (null when unknown).
     async fn sector(&self, ctx: &Context<'_>, code: String) -> Option<SectorObject> {
-        SectorObject::by_code(&request(ctx).snapshot, code.trim(), today())
+        SectorObject::by_code(&request(ctx).snapshot(), code.trim(), today())
     }
 
     /// The ESPA business domains in force at `asOf` (default: today in Japan).
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn business_domains(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<DomainObject> {
-        fields_at(&request(ctx).snapshot, as_of)
+        fields_at(&request(ctx).snapshot(), as_of)
     }
 
     /// One ESPA business domain by code, whatever its dates (null when unknown).
     async fn business_domain(&self, ctx: &Context<'_>, code: String) -> Option<DomainObject> {
-        DomainObject::by_code(&request(ctx).snapshot, code.trim(), today())
+        DomainObject::by_code(&request(ctx).snapshot(), code.trim(), today())
     }
 
     /// All ministries.
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn ministries(&self, ctx: &Context<'_>) -> Vec<MinistryObject> {
-        let snap = &request(ctx).snapshot;
+        let snap = &request(ctx).snapshot();
         let date = today();
         (0..snap.data().ministries.len())
             .map(|index| MinistryObject { snap: snap.clone(), index, as_of: date })
@@ -705,7 +705,7 @@ impl ReferenceQuery {
     /// Sector–domain links in force at `asOf` (both ends existing then).
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn crosswalk(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<CrosswalkLinkObject> {
-        let snap = &request(ctx).snapshot;
+        let snap = &request(ctx).snapshot();
         let date = date_or_today(as_of);
         snap.links_at(date).into_iter().map(|i| CrosswalkLinkObject::new(snap.clone(), i, date)).collect()
     }
@@ -713,14 +713,14 @@ impl ReferenceQuery {
     /// Scope-item links in force at `asOf` (both ends existing then).
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn scope_item_crosswalk(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<ScopeItemLinkObject> {
-        let snap = &request(ctx).snapshot;
+        let snap = &request(ctx).snapshot();
         let date = date_or_today(as_of);
         snap.item_links_at(date).into_iter().map(|index| ScopeItemLinkObject::new(snap.clone(), index, date)).collect()
     }
 
     /// What no link covers at `asOf`: sectors, domains and scope items without a counterpart.
     async fn scope_gaps(&self, ctx: &Context<'_>, as_of: Option<Date>) -> ScopeGapsObject {
-        let snap = request(ctx).snapshot.clone();
+        let snap = request(ctx).snapshot();
         let date = date_or_today(as_of);
         ScopeGapsObject { gaps: snap.gaps_at(date), snap, as_of: date }
     }
@@ -728,7 +728,7 @@ impl ReferenceQuery {
     /// Every obligation rule, with whether it is in force at `asOf`.
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn obligation_rules(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<ObligationObject> {
-        let snap = &request(ctx).snapshot;
+        let snap = &request(ctx).snapshot();
         let date = date_or_today(as_of);
         (0..snap.data().obligations.len()).map(|i| ObligationObject::new(snap.clone(), i, date)).collect()
     }
@@ -737,7 +737,7 @@ impl ReferenceQuery {
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn sources(&self, ctx: &Context<'_>) -> Vec<Source> {
         request(ctx)
-            .snapshot
+            .snapshot()
             .data()
             .sources
             .iter()

@@ -181,7 +181,7 @@ impl OperatorObject {
     async fn obligations(&self, ctx: &Context<'_>, as_of: Option<Date>) -> ApiResult<Vec<ObligationObject>> {
         let date = date_or_today(as_of);
         let all = designations_of(ctx, self.0.id).await?;
-        Ok(obligations(&request(ctx).snapshot, &all, date))
+        Ok(obligations(&request(ctx).snapshot(), &all, date))
     }
 
     /// The operator it merged into, when that one is registered (see `closeOperator`).
@@ -225,6 +225,13 @@ pub struct DesignationObject {
     as_of: NaiveDate,
 }
 
+impl DesignationObject {
+    /// A designation just changed: its sector or domain as of its first day.
+    pub fn changed(designation: Designation) -> Self {
+        Self { as_of: designation.effective_from, designation }
+    }
+}
+
 /// One operator's status under one regime for one sector (CI) or domain (ESPA),
 /// optionally one scope item, over `effectiveFrom` ..< `effectiveTo`.
 #[Object(name = "Designation")]
@@ -242,20 +249,20 @@ impl DesignationObject {
     /// The CI sector (CI designations only).
     async fn sector(&self, ctx: &Context<'_>) -> Option<SectorObject> {
         (self.designation.regime == Regime::Ci)
-            .then(|| SectorObject::by_code(&request(ctx).snapshot, &self.designation.field, self.as_of))
+            .then(|| SectorObject::by_code(&request(ctx).snapshot(), &self.designation.field, self.as_of))
             .flatten()
     }
 
     /// The ESPA business domain (ESPA designations only).
     async fn domain(&self, ctx: &Context<'_>) -> Option<DomainObject> {
         (self.designation.regime == Regime::Espa)
-            .then(|| DomainObject::by_code(&request(ctx).snapshot, &self.designation.field, self.as_of))
+            .then(|| DomainObject::by_code(&request(ctx).snapshot(), &self.designation.field, self.as_of))
             .flatten()
     }
 
     /// The scope item it is narrowed to (null: the whole sector or domain).
     async fn scope_item(&self, ctx: &Context<'_>) -> Option<ScopeItemObject> {
-        let snap = &request(ctx).snapshot;
+        let snap = &request(ctx).snapshot();
         let code = self.designation.scope_item.as_deref()?;
         snap.item_index(self.designation.regime, code)
             .map(|i| ScopeItemObject::new(snap.clone(), self.designation.regime, i, self.as_of))
@@ -291,7 +298,7 @@ impl DesignationObject {
 
     /// The ministry that made it.
     async fn ministry(&self, ctx: &Context<'_>) -> ApiResult<MinistryObject> {
-        MinistryObject::by_code(&request(ctx).snapshot, &self.designation.ministry, self.as_of)
+        MinistryObject::by_code(&request(ctx).snapshot(), &self.designation.ministry, self.as_of)
             .ok_or(ApiError::Internal)
     }
 
@@ -334,6 +341,10 @@ pub struct OperatorStatusObject {
 }
 
 impl OperatorStatusObject {
+    pub fn new(status: registry::operators::OperatorStatus, as_of: NaiveDate) -> Self {
+        Self { status, as_of }
+    }
+
     fn fields_of<K: super::reference::FieldKind>(
         &self,
         snap: &Arc<ReferenceSnapshot>,
@@ -369,18 +380,18 @@ impl OperatorStatusObject {
 
     /// CI sectors it is designated in at the date.
     async fn ci_sectors(&self, ctx: &Context<'_>) -> Vec<SectorObject> {
-        self.fields_of(&request(ctx).snapshot)
+        self.fields_of(&request(ctx).snapshot())
     }
 
     /// ESPA business domains it is designated in at the date.
     async fn espa_domains(&self, ctx: &Context<'_>) -> Vec<DomainObject> {
-        self.fields_of(&request(ctx).snapshot)
+        self.fields_of(&request(ctx).snapshot())
     }
 
     /// Duties its active designations trigger.
     async fn obligations(&self, ctx: &Context<'_>) -> Vec<ObligationObject> {
         let designations = self.status.entry.as_ref().map(|e| e.designations.as_slice()).unwrap_or_default();
-        obligations(&request(ctx).snapshot, designations, self.as_of)
+        obligations(&request(ctx).snapshot(), designations, self.as_of)
     }
 
     /// Why the number is invalid (null when it is a valid corporate number).
@@ -672,7 +683,7 @@ impl RegistryQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<OperatorConnection> {
-        let query = filter.unwrap_or_default().into_query(&request(ctx).snapshot)?;
+        let query = filter.unwrap_or_default().into_query(&request(ctx).snapshot())?;
         operator_connection(ctx, &query, first, after).await
     }
 
@@ -698,7 +709,7 @@ impl RegistryQuery {
                 statuses.iter().filter_map(|s| s.entry.as_ref().map(|e| (e.operator.id, e.designations.clone()))),
             )
             .await;
-        Ok(statuses.into_iter().map(|status| OperatorStatusObject { status, as_of: date }).collect())
+        Ok(statuses.into_iter().map(|status| OperatorStatusObject::new(status, date)).collect())
     }
 
     /// How CI and ESPA designations overlap at `asOf` (default today).
@@ -706,9 +717,9 @@ impl RegistryQuery {
     async fn overlap(&self, ctx: &Context<'_>, as_of: Option<Date>) -> ApiResult<OverlapReportObject> {
         let data = request(ctx);
         let report =
-            registry::overlap::report(db(ctx), index(ctx), &data.snapshot, &data.principal, date_or_today(as_of))
+            registry::overlap::report(db(ctx), index(ctx), &data.snapshot(), &data.principal, date_or_today(as_of))
                 .await?;
-        Ok(OverlapReportObject { snap: data.snapshot.clone(), report })
+        Ok(OverlapReportObject { snap: data.snapshot(), report })
     }
 }
 
@@ -862,8 +873,8 @@ impl RegistryMutation {
             reference: input.reference,
         };
         let designation =
-            registry::designations::designate(db(ctx), &data.snapshot, &data.principal, designate).await?;
-        Ok(DesignationObject { as_of: designation.effective_from, designation })
+            registry::designations::designate(db(ctx), &data.snapshot(), &data.principal, designate).await?;
+        Ok(DesignationObject::changed(designation))
     }
 
     /// Revokes a designation: closes its period and records the reason (history stays).
@@ -880,8 +891,8 @@ impl RegistryMutation {
             reason: input.reason,
             expected_version: input.expected_version,
         };
-        let designation = registry::designations::revoke(db(ctx), &data.snapshot, &data.principal, revoke).await?;
-        Ok(DesignationObject { as_of: designation.effective_from, designation })
+        let designation = registry::designations::revoke(db(ctx), &data.snapshot(), &data.principal, revoke).await?;
+        Ok(DesignationObject::changed(designation))
     }
 
     /// Corrects an operator's names if it is still at `expectedVersion` (admin or any
@@ -910,7 +921,7 @@ impl RegistryMutation {
             reason: input.reason,
             expected_version: input.expected_version,
         };
-        Ok(OperatorObject(registry::operators::close(db(ctx), &data.snapshot, &data.principal, closure).await?))
+        Ok(OperatorObject(registry::operators::close(db(ctx), &data.snapshot(), &data.principal, closure).await?))
     }
 
     /// Fixes a wrong date, legal basis or reference of a designation without revoking it,
@@ -935,7 +946,7 @@ impl RegistryMutation {
             },
             reason: input.reason,
         };
-        let designation = registry::designations::correct(db(ctx), &data.snapshot, &data.principal, correct).await?;
-        Ok(DesignationObject { as_of: designation.effective_from, designation })
+        let designation = registry::designations::correct(db(ctx), &data.snapshot(), &data.principal, correct).await?;
+        Ok(DesignationObject::changed(designation))
     }
 }

@@ -71,7 +71,7 @@ impl ApiTokenObject {
 
     /// The ministry a ministry token acts for.
     async fn ministry(&self, ctx: &Context<'_>) -> Option<MinistryObject> {
-        MinistryObject::by_code(&request(ctx).snapshot, self.0.ministry.as_deref()?, today())
+        MinistryObject::by_code(&request(ctx).snapshot(), self.0.ministry.as_deref()?, today())
     }
 
     /// When it was issued.

@@ -24,7 +24,9 @@ use crate::storage::audit::appended_in_this_process;
 const UNREAD_OPERATION: &str = "unread";
 
 pub async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").title("Scope Registry").finish())
+    Html(
+        GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").title("Scope Registry").finish(),
+    )
 }
 
 pub async fn graphql(State(state): State<AppState>, request: Request) -> Response {
@@ -52,26 +54,9 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
     };
     record_operation(operation_name.as_deref());
     let response = match outcome {
-        Ok(mut request) => {
-            state.parsed.prepare(&mut request);
-            let request = request
-                .data(RequestData { principal, snapshot: state.reference.snapshot() })
-                .data(DesignationLoader::per_request(state.db.clone()));
-            let appended_before = appended_in_this_process();
-            let response = state.schema.execute(request).await;
-            if appended_in_this_process() != appended_before {
-                // This request (or one running beside it) wrote: pass the change on to the
-                // caches before answering, so that the next read here sees it.
-                if let Err(e) = state.changes.catch_up().await {
-                    tracing::warn!(error = %e, "could not pass a change on; the feed retries shortly");
-                    state.changes.wake();
-                }
-            }
-            response
-        }
+        Ok(request) => execute(&state, principal, request).await,
         Err(error) => async_graphql::Response::from_errors(vec![server_error(&error)]),
     };
-    let response = with_codes(response);
     let outcome = response
         .errors
         .first()
@@ -86,16 +71,49 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
     GraphQLResponse::from(response).into_response()
 }
 
+/// What every operation is answered with: who asks, the reference snapshot, and a
+/// designation loader of its own.
+pub fn with_request_data(
+    state: &AppState,
+    principal: Principal,
+    request: async_graphql::Request,
+) -> async_graphql::Request {
+    request
+        .data(RequestData::new(principal, state.reference.snapshot()))
+        .data(DesignationLoader::per_request(state.db.clone()))
+}
+
+/// Runs a query or mutation as `principal` (over HTTP, or sent over a WebSocket).
+pub async fn execute(
+    state: &AppState,
+    principal: Principal,
+    mut request: async_graphql::Request,
+) -> async_graphql::Response {
+    state.parsed.prepare(&mut request);
+    let request = with_request_data(state, principal, request);
+    let appended_before = appended_in_this_process();
+    let mut response = state.schema.execute(request).await;
+    if appended_in_this_process() != appended_before {
+        // This request (or one running beside it) wrote: pass the change on to the caches
+        // before answering, so that the next read here sees it.
+        if let Err(e) = state.changes.catch_up().await {
+            tracing::warn!(error = %e, "could not pass a change on; the feed retries shortly");
+            state.changes.wake();
+        }
+    }
+    code_every_error(&mut response);
+    response
+}
+
 /// Parse and validation errors come from async-graphql without a code: they are always
 /// the request's fault.
-fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
+pub fn code_every_error(response: &mut async_graphql::Response) {
     for error in &mut response.errors {
         let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
         if !has_code {
             error.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
         }
     }
-    response
 }
 
 fn server_error(error: &ApiError) -> ServerError {
@@ -114,13 +132,7 @@ impl AppState {
     /// Who is asking, within their rate limit. A request with a bad token is answered
     /// `UNAUTHENTICATED`, counted against its address's budget (each unknown token costs
     /// a database look-up). On refusal: the metrics outcome and the response.
-    ///
-    /// First catches up with changes made elsewhere (a revoked token, a CLI import), so
-    /// that the request is authenticated and answered from current data.
     pub async fn admit(&self, headers: &HeaderMap, address: Option<IpAddr>) -> Result<Principal, Refusal> {
-        if let Err(e) = self.changes.ensure_current().await {
-            tracing::warn!(error = %e, "could not look for changes made elsewhere");
-        }
         let authenticated = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
             None => Ok(Principal::Anonymous),
             Some(Ok(value)) => self.auth.authenticate(Some(value)).await.map_err(ApiError::from),

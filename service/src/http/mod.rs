@@ -10,20 +10,25 @@ mod page;
 mod parsed;
 pub mod rate_limit;
 pub mod rejection;
+mod subscriptions;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_graphql_axum::GraphQLProtocol;
 use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use self::observe::REQUEST_ID;
+
+pub(crate) use self::graphql::{code_every_error, execute, with_request_data};
 
 use self::body::BodyLimits;
 use self::rate_limit::RateLimiter;
@@ -70,7 +75,7 @@ pub fn router(state: AppState, http: &HttpSettings) -> Router {
     });
     let metrics = state.metrics.clone();
     Router::new()
-        .route("/graphql", get(graphql::graphiql).post(graphql::graphql))
+        .route("/graphql", get(graphql_get).post(graphql::graphql))
         .route("/export/{file}", get(export::export_file))
         .merge(page::routes())
         .route("/healthz", get(healthz))
@@ -79,6 +84,7 @@ pub fn router(state: AppState, http: &HttpSettings) -> Router {
         .route_layer(from_fn(observe::expose_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), settle_changes))
         .with_state(state)
         .layer(
             // Outermost first: every response, even a time-out or a CORS preflight, gets
@@ -89,6 +95,30 @@ pub fn router(state: AppState, http: &HttpSettings) -> Router {
                 .option_layer(cors)
                 .layer(from_fn_with_state(http.request_timeout(), observe::time_limit)),
         )
+}
+
+/// `GET /graphql`: a WebSocket for subscriptions, else GraphiQL for a browser.
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+) -> Response {
+    match upgrade {
+        Ok(upgrade) => subscriptions::upgrade(state, &headers, upgrade, protocol),
+        Err(_) => graphql::graphiql().await.into_response(),
+    }
+}
+
+/// Before any request reads: pass on the changes made elsewhere that a notification
+/// announced or the database files show, so that no cache answers with what they
+/// changed (see `ChangeFeed::settle`).
+async fn settle_changes(State(state): State<AppState>, request: axum::extract::Request, next: Next) -> Response {
+    if let Err(e) = state.changes.settle().await {
+        tracing::warn!(error = %e, "could not pass changes made elsewhere on; the feed retries shortly");
+        state.changes.wake();
+    }
+    next.run(request).await
 }
 
 /// The process is up.

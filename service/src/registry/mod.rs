@@ -14,6 +14,7 @@ pub mod index;
 pub mod operators;
 pub mod overlap;
 pub mod reference;
+pub mod subscriptions;
 pub mod tokens;
 
 use crate::domain::designation::RuleViolation;

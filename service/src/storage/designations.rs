@@ -89,19 +89,32 @@ pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Design
     designation::Entity::find_by_id(id).one(conn).await?.map(Designation::try_from).transpose()
 }
 
+/// The designations with the given ids that exist (in id order when `ids` is sorted).
+pub async fn find_many(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Designation>, StorageError> {
+    find_where_in(conn, designation::Column::Id, ids, &[designation::Column::Id]).await
+}
+
 /// Every designation (any period) of the given operators, in a stable order.
 pub async fn of_operators(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Designation>, StorageError> {
+    use designation::Column::{EffectiveFrom, Id, OperatorId, Regime};
+    find_where_in(conn, OperatorId, ids, &[OperatorId, EffectiveFrom, Regime, Id]).await
+}
+
+/// The designations whose `column` is one of `ids`, ordered by `order` within each
+/// chunk of ids.
+async fn find_where_in(
+    conn: &impl ConnectionTrait,
+    column: designation::Column,
+    ids: &[Uuid],
+    order: &[designation::Column],
+) -> Result<Vec<Designation>, StorageError> {
     let mut found = Vec::new();
     for chunk in ids.chunks(super::operators::LOOKUP_CHUNK) {
-        let models = designation::Entity::find()
-            .filter(designation::Column::OperatorId.is_in(chunk.iter().copied()))
-            .order_by_asc(designation::Column::OperatorId)
-            .order_by_asc(designation::Column::EffectiveFrom)
-            .order_by_asc(designation::Column::Regime)
-            .order_by_asc(designation::Column::Id)
-            .all(conn)
-            .await?;
-        for model in models {
+        let mut select = designation::Entity::find().filter(column.is_in(chunk.iter().copied()));
+        for by in order {
+            select = select.order_by_asc(*by);
+        }
+        for model in select.all(conn).await? {
             found.push(Designation::try_from(model)?);
         }
     }

@@ -1,0 +1,158 @@
+//! GraphQL over WebSocket on `GET /graphql`, with the `graphql-transport-ws` protocol
+//! (the older `graphql-ws` protocol is accepted too). The token comes in the
+//! `connection_init` payload (`{"token": "sr_…"}` or `{"Authorization": "Bearer sr_…"}`;
+//! the upgrade request's `Authorization` header when the payload names none) and is
+//! verified as for HTTP requests, when the connection starts (an unknown, revoked or
+//! expired one closes it) and again for each operation on it; without one, only public
+//! data can be subscribed to.
+
+use std::any::TypeId;
+use std::sync::Arc;
+
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Data, Executor, Pos, Request, Response};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::WebSocketUpgrade;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use futures_util::stream::{self, BoxStream, StreamExt};
+use serde_json::Value;
+
+use super::{AppState, code_every_error, execute, with_request_data};
+use crate::auth::Session;
+use crate::domain::Principal;
+use crate::graphql::ApiError;
+
+/// Largest message a client may send (a subscription with a thousand corporate numbers
+/// takes about 20 KB).
+const MAX_CLIENT_MESSAGE: usize = 256 * 1024;
+
+/// Upgrades `GET /graphql` to a GraphQL WebSocket connection.
+pub fn upgrade(
+    state: AppState,
+    headers: &HeaderMap,
+    upgrade: WebSocketUpgrade,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+) -> HttpResponse {
+    let Ok(protocol) = protocol else {
+        let message = "GraphQL over WebSocket needs the graphql-transport-ws subprotocol (Sec-WebSocket-Protocol)";
+        return (StatusCode::BAD_REQUEST, message).into_response();
+    };
+    let header_authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| {
+        let executor = ConnectionExecutor { state: state.clone() };
+        GraphQLWebSocket::new(socket, executor, protocol)
+            .on_connection_init(move |payload| start_session(state, header_authorization, payload))
+            .serve()
+    })
+}
+
+/// The credentials a connection was opened with: each operation on it verifies them
+/// again, as each HTTP request does, so that a token revoked meanwhile is refused.
+struct Credentials(Option<String>);
+
+/// Verifies the token of a connection (refusing the connection when it is not valid);
+/// what it returns is the connection's data.
+async fn start_session(
+    state: AppState,
+    header_authorization: Option<String>,
+    payload: Value,
+) -> async_graphql::Result<Data> {
+    let authorization = payload_authorization(&payload)?.or(header_authorization);
+    state.auth.session(authorization.as_deref()).await.map_err(ApiError::from)?;
+    let mut data = Data::default();
+    data.insert(Credentials(authorization));
+    Ok(data)
+}
+
+/// The `Authorization` value a `connection_init` payload carries, if any.
+fn payload_authorization(payload: &Value) -> Result<Option<String>, ApiError> {
+    let Value::Object(fields) = payload else { return Ok(None) };
+    let text = |value: &Value, name: &str| {
+        value
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::bad_input(format!("connection_init: {name} must be a string")))
+    };
+    if let Some(token) = fields.get("token") {
+        return Ok(Some(format!("Bearer {}", text(token, "token")?)));
+    }
+    match fields.iter().find(|(name, _)| name.eq_ignore_ascii_case("authorization")) {
+        Some((name, value)) => Ok(Some(text(value, name)?)),
+        None => Ok(None),
+    }
+}
+
+/// Runs the operations of one connection: subscriptions as streams, queries and
+/// mutations exactly as over HTTP.
+#[derive(Clone)]
+struct ConnectionExecutor {
+    state: AppState,
+}
+
+impl Executor for ConnectionExecutor {
+    /// Not used by WebSocket connections (they run everything as streams); without a
+    /// connection there are no credentials.
+    async fn execute(&self, request: Request) -> Response {
+        execute(&self.state, Principal::Anonymous, request).await
+    }
+
+    fn execute_stream(&self, request: Request, connection: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+        let state = self.state.clone();
+        let authorization = connection
+            .as_ref()
+            .and_then(|data| data.get(&TypeId::of::<Credentials>()))
+            .and_then(|credentials| credentials.downcast_ref::<Credentials>())
+            .and_then(|credentials| credentials.0.clone());
+        stream::once(async move {
+            let session = match state.auth.session(authorization.as_deref()).await {
+                Ok(session) => session,
+                Err(e) => return stream::once(async move { refusal(ApiError::from(e)) }).boxed(),
+            };
+            run(state, session, request, connection)
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
+/// Runs one operation for a verified session.
+fn run(
+    state: AppState,
+    session: Session,
+    mut request: Request,
+    connection: Option<Arc<Data>>,
+) -> BoxStream<'static, Response> {
+    let principal = session.principal.clone();
+    if !is_subscription(&mut request) {
+        return stream::once(async move { execute(&state, principal, request).await }).boxed();
+    }
+    let request = with_request_data(&state, principal, request).data(session);
+    state
+        .schema
+        .execute_stream_with_session_data(request, connection.unwrap_or_default())
+        .map(|mut response| {
+            code_every_error(&mut response);
+            response
+        })
+        .boxed()
+}
+
+/// An operation refused before it ran (its connection's token no longer holds).
+fn refusal(error: ApiError) -> Response {
+    Response::from_errors(vec![async_graphql::Error::from(error).into_server_error(Pos::default())])
+}
+
+/// Whether the operation the request selects is a subscription (a request that does
+/// not parse is not: executing it reports why).
+fn is_subscription(request: &mut Request) -> bool {
+    let name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else { return false };
+    let mut operations = document.operations.iter();
+    let selected = match name {
+        Some(name) => operations.find(|(n, _)| n.is_some_and(|n| n.as_str() == name)),
+        None => operations.next(),
+    };
+    selected.is_some_and(|(_, operation)| operation.node.ty == OperationType::Subscription)
+}
