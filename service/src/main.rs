@@ -27,6 +27,19 @@ use uuid::Uuid;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (v3, `include/mimalloc.h`; the sys crate names no
+/// constant for it): how long freed memory stays committed before it goes back to the OS.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Returns freed memory to the OS at once instead of after mimalloc's default delay
+/// (a second, ten for whole arenas): under steady load the delayed memory kept the
+/// resident set some 20 MB higher, at no measurable gain in throughput (BENCHMARKS.md).
+fn return_freed_memory_promptly() {
+    // SAFETY: stores an integer option; mimalloc reads options at any time, and this
+    // runs first thing in main, before any other thread exists.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+}
+
 #[derive(Parser)]
 #[command(name = "scope-registry", version, about = "Registry of Japan's critical-infrastructure protection scope")]
 struct Cli {
@@ -171,11 +184,18 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    return_freed_memory_promptly();
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    match run(cli.command).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", e.to_string().trim_end());

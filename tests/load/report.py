@@ -72,12 +72,18 @@ for op, op_name in ops:
             results[(label, op)] = m
             print(f"| {op_name} | {name} | {fmt(m['rps'])} | {fmt(m['p50'], ' ms')} | {fmt(m['p99'], ' ms')} | {fmt(m['cpu'])} | {m['errors']} |")
 print()
-rss = {}
+def kb_values(pattern):
+    return [int(line) for p in glob.glob(f"{out}/{pattern}") for line in open(p).read().split() if line.isdigit()]
+
+peak, rss = {}, {}
 for backend in ("sqlite", "postgres"):
-    values = [int(open(p).read().strip() or 0) for p in glob.glob(f"{out}/{backend}-rss-*.kb")]
-    if values:
+    if values := kb_values(f"{backend}-rss-[0-9]*.kb"):
+        peak[backend] = max(values) / 1024
+    if values := kb_values(f"{backend}-rss-samples-*.kb"):
         rss[backend] = max(values) / 1024
-print("Peak resident set of the server: " + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items()) + "\n")
+print("Resident set of the server under load (largest of the 1 s samples over every run): "
+      + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items()))
+print("Peak resident set including start-up (VmHWM): " + ", ".join(f"{k} {v:.0f} MB" for k, v in peak.items()) + "\n")
 
 def ratio(a, b, op):
     if (a, op) in results and (b, op) in results:

@@ -69,7 +69,8 @@ start_registry() {  # start_registry LABEL URL PORT
   local label=$1 url=$2 port=$3
   setsid "$BIN" serve --bind "127.0.0.1:$port" --database-url "$url" > "$OUT/$label-server.log" 2>&1 &
   echo $! > "$OUT/$label.pid"
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && return 0; sleep 0.2; done
+  # Ready = migrated and the registry index loaded (as a load balancer would wait).
+  for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/readyz" > /dev/null && return 0; sleep 0.2; done
   echo "$label did not start"; cat "$OUT/$label-server.log"; exit 1
 }
 
@@ -86,12 +87,16 @@ for RUN in $(seq 1 "$RUNS"); do
     export LOAD_TOKEN; LOAD_TOKEN=$("$BIN" token issue --role reader --name load-run --database-url "$url" 2>/dev/null)
     endpoint="http://127.0.0.1:$port/graphql"
     echo "== run $RUN: $backend"
+    # Resident set once a second while the load runs (the peak, VmHWM, also counts start-up).
+    while kill -0 "$pid" 2>/dev/null; do awk '/VmRSS/{print $2}' "/proc/$pid/status"; sleep 1; done > "$OUT/$backend-rss-samples-$RUN.kb" 2>/dev/null &
+    sampler=$!
     run_wrk "$backend" lookup "$endpoint" "$pid" "$LOAD/wrk/lookup.lua" -t2 -c32
     LOAD_QUERY=$SECTORS run_wrk "$backend" sectors "$endpoint" "$pid" "$LOAD/wrk/static.lua" -t2 -c32
     run_wrk "$backend" statuses "$endpoint" "$pid" "$LOAD/wrk/statuses.lua" -t1 -c1
     LOAD_QUERY=$OVERLAP run_wrk "$backend" overlap "$endpoint" "$pid" "$LOAD/wrk/static.lua" -t1 -c1
     LOAD_QUERY=$PAGE run_wrk "$backend" operators100 "$endpoint" "$pid" "$LOAD/wrk/static.lua" -t1 -c1
     grep VmHWM "/proc/$pid/status" | awk '{print $2}' > "$OUT/$backend-rss-$RUN.kb"
+    kill "$sampler" 2>/dev/null || true
     kill -- "-$pid"; wait "$pid" 2>/dev/null || true
   done
   if [ "$HAVE_PEER" = 1 ]; then

@@ -126,9 +126,13 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The database is reachable and migrated by this version.
+/// The database is reachable and migrated by this version, and the registry index is
+/// loaded (until then look-ups read the database: correct, but slow under load).
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.db.is_migrated().await {
+        Ok(true) if !state.index.is_loaded() => {
+            (StatusCode::SERVICE_UNAVAILABLE, "loading the registry index").into_response()
+        }
         Ok(true) => (StatusCode::OK, "ready").into_response(),
         Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "database not migrated").into_response(),
         Err(StorageError::NewerSchema(_)) => {

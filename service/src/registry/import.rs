@@ -240,12 +240,12 @@ fn read_rows(
         let record = match record {
             Ok(record) => record,
             Err(e) => {
-                let line = e.position().map_or(report.rows_read + 1, |p| p.line());
+                let line = e.position().map_or(report.rows_read + 1, |p| line_of(p, body));
                 errors.push(RowError { line, column: None, message: format!("unreadable row: {e}") });
                 continue;
             }
         };
-        let line = record.position().map_or(report.rows_read + 1, |p| p.line());
+        let line = record.position().map_or(report.rows_read + 1, |p| line_of(p, body));
         if record.len() != import::COLUMNS.len() {
             errors.push(RowError {
                 line,
@@ -270,6 +270,13 @@ fn read_rows(
     (rows, errors)
 }
 
+/// The line a record starts on. After a CRLF the csv crate starts the next record at
+/// the LF and counts lines from there: one short of the line the record is on.
+fn line_of(position: &csv::Position, body: &[u8]) -> u64 {
+    let starts_at_lf = usize::try_from(position.byte()).ok().and_then(|at| body.get(at)) == Some(&b'\n');
+    position.line() + u64::from(starts_at_lf)
+}
+
 fn utf8_fields(record: &csv::ByteRecord) -> Option<Vec<&str>> {
     record.iter().map(|field| std::str::from_utf8(field).ok()).collect()
 }
@@ -292,4 +299,162 @@ async fn load_stored(
             (operator.corporate_number, StoredOperator { operator, designations })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::Regime;
+    use crate::domain::strategies::{corporate_number, date_in_range};
+    use crate::reference::files::{self, SeedSource};
+
+    fn snapshot() -> ReferenceSnapshot {
+        ReferenceSnapshot::new(files::load(&SeedSource::Embedded).expect("embedded seed-data"))
+    }
+
+    fn administrator() -> Principal {
+        Principal::Cli { user: "proptest".into(), ministry: None }
+    }
+
+    /// One row as a person would fill it in: free text with commas, quotes, Japanese.
+    #[derive(Debug, Clone)]
+    struct Row {
+        corporate_number: CorporateNumber,
+        name_ja: String,
+        name_en: Option<String>,
+        /// (regime, field, from, to): fields in force at any date from 2025-04-01.
+        designation: Option<(Regime, &'static str, NaiveDate, Option<NaiveDate>)>,
+        legal_basis: Option<String>,
+        reference: Option<String>,
+    }
+
+    /// Text the import keeps as it is: no control characters, nothing to trim.
+    fn text() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9,\"'ぁ-んァ-ン一-龥（）・ ]{1,40}"
+            .prop_map(|s| s.trim().to_owned())
+            .prop_filter("not empty once trimmed", |s| !s.is_empty())
+    }
+
+    fn row() -> impl Strategy<Value = Row> {
+        let fields = prop::sample::select(vec![
+            (Regime::Ci, "gas"),
+            (Regime::Ci, "electricity"),
+            (Regime::Espa, "gas"),
+            (Regime::Espa, "port-transport"),
+        ]);
+        let start = NaiveDate::from_ymd_opt(2025, 4, 1).expect("date");
+        // Late enough that an end up to 5,000 days on stays in the accepted range.
+        let last_start = NaiveDate::from_ymd_opt(2150, 1, 1).expect("date");
+        let period = (date_in_range(), proptest::option::of(1i64..5000)).prop_map(move |(from, days)| {
+            let from = from.clamp(start, last_start);
+            (from, days.map(|d| from + chrono::Duration::days(d)))
+        });
+        let designation = proptest::option::of((fields, period).prop_map(|((r, f), (from, to))| (r, f, from, to)));
+        (
+            corporate_number(),
+            text(),
+            proptest::option::of(text()),
+            designation,
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+        )
+            .prop_map(|(corporate_number, name_ja, name_en, designation, legal_basis, reference)| Row {
+                corporate_number,
+                name_ja,
+                name_en,
+                designation,
+                legal_basis,
+                reference,
+            })
+    }
+
+    /// Writes rows as the export does (header, quoting by the csv crate).
+    fn write(rows: &[Row], bom: bool, terminator: csv::Terminator) -> Vec<u8> {
+        let mut out = if bom { "\u{feff}".as_bytes().to_vec() } else { Vec::new() };
+        let mut writer = csv::WriterBuilder::new().terminator(terminator).from_writer(&mut out);
+        writer.write_record(import::COLUMNS).expect("header");
+        let day = |d: NaiveDate| d.to_string();
+        for r in rows {
+            let (regime, field, from, to) = match r.designation {
+                Some((regime, field, from, to)) => {
+                    (regime.as_str().to_owned(), field.to_owned(), day(from), to.map(day).unwrap_or_default())
+                }
+                None => Default::default(),
+            };
+            writer
+                .write_record([
+                    r.corporate_number.to_string(),
+                    r.name_ja.clone(),
+                    r.name_en.clone().unwrap_or_default(),
+                    regime,
+                    field,
+                    String::new(),
+                    from,
+                    to,
+                    r.legal_basis.clone().unwrap_or_default(),
+                    r.reference.clone().unwrap_or_default(),
+                ])
+                .expect("row");
+        }
+        writer.flush().expect("flush");
+        drop(writer);
+        out
+    }
+
+    fn read(csv: &[u8]) -> (ImportReport, Vec<ImportRow>, Vec<RowError>) {
+        let mut report = ImportReport::default();
+        let (rows, errors) = read_rows(csv, &snapshot(), &administrator(), &mut report, &Silent);
+        (report, rows, errors)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever the text holds (commas, quotes, Japanese), every row comes back as
+        /// written, in order, whether the file has a BOM and CRLF line ends or neither.
+        #[test]
+        fn written_rows_read_back_unchanged(rows in prop::collection::vec(row(), 0..20), bom: bool, crlf: bool) {
+            let terminator = if crlf { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') };
+            let (report, read_back, errors) = read(&write(&rows, bom, terminator));
+            prop_assert!(errors.is_empty(), "{errors:?}");
+            prop_assert_eq!(report.rows_read, rows.len() as u64);
+            prop_assert_eq!(read_back.len(), rows.len());
+            for (line, (written, read)) in (2u64..).zip(rows.iter().zip(&read_back)) {
+                prop_assert_eq!(read.line, line);
+                prop_assert_eq!(read.corporate_number, written.corporate_number);
+                prop_assert_eq!(&read.name_ja, &written.name_ja);
+                prop_assert_eq!(&read.name_en, &written.name_en);
+                match (&read.designation, written.designation) {
+                    (None, None) => {}
+                    (Some(d), Some((regime, field, from, to))) => {
+                        prop_assert_eq!(d.plan.regime, regime);
+                        prop_assert_eq!(d.plan.field.as_str(), field);
+                        prop_assert_eq!(d.plan.effective_from, from);
+                        prop_assert_eq!(d.plan.effective_to, to);
+                        prop_assert_eq!(&d.legal_basis, &written.legal_basis);
+                        prop_assert_eq!(&d.reference, &written.reference);
+                    }
+                    (read, written) => prop_assert!(false, "read {read:?}, wrote {written:?}"),
+                }
+            }
+        }
+
+        /// Any bytes at all: no panic, and every data row either reads or is reported
+        /// with a line number inside the file.
+        #[test]
+        fn any_bytes_read_or_are_reported(body in prop::collection::vec(any::<u8>(), 0..2000), header: bool) {
+            let mut csv = if header { format!("{}\n", import::COLUMNS.join(",")).into_bytes() } else { Vec::new() };
+            csv.extend(body);
+            let (report, rows, errors) = read(&csv);
+            let lines = csv.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+            prop_assert!(rows.len() as u64 <= report.rows_read);
+            prop_assert!(rows.len() as u64 == report.rows_read || !errors.is_empty());
+            for error in &errors {
+                prop_assert!((1..=lines).contains(&error.line), "line {} of {lines}: {error:?}", error.line);
+            }
+        }
+    }
 }

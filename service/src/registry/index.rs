@@ -6,22 +6,22 @@
 //! that made the change answers (see `changes`), so this instance never serves what it
 //! just changed; other instances follow within the feed's bound.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::changes::{Change, ChangeListener};
 use crate::domain::audit::{AuditOutcome, SubjectType};
-use crate::domain::designation::Designation;
+use crate::domain::designation::{self, Designation, DesignationStatus};
 use crate::domain::operator::Operator;
 use crate::domain::overlap::{self, OverlapReport};
 use crate::domain::reference::ReferenceSnapshot;
-use crate::domain::{CorporateNumber, today};
+use crate::domain::{CorporateNumber, Regime, today};
 use crate::storage::operators::OperatorQuery;
 use crate::storage::{Db, StorageError, designations, operators};
 
@@ -33,13 +33,108 @@ pub struct OperatorEntry {
 }
 
 /// Operators read per round trip while loading.
-const LOAD_PAGE: u64 = 5000;
+const LOAD_PAGE: u64 = 1000;
+/// Distinct repeated strings shared between held designations; beyond this many (free
+/// text that does not repeat) further ones are simply not shared.
+const SHARED_STRINGS_LIMIT: usize = 10_000;
+
+/// An operator as the index holds it for the life of the process: compact, since it
+/// is held for every operator (an [`OperatorEntry`] is made from it on each read).
+struct HeldOperator {
+    operator: Operator,
+    designations: Box<[HeldDesignation]>,
+}
+
+/// A designation as the index holds it: the strings that repeat across designations
+/// (codes, ministry, legal basis) shared, the others boxed, the operator implied.
+struct HeldDesignation {
+    id: Uuid,
+    regime: Regime,
+    field: Arc<str>,
+    scope_item: Option<Arc<str>>,
+    effective_from: NaiveDate,
+    effective_to: Option<NaiveDate>,
+    status: DesignationStatus,
+    legal_basis: Option<Arc<str>>,
+    reference: Option<Box<str>>,
+    ministry: Arc<str>,
+    revocation_reason: Option<Box<str>>,
+    revoked_at: Option<DateTime<Utc>>,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl HeldOperator {
+    fn new(entry: &OperatorEntry, shared: &mut HashSet<Arc<str>>) -> Self {
+        let mut share = |text: &str| -> Arc<str> {
+            if let Some(known) = shared.get(text) {
+                return known.clone();
+            }
+            let text: Arc<str> = Arc::from(text);
+            if shared.len() < SHARED_STRINGS_LIMIT {
+                shared.insert(text.clone());
+            }
+            text
+        };
+        let designations = entry
+            .designations
+            .iter()
+            .map(|d| HeldDesignation {
+                id: d.id,
+                regime: d.regime,
+                field: share(&d.field),
+                scope_item: d.scope_item.as_deref().map(&mut share),
+                effective_from: d.effective_from,
+                effective_to: d.effective_to,
+                status: d.status,
+                legal_basis: d.legal_basis.as_deref().map(&mut share),
+                reference: d.reference.as_deref().map(Box::from),
+                ministry: share(&d.ministry),
+                revocation_reason: d.revocation_reason.as_deref().map(Box::from),
+                revoked_at: d.revoked_at,
+                version: d.version,
+                created_at: d.created_at,
+                updated_at: d.updated_at,
+            })
+            .collect();
+        Self { operator: entry.operator.clone(), designations }
+    }
+
+    fn entry(&self) -> Arc<OperatorEntry> {
+        let operator_id = self.operator.id;
+        let designations = self
+            .designations
+            .iter()
+            .map(|d| Designation {
+                id: d.id,
+                operator_id,
+                regime: d.regime,
+                field: d.field.to_string(),
+                scope_item: d.scope_item.as_deref().map(str::to_owned),
+                effective_from: d.effective_from,
+                effective_to: d.effective_to,
+                status: d.status,
+                legal_basis: d.legal_basis.as_deref().map(str::to_owned),
+                reference: d.reference.as_deref().map(str::to_owned),
+                ministry: d.ministry.to_string(),
+                revocation_reason: d.revocation_reason.as_deref().map(str::to_owned),
+                revoked_at: d.revoked_at,
+                version: d.version,
+                created_at: d.created_at,
+                updated_at: d.updated_at,
+            })
+            .collect();
+        Arc::new(OperatorEntry { operator: self.operator.clone(), designations: Arc::new(designations) })
+    }
+}
 
 #[derive(Default)]
 struct State {
     /// Every operator has an entry (the background load finished).
     complete: bool,
-    entries: HashMap<CorporateNumber, Arc<OperatorEntry>>,
+    entries: HashMap<CorporateNumber, HeldOperator>,
+    shared_strings: HashSet<Arc<str>>,
     /// Operators changed since their entry was read, with the epoch of the change.
     stale: HashMap<CorporateNumber, u64>,
 }
@@ -50,15 +145,37 @@ pub struct RegistryIndex {
     /// Counts invalidations, so that a load that started before a change cannot clear
     /// the change's mark.
     epoch: AtomicU64,
+    /// The background load failed: reads keep going to the database.
+    load_failed: AtomicBool,
 }
 
 impl RegistryIndex {
     pub fn new(db: Db) -> Arc<Self> {
-        Arc::new(Self { db, state: RwLock::new(State::default()), epoch: AtomicU64::new(0) })
+        Arc::new(Self {
+            db,
+            state: RwLock::new(State::default()),
+            epoch: AtomicU64::new(0),
+            load_failed: AtomicBool::new(false),
+        })
+    }
+
+    /// Whether the background load is over (done, or failed so that reads stay on the
+    /// database). Until then look-ups go to the database, which is slow under load: the
+    /// instance reports itself not ready.
+    pub fn is_loaded(&self) -> bool {
+        self.load_failed.load(Ordering::Acquire) || self.state.read().is_ok_and(|state| state.complete)
     }
 
     /// Reads every operator into memory (run in the background at start).
     pub async fn load_all(&self) -> Result<(), StorageError> {
+        let loaded = self.load_pages().await;
+        if loaded.is_err() {
+            self.load_failed.store(true, Ordering::Release);
+        }
+        loaded
+    }
+
+    async fn load_pages(&self) -> Result<(), StorageError> {
         let started = std::time::Instant::now();
         let query = OperatorQuery::at(today());
         let mut after: Option<String> = None;
@@ -71,7 +188,7 @@ impl RegistryIndex {
             let numbers: Vec<CorporateNumber> = page.iter().map(|o| o.corporate_number).collect();
             count += page.len();
             let loaded = self.entries_for(page).await?;
-            self.store(&numbers, loaded, epoch);
+            self.store(&numbers, &loaded, epoch);
         }
         if let Ok(mut state) = self.state.write() {
             state.complete = true;
@@ -101,15 +218,16 @@ impl RegistryIndex {
 
     /// Puts freshly read entries in (and forgets the numbers not found), unless a change
     /// newer than the read marked them stale meanwhile.
-    fn store(&self, numbers: &[CorporateNumber], mut loaded: HashMap<CorporateNumber, Arc<OperatorEntry>>, epoch: u64) {
-        let Ok(mut state) = self.state.write() else { return };
+    fn store(&self, numbers: &[CorporateNumber], loaded: &HashMap<CorporateNumber, Arc<OperatorEntry>>, epoch: u64) {
+        let Ok(mut guard) = self.state.write() else { return };
+        let state = &mut *guard;
         for number in numbers {
             if state.stale.get(number).is_some_and(|&changed| changed > epoch) {
                 continue;
             }
             state.stale.remove(number);
-            match loaded.remove(number) {
-                Some(entry) => state.entries.insert(*number, entry),
+            match loaded.get(number) {
+                Some(entry) => state.entries.insert(*number, HeldOperator::new(entry, &mut state.shared_strings)),
                 None => state.entries.remove(number),
             };
         }
@@ -123,7 +241,7 @@ impl RegistryIndex {
         let epoch = self.epoch.load(Ordering::Acquire);
         let found = operators::find_by_corporate_numbers(&self.db.conn, numbers).await?;
         let loaded = self.entries_for(found).await?;
-        self.store(numbers, loaded.clone(), epoch);
+        self.store(numbers, &loaded, epoch);
         Ok(loaded)
     }
 
@@ -139,8 +257,8 @@ impl RegistryIndex {
             for number in numbers {
                 match state.entries.get(number) {
                     _ if state.stale.contains_key(number) => missing.push(*number),
-                    Some(entry) => {
-                        found.insert(*number, entry.clone());
+                    Some(held) => {
+                        found.insert(*number, held.entry());
                     }
                     None if state.complete => {}
                     None => missing.push(*number),
@@ -171,14 +289,13 @@ impl RegistryIndex {
             self.load(&stale).await?;
         }
         let Ok(state) = self.state.read() else { return Ok(None) };
-        let active = state.entries.iter().flat_map(|(number, entry)| {
-            entry
-                .designations
+        let active = state.entries.values().map(|held| {
+            held.designations
                 .iter()
-                .filter(move |d| d.is_active_at(as_of))
-                .map(move |d| (*number, d.regime, d.field.as_str()))
+                .filter(move |d| designation::is_active(d.effective_from, d.effective_to, as_of))
+                .map(|d| (d.regime, &*d.field))
         });
-        Ok(Some(overlap::compute(snapshot, as_of, active)))
+        Ok(Some(overlap::compute_grouped(snapshot, as_of, active)))
     }
 
     /// Marks operators stale: their next use reads them again.
@@ -206,5 +323,59 @@ impl ChangeListener for RegistryIndex {
                 .filter_map(|s| CorporateNumber::parse(&s.id).ok());
             self.invalidate(operators);
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn designation(operator_id: Uuid, reference: Option<&str>) -> Designation {
+        let at = Utc::now();
+        Designation {
+            id: Uuid::new_v4(),
+            operator_id,
+            regime: Regime::Espa,
+            field: "electricity".into(),
+            scope_item: Some("electricity/transmission".into()),
+            effective_from: NaiveDate::from_ymd_opt(2024, 5, 17).expect("date"),
+            effective_to: NaiveDate::from_ymd_opt(2026, 1, 1),
+            status: DesignationStatus::Revoked,
+            legal_basis: Some("経済安全保障推進法第50条第1項".into()),
+            reference: reference.map(str::to_owned),
+            ministry: "METI".into(),
+            revocation_reason: Some("事業譲渡".into()),
+            revoked_at: Some(at),
+            version: 3,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// What the index holds reads back exactly as stored, and repeated strings are
+    /// held once.
+    #[test]
+    fn a_held_operator_reads_back_as_stored() {
+        let at = Utc::now();
+        let operator = Operator {
+            id: Uuid::new_v4(),
+            corporate_number: CorporateNumber::parse("7000012050002").expect("valid"),
+            name_ja: "テスト電力株式会社".into(),
+            name_en: Some("Test Power".into()),
+            closed_on: None,
+            successor: None,
+            version: 2,
+            created_at: at,
+            updated_at: at,
+        };
+        let designations = vec![designation(operator.id, Some("官報 2024-05-17")), designation(operator.id, None)];
+        let entry = OperatorEntry { operator, designations: Arc::new(designations) };
+        let mut shared = HashSet::new();
+        let held = HeldOperator::new(&entry, &mut shared);
+        let read = held.entry();
+        assert_eq!(read.operator, entry.operator);
+        assert_eq!(*read.designations, *entry.designations);
+        assert!(Arc::ptr_eq(&held.designations[0].ministry, &held.designations[1].ministry));
+        assert_eq!(shared.len(), 4, "field, scope item, legal basis and ministry: {shared:?}");
     }
 }
