@@ -43,7 +43,8 @@ def fmt(v, unit=""):
 
 
 labels = [("sqlite", "Scope Registry, SQLite"), ("postgres", "Scope Registry, PostgreSQL"), ("peer", "PostGraphile 4.14 (peer)")]
-ops = [("lookup", "operator look-up (+ designations)"), ("sectors", "sectors with links and domains"),
+ops = [("lookup", "operator look-up (+ designations)"), ("sectors", "sectors with links and domains (anonymous)"),
+       ("sectorswithtoken", "sectors, with a reader token"),
        ("statuses", "operatorStatuses, 500 numbers"), ("overlap", "overlap(asOf), all operators"),
        ("operators100", "operators(first: 100) with designations")]
 print("# Load run report\n")

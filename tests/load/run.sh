@@ -91,7 +91,9 @@ for RUN in $(seq 1 "$RUNS"); do
     while kill -0 "$pid" 2>/dev/null; do awk '/VmRSS/{print $2}' "/proc/$pid/status"; sleep 1; done > "$OUT/$backend-rss-samples-$RUN.kb" 2>/dev/null &
     sampler=$!
     run_wrk "$backend" lookup "$endpoint" "$pid" "$LOAD/wrk/lookup.lua" -t2 -c32
-    LOAD_QUERY=$SECTORS run_wrk "$backend" sectors "$endpoint" "$pid" "$LOAD/wrk/static.lua" -t2 -c32
+    # Reference data is public: asked anonymously, as PostGraphile is; then with a token.
+    LOAD_QUERY=$SECTORS LOAD_TOKEN="" run_wrk "$backend" sectors "$endpoint" "$pid" "$LOAD/wrk/static.lua" -t2 -c32
+    LOAD_QUERY=$SECTORS run_wrk "$backend" sectorswithtoken "$endpoint" "$pid" "$LOAD/wrk/static.lua" -t2 -c32
     run_wrk "$backend" statuses "$endpoint" "$pid" "$LOAD/wrk/statuses.lua" -t1 -c1
     LOAD_QUERY=$OVERLAP run_wrk "$backend" overlap "$endpoint" "$pid" "$LOAD/wrk/static.lua" -t1 -c1
     LOAD_QUERY=$PAGE run_wrk "$backend" operators100 "$endpoint" "$pid" "$LOAD/wrk/static.lua" -t1 -c1
