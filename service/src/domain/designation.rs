@@ -299,7 +299,7 @@ pub fn plan_correction(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::{SeedSource, files};
+    use crate::domain::strategies::embedded_snapshot;
 
     fn d(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
@@ -327,10 +327,6 @@ mod tests {
         }
     }
 
-    fn snapshot() -> ReferenceSnapshot {
-        ReferenceSnapshot::new(files::load(&SeedSource::Embedded).expect("embedded seed-data"))
-    }
-
     #[test]
     fn closing_ends_open_and_future_designations_only() {
         let closed_on = d("2026-04-01");
@@ -342,7 +338,7 @@ mod tests {
 
     #[test]
     fn a_correction_keeps_the_rules_of_a_new_designation() {
-        let snap = snapshot();
+        let snap = embedded_snapshot();
         let admin = Principal::Cli { user: "t".into(), ministry: None };
         let current = water("2024-04-01", None, "MLIT");
         let moved = Correction { effective_from: Some(d("2024-05-01")), ..Correction::default() };

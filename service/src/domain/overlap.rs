@@ -165,14 +165,14 @@ fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::files::{self, SeedSource};
+    use crate::domain::strategies::embedded_snapshot;
 
     /// Rows and groups give the same report: operator 1 in both regimes on a linked
     /// pair, 2 CI only, 3 ESPA only (in a domain with no linked sector), 4 with an
     /// unknown code only (in neither).
     #[test]
     fn rows_in_any_order_and_groups_per_operator_agree() {
-        let snapshot = ReferenceSnapshot::new(files::load(&SeedSource::Embedded).expect("embedded seed-data"));
+        let snapshot = embedded_snapshot();
         let as_of = NaiveDate::from_ymd_opt(2025, 6, 1).expect("date");
         let groups: Vec<(u32, Vec<(Regime, &str)>)> = vec![
             (1, vec![(Regime::Ci, "electricity"), (Regime::Espa, "electricity")]),

@@ -1,12 +1,20 @@
 //! proptest strategies for the domain's input formats, shared by the property tests
 //! beside each parser: corporate numbers (as people type them) and dates. The CSV
-//! import's property tests build their rows from these.
+//! import's property tests build their rows from these. Also the reference data the
+//! unit tests check rules against.
 
 use chrono::NaiveDate;
 use proptest::prelude::*;
 
 use super::CorporateNumber;
 use super::date::{EARLIEST_DATE, LATEST_DATE};
+use super::reference::ReferenceSnapshot;
+use crate::reference::files::{self, SeedSource};
+
+/// The reference data built into the binary (seed-data/).
+pub fn embedded_snapshot() -> ReferenceSnapshot {
+    ReferenceSnapshot::new(files::load(&SeedSource::Embedded).expect("embedded seed-data"))
+}
 
 /// A valid corporate number.
 pub fn corporate_number() -> impl Strategy<Value = CorporateNumber> {

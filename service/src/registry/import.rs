@@ -308,12 +308,7 @@ mod tests {
 
     use super::*;
     use crate::domain::Regime;
-    use crate::domain::strategies::{corporate_number, date_in_range};
-    use crate::reference::files::{self, SeedSource};
-
-    fn snapshot() -> ReferenceSnapshot {
-        ReferenceSnapshot::new(files::load(&SeedSource::Embedded).expect("embedded seed-data"))
-    }
+    use crate::domain::strategies::{corporate_number, date_in_range, embedded_snapshot};
 
     fn administrator() -> Principal {
         Principal::Cli { user: "proptest".into(), ministry: None }
@@ -406,7 +401,7 @@ mod tests {
 
     fn read(csv: &[u8]) -> (ImportReport, Vec<ImportRow>, Vec<RowError>) {
         let mut report = ImportReport::default();
-        let (rows, errors) = read_rows(csv, &snapshot(), &administrator(), &mut report, &Silent);
+        let (rows, errors) = read_rows(csv, &embedded_snapshot(), &administrator(), &mut report, &Silent);
         (report, rows, errors)
     }
 
