@@ -106,8 +106,7 @@ pub async fn build_state(settings: &ServeSettings) -> Result<AppState, StartupEr
     changes.listen(Arc::new(ReferenceFollower { store: reference.clone(), db: db.clone() }));
     let index = RegistryIndex::new(db.clone());
     changes.listen(index.clone());
-    let auth = Arc::new(Authenticator::new(db.clone()));
-    changes.listen(auth.clone());
+    let auth = Arc::new(Authenticator::new(db.clone(), changes.clone()));
     let limits = &settings.limits;
     let query_limits = QueryLimits::from(limits);
     let introspection = if limits.disable_introspection { Introspection::Disabled } else { Introspection::Enabled };
@@ -134,6 +133,7 @@ pub struct Application {
     state: AppState,
     http: HttpSettings,
     poll_interval: std::time::Duration,
+    listen_for_notifications: bool,
 }
 
 impl Application {
@@ -143,7 +143,13 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .await
             .map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
-        Ok(Self { listener, state, http: settings.http.clone(), poll_interval: settings.poll_interval() })
+        Ok(Self {
+            listener,
+            state,
+            http: settings.http.clone(),
+            poll_interval: settings.poll_interval(),
+            listen_for_notifications: !settings.without_notifications,
+        })
     }
 
     /// The database handle (tests read its statement counter).
@@ -160,7 +166,7 @@ impl Application {
     /// database pool. The change feed and the index load run in the background meanwhile.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let db = self.state.db.clone();
-        let mut background = self.state.changes.spawn(self.poll_interval);
+        let mut background = self.state.changes.spawn(self.poll_interval, self.listen_for_notifications);
         let index = self.state.index.clone();
         background.push(tokio::spawn(async move {
             if let Err(e) = index.load_all().await {

@@ -1,17 +1,14 @@
 //! Bearer tokens: making secrets (shown once, stored only as a hash) and turning an
 //! `Authorization` header into a [`Principal`].
 //!
-//! A token is looked up in the database by the secret's hash (one indexed query).
-//! Revocation and expiry take effect at once, also when another process revokes:
-//!
-//! - on SQLite a verified token is kept in memory, so that a busy client costs no query
-//!   per request. That is safe because every request first looks at the database files
-//!   and catches the change feed up when anything was committed elsewhere, and the feed
-//!   passes every revocation (they are audited) to [`Authenticator`], a
-//!   [`ChangeListener`], before the request is authenticated;
-//! - on PostgreSQL every request is verified against the database: another instance's
-//!   revocation reaches this one by a notification, which can arrive a moment after the
-//!   next request, and a revoked token must not get that moment.
+//! A token is looked up in the database by the secret's hash (one indexed query) and then
+//! kept in memory, so that a busy client costs no query per request. Revocation and
+//! expiry still take effect at once, also when another process or instance revokes:
+//! before a remembered token is trusted, the change feed is settled strictly
+//! ([`ChangeFeed::settle_strictly`]: on SQLite a look at the database files, on
+//! PostgreSQL a query for the newest change, shared by the requests that arrive
+//! together), and the feed passes every revocation (they are audited) to
+//! [`VerifiedTokens`], which forgets the token.
 //!
 //! Expiry is checked on every request. The last-use time is written at most once a
 //! minute per token.
@@ -19,7 +16,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -28,8 +25,9 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use uuid::Uuid;
 
-use crate::changes::{Change, ChangeListener};
+use crate::changes::{Change, ChangeFeed, ChangeListener};
 use crate::domain::Principal;
 use crate::domain::audit::SubjectType;
 use crate::domain::token::{ApiToken, TokenStatus};
@@ -85,19 +83,71 @@ struct Verified {
     touched: Instant,
 }
 
+/// Tokens verified against the database, by the secret's hash; a token is forgotten when
+/// the change feed passes on a change to it.
+#[derive(Default)]
+pub struct VerifiedTokens {
+    by_hash: RwLock<HashMap<String, Verified>>,
+}
+
+impl VerifiedTokens {
+    /// The remembered token and whether its use is due to be written.
+    fn get(&self, hash: &str) -> Option<(ApiToken, bool)> {
+        let verified = self.by_hash.read().ok()?;
+        verified.get(hash).map(|v| (v.token.clone(), v.touched.elapsed() >= TOUCH_INTERVAL))
+    }
+
+    fn remember(&self, hash: String, token: ApiToken) {
+        if let Ok(mut verified) = self.by_hash.write() {
+            if verified.len() >= CACHE_LIMIT {
+                verified.clear();
+            }
+            verified.insert(hash, Verified { token, touched: Instant::now() });
+        }
+    }
+
+    fn touched(&self, id: Uuid) {
+        if let Ok(mut verified) = self.by_hash.write() {
+            for entry in verified.values_mut().filter(|v| v.token.id == id) {
+                entry.touched = Instant::now();
+            }
+        }
+    }
+
+    /// Forgets a token, so that its next use is verified against the database again.
+    pub fn forget(&self, id: &str) {
+        if let Ok(mut verified) = self.by_hash.write() {
+            verified.retain(|_, v| v.token.id.to_string() != id);
+        }
+    }
+}
+
+impl ChangeListener for VerifiedTokens {
+    fn changed<'a>(&'a self, change: &'a Change) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            let record = &change.event.record;
+            if record.entity_type == SubjectType::Token
+                && let Some(id) = &record.entity_id
+            {
+                self.forget(id);
+            }
+        })
+    }
+}
+
 /// Verifies bearer tokens (see the module documentation for when from memory).
 pub struct Authenticator {
     db: Db,
-    /// Whether verified tokens are kept in memory (SQLite).
-    remember_verified: bool,
-    /// By the secret's hash.
-    verified: RwLock<HashMap<String, Verified>>,
+    changes: Arc<ChangeFeed>,
+    verified: Arc<VerifiedTokens>,
 }
 
 impl Authenticator {
-    pub fn new(db: Db) -> Self {
-        let remember_verified = db.backend() == sea_orm::DbBackend::Sqlite;
-        Self { db, remember_verified, verified: RwLock::new(HashMap::new()) }
+    /// An authenticator whose remembered tokens follow `changes`.
+    pub fn new(db: Db, changes: Arc<ChangeFeed>) -> Self {
+        let verified = Arc::new(VerifiedTokens::default());
+        changes.listen(verified.clone());
+        Self { db, changes, verified }
     }
 
     /// The principal for an `Authorization` header value (`None`: anonymous).
@@ -123,12 +173,10 @@ impl Authenticator {
             return Err(AuthError::MalformedToken);
         }
         let hash = hash_secret(secret);
+        // Whatever was revoked before this request began is forgotten by now.
+        self.changes.settle_strictly().await?;
         let now = Utc::now();
-        let remembered =
-            self.verified.read().ok().and_then(|verified| {
-                verified.get(&hash).map(|v| (v.token.clone(), v.touched.elapsed() >= TOUCH_INTERVAL))
-            });
-        let (token, touch) = match remembered {
+        let (token, touch) = match self.verified.get(&hash) {
             Some(found) => found,
             None => {
                 let (token, stored_hash) =
@@ -139,8 +187,8 @@ impl Authenticator {
                 }
                 let touch =
                     token.last_used_at.is_none_or(|at| (now - at).to_std().is_ok_and(|age| age >= TOUCH_INTERVAL));
-                if self.remember_verified && token.status_at(now) == TokenStatus::Active {
-                    self.remember(hash, token.clone());
+                if token.status_at(now) == TokenStatus::Active {
+                    self.verified.remember(hash, token.clone());
                 }
                 (token, touch)
             }
@@ -164,45 +212,12 @@ impl Authenticator {
         })
     }
 
-    fn remember(&self, hash: String, token: ApiToken) {
-        if let Ok(mut verified) = self.verified.write() {
-            if verified.len() >= CACHE_LIMIT {
-                verified.clear();
-            }
-            verified.insert(hash, Verified { token, touched: Instant::now() });
-        }
-    }
-
     /// Records the token's use (best effort: a failed write must not fail the request).
     async fn touch(&self, token: &ApiToken, now: chrono::DateTime<Utc>) {
-        if let Ok(mut verified) = self.verified.write() {
-            for entry in verified.values_mut().filter(|v| v.token.id == token.id) {
-                entry.touched = Instant::now();
-            }
-        }
+        self.verified.touched(token.id);
         if let Err(e) = tokens::touch(&self.db.conn, token.id, now).await {
             tracing::warn!(error = %e, token = %token.id, "could not record token use");
         }
-    }
-
-    /// Forgets a token, so that its next use is verified against the database again.
-    pub fn forget(&self, id: &str) {
-        if let Ok(mut verified) = self.verified.write() {
-            verified.retain(|_, v| v.token.id.to_string() != id);
-        }
-    }
-}
-
-impl ChangeListener for Authenticator {
-    fn changed<'a>(&'a self, change: &'a Change) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
-        Box::pin(async move {
-            let record = &change.event.record;
-            if record.entity_type == SubjectType::Token
-                && let Some(id) = &record.entity_id
-            {
-                self.forget(id);
-            }
-        })
     }
 }
 

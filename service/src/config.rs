@@ -70,6 +70,11 @@ pub struct ServeSettings {
         value_parser = clap::value_parser!(u64).range(10..=60_000),
     )]
     pub poll_interval_ms: u64,
+    /// PostgreSQL: do not LISTEN for change notifications, for a connection pooler that
+    /// cannot carry them (PgBouncer in transaction mode). Changes made through other
+    /// instances are then followed by polling, and before every request with a token.
+    #[arg(long, env = "SCOPE_REGISTRY_WITHOUT_NOTIFICATIONS")]
+    pub without_notifications: bool,
 }
 
 impl ServeSettings {
@@ -89,6 +94,7 @@ impl ServeSettings {
             limits: Limits::default(),
             http: HttpSettings::default(),
             poll_interval_ms: DEFAULT_POLL_INTERVAL_MS,
+            without_notifications: false,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Several instances on one PostgreSQL database: two real server processes (the
 //! binary, each on its own port) share a fresh test database. A change made through one
-//! reaches subscribers and caches of the other; a subscriber loses nothing across a
-//! reconnect or the death of its instance.
+//! reaches subscribers and caches of the other (at once for a request with a token); a
+//! subscriber loses nothing across a reconnect or the death of its instance.
 //!
 //! These apply to PostgreSQL only: a SQLite file is served by one process, so their
 //! SQLite runs say they were skipped (other processes on a SQLite file, such as the CLI,
@@ -32,8 +32,14 @@ struct Instance {
 impl Instance {
     /// Starts a server on `database_url` and waits until it listens.
     async fn start(database_url: &str) -> Self {
+        Self::start_with(database_url, &[]).await
+    }
+
+    /// Starts a server with extra arguments.
+    async fn start_with(database_url: &str, args: &[&str]) -> Self {
         let mut child = Command::new(BINARY)
             .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
+            .args(args)
             .env("DATABASE_URL", database_url)
             .env("SCOPE_REGISTRY_SEED_DIR", seed_dir())
             .env("SCOPE_REGISTRY_POLL_INTERVAL_MS", POLL_INTERVAL.as_millis().to_string())
@@ -105,6 +111,16 @@ async fn last_event_id(instance: &Instance, admin: &str) -> String {
     }
 }
 
+/// Whether the database can be shared by several instances (PostgreSQL); the SQLite runs
+/// say they were skipped.
+fn several_instances_apply(database_url: &str) -> bool {
+    let applies = database_url.starts_with("postgres");
+    if !applies {
+        eprintln!("skipped: several instances share a PostgreSQL database; a SQLite file is served by one");
+    }
+    applies
+}
+
 /// Two instances and the tokens the tests use, on a fresh database.
 struct Deployment {
     a: Instance,
@@ -116,8 +132,7 @@ struct Deployment {
 impl Deployment {
     /// None on SQLite, where several instances do not apply (the test says so).
     async fn start(database_url: String) -> Option<Self> {
-        if !database_url.starts_with("postgres") {
-            eprintln!("skipped: several instances share a PostgreSQL database; a SQLite file is served by one");
+        if !several_instances_apply(&database_url) {
             return None;
         }
         // The first one migrates and seeds the new database.
@@ -277,7 +292,49 @@ async fn a_subscriber_loses_nothing_when_its_instance_is_killed(database_url: St
     subscriber.expect_silence(Duration::from_millis(500)).await;
 }
 
+/// B remembers a token it verified; a revocation through A must still be refused by B's
+/// very next request. Likewise a read with a token on B right after A answered a change
+/// sees the change. B runs without notifications and polls once a minute, so that only
+/// what B does before an authenticated request can pass these (with notifications they
+/// usually arrive first, and a race would hide).
+async fn an_instance_follows_what_another_committed_before_an_authenticated_request(database_url: String) {
+    if !several_instances_apply(&database_url) {
+        return;
+    }
+    let a = Instance::start(&database_url).await;
+    let b = Instance::start_with(&database_url, &["--without-notifications", "--poll-interval-ms", "60000"]).await;
+    let d = Deployment { admin: token(&database_url, "admin"), reader: token(&database_url, "reader"), a, b };
+    let operators = "{ operators(first: 1) { totalCount } }";
+    let revoke = "mutation($id: ID!) { revokeToken(id: $id) { status } }";
+    let tokens = "{ tokens { id label status } }";
+    for round in 0..10 {
+        let label = format!("round {round}");
+        let output = cli_with_database(&database_url, &["token", "issue", "--role", "reader", "--name", &label]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let secret = String::from_utf8(output.stdout).expect("utf-8").trim().to_owned();
+        d.b.data(operators, json!({}), Some(&secret)).await;
+        d.b.data(operators, json!({}), Some(&secret)).await;
+        let listed = d.a.data(tokens, json!({}), Some(&d.admin)).await;
+        let id = listed["tokens"].as_array().expect("tokens").iter().find(|t| t["label"] == label.as_str());
+        let id = id.expect("the new token")["id"].clone();
+        let revoked = d.a.data(revoke, json!({ "id": id }), Some(&d.admin)).await;
+        assert_eq!(revoked["revokeToken"]["status"], "REVOKED");
+        let body = post(&d.b.client, &d.b.address, operators, json!({}), Some(&secret)).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "round {round}: {body}");
+    }
+
+    let numbers = d.operators(10).await;
+    let status = "query($n: String!) { operator(corporateNumber: $n) { designations { id } } }";
+    for number in &numbers {
+        d.b.data(status, json!({ "n": number }), Some(&d.reader)).await;
+        let id = designate(&d.a, &d.admin, ci(number, "gas", "2024-04-01")).await;
+        let seen = d.b.data(status, json!({ "n": number }), Some(&d.reader)).await;
+        assert_eq!(seen["operator"]["designations"], json!([{ "id": id }]), "B's first read after A answered");
+    }
+}
+
 e2e_database!(
+    an_instance_follows_what_another_committed_before_an_authenticated_request,
     a_change_through_one_instance_reaches_a_subscriber_on_another,
     a_subscriber_that_reconnects_receives_exactly_what_it_missed_then_live_changes,
     a_reference_change_through_one_instance_is_served_by_another_within_the_bound,
