@@ -448,6 +448,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn callers_that_ask_together_share_a_round_and_each_sees_what_committed_before_it_asked() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = database(&dir).await;
+        let freshness = Arc::new(Freshness::default());
+        for number in 1..=3 {
+            append(&db, number).await;
+            let latest = audit::latest_id(&db.conn).await.expect("latest");
+            // An answer from an earlier round would miss the change just committed.
+            assert_eq!(freshness.newest(&db.conn).await.expect("newest"), latest);
+        }
+
+        let before = db.statement_count();
+        let callers: Vec<_> = (0..50)
+            .map(|_| {
+                let (freshness, db) = (freshness.clone(), db.clone());
+                tokio::spawn(async move { freshness.newest(&db.conn).await.expect("newest") })
+            })
+            .collect();
+        let latest = audit::latest_id(&db.conn).await.expect("latest");
+        for caller in callers {
+            assert_eq!(caller.await.expect("joined"), latest);
+        }
+        let rounds = db.statement_count() - before - 1;
+        assert!(rounds < 50, "50 callers at once took {rounds} queries");
+    }
+
+    #[tokio::test]
     async fn a_subscriber_that_falls_behind_gets_every_change_once_in_order() {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = database(&dir).await;
