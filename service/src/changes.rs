@@ -30,7 +30,7 @@ use async_stream::try_stream;
 use futures_util::Stream;
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{Mutex, Notify, broadcast};
+use tokio::sync::{Mutex, Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -115,32 +115,6 @@ pub struct ChangeFeed {
     freshness: Freshness,
 }
 
-/// Rounds of "which is the newest committed change?", shared by whoever asks at the same
-/// time. A caller needs the answer of a round that began after it asked (an earlier
-/// round's query may not see what committed just before the caller came); the rounds run
-/// one at a time, so everyone who asked while one ran is answered by the next.
-#[derive(Default)]
-struct Freshness {
-    /// Rounds begun so far (only counted up while `last` is held).
-    begun: AtomicU64,
-    /// The number of the last finished round and its answer.
-    last: Mutex<(u64, i64)>,
-}
-
-impl Freshness {
-    async fn newest(&self, conn: &DatabaseConnection) -> Result<i64, StorageError> {
-        let needed = self.begun.load(Ordering::Acquire) + 1;
-        let mut last = self.last.lock().await;
-        if last.0 >= needed {
-            return Ok(last.1);
-        }
-        let round = self.begun.fetch_add(1, Ordering::AcqRel) + 1;
-        let newest = audit::latest_id(conn).await?;
-        *last = (round, newest);
-        Ok(newest)
-    }
-}
-
 /// What a SQLite database's files looked like; any commit changes the log.
 struct SqliteFiles {
     database: PathBuf,
@@ -168,6 +142,70 @@ impl SqliteFiles {
         match self.last.lock() {
             Ok(mut last) => last.replace(now) != Some(now),
             Err(_) => true,
+        }
+    }
+}
+
+/// Rounds of "which is the newest committed change?", shared by whoever asks at the same
+/// time. A caller needs the answer of a round that began after it asked (an earlier
+/// round's query may not see what committed just before the caller came); one round runs
+/// at a time, and when it ends everyone waiting wakes at once: those it answers return,
+/// one of the others leads the next round.
+struct Freshness {
+    /// Rounds begun so far (only counted up by the round's leader).
+    begun: AtomicU64,
+    /// Held by the caller running a round.
+    leading: Mutex<()>,
+    /// The number of the last finished round and its answer.
+    finished: watch::Sender<(u64, i64)>,
+}
+
+impl Default for Freshness {
+    fn default() -> Self {
+        Self { begun: AtomicU64::new(0), leading: Mutex::new(()), finished: watch::Sender::new((0, 0)) }
+    }
+}
+
+impl Freshness {
+    async fn newest(&self, conn: &DatabaseConnection) -> Result<i64, StorageError> {
+        let needed = self.begun.load(Ordering::Acquire) + 1;
+        // Subscribed before looking, so that a round ending in between still wakes us.
+        let mut finished = self.finished.subscribe();
+        loop {
+            let (round, newest) = *finished.borrow_and_update();
+            if round >= needed {
+                return Ok(newest);
+            }
+            if let Ok(leading) = self.leading.try_lock() {
+                let mut round = LeadRound { freshness: self, leading: Some(leading), answer: None };
+                let number = self.begun.fetch_add(1, Ordering::AcqRel) + 1;
+                let newest = audit::latest_id(conn).await?;
+                round.answer = Some((number, newest));
+                return Ok(newest);
+            }
+            // The sender lives as long as `self`.
+            let _ = finished.changed().await;
+        }
+    }
+}
+
+/// A round being led. However it ends (answered, failed, or its request dropped), the
+/// lead is given up first and then the waiters are woken, so that one of them can lead
+/// the next round.
+struct LeadRound<'a> {
+    freshness: &'a Freshness,
+    leading: Option<tokio::sync::MutexGuard<'a, ()>>,
+    answer: Option<(u64, i64)>,
+}
+
+impl Drop for LeadRound<'_> {
+    fn drop(&mut self) {
+        drop(self.leading.take());
+        match self.answer {
+            Some(answer) => {
+                self.freshness.finished.send_replace(answer);
+            }
+            None => self.freshness.finished.send_modify(|_| {}),
         }
     }
 }
@@ -472,6 +510,28 @@ mod tests {
         }
         let rounds = db.statement_count() - before - 1;
         assert!(rounds < 50, "50 callers at once took {rounds} queries");
+    }
+
+    #[tokio::test]
+    async fn a_round_whose_leader_is_dropped_does_not_strand_the_waiters() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = database(&dir).await;
+        append(&db, 1).await;
+        let freshness = Arc::new(Freshness::default());
+        let ask = || {
+            let (freshness, db) = (freshness.clone(), db.clone());
+            tokio::spawn(async move { freshness.newest(&db.conn).await })
+        };
+        let leader = ask();
+        let waiter = ask();
+        // Both started: the leader is inside its query, the waiter waits for the round.
+        while freshness.begun.load(Ordering::Acquire) == 0 || freshness.finished.receiver_count() < 2 {
+            tokio::task::yield_now().await;
+        }
+        leader.abort();
+        let answer = tokio::time::timeout(Duration::from_secs(5), waiter).await;
+        let latest = audit::latest_id(&db.conn).await.expect("latest");
+        assert_eq!(answer.expect("the waiter is answered").expect("joined").expect("newest"), latest);
     }
 
     #[tokio::test]
