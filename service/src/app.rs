@@ -15,7 +15,7 @@ use crate::domain::Principal;
 use crate::graphql::{Introspection, QueryLimits, Services, build_schema};
 use crate::http::body::BodyLimits;
 use crate::http::rate_limit::RateLimiter;
-use crate::http::{AppState, router};
+use crate::http::{AppState, SharedState, router};
 use crate::metrics::Metrics;
 use crate::reference::{ReferenceStore, SeedErrors, SeedSource, files};
 use crate::registry::index::RegistryIndex;
@@ -112,7 +112,7 @@ pub async fn build_state(settings: &ServeSettings) -> Result<AppState, StartupEr
     let introspection = if limits.disable_introspection { Introspection::Disabled } else { Introspection::Enabled };
     let services =
         Services { db: db.clone(), reference: reference.clone(), index: index.clone(), changes: changes.clone() };
-    Ok(AppState {
+    Ok(AppState::new(SharedState {
         schema: build_schema(Some(services), query_limits, introspection),
         reference,
         auth,
@@ -124,7 +124,7 @@ pub async fn build_state(settings: &ServeSettings) -> Result<AppState, StartupEr
         body_limits: BodyLimits::from(limits),
         query_limits,
         db,
-    })
+    }))
 }
 
 /// A started (bound, not yet serving) application.

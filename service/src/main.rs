@@ -33,8 +33,12 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Returns freed memory to the OS at once instead of after mimalloc's default delay
 /// (a second, ten for whole arenas): under steady load the delayed memory kept the
-/// resident set some 20 MB higher, at no measurable gain in throughput (BENCHMARKS.md).
+/// resident set some 20 MB higher (BENCHMARKS.md). `MIMALLOC_PURGE_DELAY` (milliseconds),
+/// when set, is left to mimalloc.
 fn return_freed_memory_promptly() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
     // SAFETY: stores an integer option; mimalloc reads options at any time, and this
     // runs first thing in main, before any other thread exists.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }

@@ -53,8 +53,8 @@ if pg_up; then
   BACKENDS="sqlite postgres"
 fi
 
-# CPU seconds used so far by a process group.
-cpu() { awk -v g="$1" -v hz="$(getconf CLK_TCK)" '$5==g{s+=$14+$15} END{print s/hz+0}' /proc/[0-9]*/stat 2>/dev/null || echo 0; }
+# CPU seconds used so far by a process group (processes may exit while it reads).
+cpu() { { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v g="$1" -v hz="$(getconf CLK_TCK)" '$5==g{s+=$14+$15} END{print s/hz+0}'; }
 
 # run_wrk LABEL OP URL PGID SCRIPT [wrk args...]: warm-up, then the measured run.
 run_wrk() {

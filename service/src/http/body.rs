@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use serde::Deserialize;
 
+use super::parsed::ParsedQueries;
 use super::rejection::{Reason, Rejection};
 use crate::config::Limits;
 use crate::graphql::{ApiError, QueryLimits};
@@ -117,7 +118,12 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
 
 /// Decodes a body already read by [`read`]: UTF-8, JSON, one request; then checks the
 /// query's shape before anything parses it recursively.
-pub fn decode(bytes: &[u8], limits: BodyLimits, query_limits: &QueryLimits) -> Result<Decoded, Rejection> {
+pub fn decode(
+    bytes: &[u8],
+    limits: BodyLimits,
+    query_limits: &QueryLimits,
+    parsed: &ParsedQueries,
+) -> Result<Decoded, Rejection> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         Rejection::new(
             Reason::InvalidUtf8,
@@ -149,7 +155,7 @@ pub fn decode(bytes: &[u8], limits: BodyLimits, query_limits: &QueryLimits) -> R
         request = request.variables(variables);
     }
     // A query that does not parse is left to the executor, which reports it as usual.
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+    let Ok(doc) = parsed.document(&request.query) else {
         if oversized {
             return Err(too_large(&bytes.len().to_string(), limits));
         }
@@ -198,7 +204,8 @@ mod tests {
     fn bodies() {
         let limits = BodyLimits { ordinary: 200, import: 1000 };
         let query_limits = QueryLimits::default();
-        let reason = |body: &[u8]| decode(body, limits, &query_limits).err().map(|r| r.reason);
+        let reason =
+            |body: &[u8]| decode(body, limits, &query_limits, &ParsedQueries::default()).err().map(|r| r.reason);
         assert_eq!(reason(b"{\"query\": \"{ sectors { code } }\"}"), None);
         assert_eq!(reason(b"{\"query\": \"\xff\"}"), Some(Reason::InvalidUtf8));
         assert_eq!(reason(b"{\"query\": "), Some(Reason::MalformedJson));

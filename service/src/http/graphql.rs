@@ -45,7 +45,7 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
         }
     };
     let decoded = match body::read(&parts.headers, body, state.body_limits).await {
-        Ok(bytes) => body::decode(&bytes, state.body_limits, &state.query_limits),
+        Ok(bytes) => body::decode(&bytes, state.body_limits, &state.query_limits, &state.parsed),
         Err(rejection) => Err(rejection),
     };
     let Decoded { operation_name, outcome } = match decoded {
@@ -83,13 +83,13 @@ pub fn with_request_data(
         .data(DesignationLoader::per_request(state.db.clone()))
 }
 
-/// Runs a query or mutation as `principal` (over HTTP, or sent over a WebSocket).
+/// Runs a query or mutation as `principal` (over HTTP, or sent over a WebSocket), whose
+/// document its caller parsed through [`ParsedQueries`](super::ParsedQueries).
 pub async fn execute(
     state: &AppState,
     principal: Principal,
-    mut request: async_graphql::Request,
+    request: async_graphql::Request,
 ) -> async_graphql::Response {
-    state.parsed.prepare(&mut request);
     let request = with_request_data(state, principal, request);
     let appended_before = appended_in_this_process();
     let mut response = state.schema.execute(request).await;

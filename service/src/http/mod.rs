@@ -43,9 +43,26 @@ use crate::registry::index::RegistryIndex;
 use crate::storage::{Db, StorageError};
 pub use parsed::ParsedQueries;
 
-/// Everything a request handler needs; cheap to clone.
+/// Everything a request handler needs; one pointer, since every middleware layer clones
+/// it for every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl AppState {
+    pub fn new(shared: SharedState) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+pub struct SharedState {
     pub schema: AppSchema,
     pub reference: ReferenceStore,
     pub auth: Arc<Authenticator>,

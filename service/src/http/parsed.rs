@@ -18,24 +18,31 @@ pub struct ParsedQueries {
 }
 
 impl ParsedQueries {
-    /// Gives the request its parsed document: from memory, or parsed now and kept. A query
+    /// The parsed document of `query`: from memory, or parsed now (and kept, when it
+    /// parses and is not too long).
+    pub fn document(&self, query: &str) -> Result<ExecutableDocument, async_graphql::parser::Error> {
+        if query.len() > LONGEST_KEPT {
+            return async_graphql::parser::parse_query(query);
+        }
+        let known = self.documents.read().ok().and_then(|documents| documents.get(query).cloned());
+        if let Some(document) = known {
+            return Ok(document);
+        }
+        let document = async_graphql::parser::parse_query(query)?;
+        if let Ok(mut documents) = self.documents.write() {
+            if documents.len() >= LIMIT {
+                documents.clear();
+            }
+            documents.insert(query.to_owned(), document.clone());
+        }
+        Ok(document)
+    }
+
+    /// Gives the request its parsed document (see [`ParsedQueries::document`]). A query
     /// that does not parse is left for the schema to report.
     pub fn prepare(&self, request: &mut async_graphql::Request) {
-        if request.query.len() > LONGEST_KEPT {
-            return;
-        }
-        let known = self.documents.read().ok().and_then(|documents| documents.get(&request.query).cloned());
-        match known {
-            Some(document) => request.set_parsed_query(document),
-            None => {
-                let Ok(document) = request.parsed_query().cloned() else { return };
-                if let Ok(mut documents) = self.documents.write() {
-                    if documents.len() >= LIMIT {
-                        documents.clear();
-                    }
-                    documents.insert(request.query.clone(), document);
-                }
-            }
+        if let Ok(document) = self.document(&request.query) {
+            request.set_parsed_query(document);
         }
     }
 }

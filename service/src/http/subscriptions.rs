@@ -94,7 +94,8 @@ struct ConnectionExecutor {
 impl Executor for ConnectionExecutor {
     /// Not used by WebSocket connections (they run everything as streams); without a
     /// connection there are no credentials.
-    async fn execute(&self, request: Request) -> Response {
+    async fn execute(&self, mut request: Request) -> Response {
+        self.state.parsed.prepare(&mut request);
         execute(&self.state, Principal::Anonymous, request).await
     }
 
@@ -125,6 +126,7 @@ fn run(
     connection: Option<Arc<Data>>,
 ) -> BoxStream<'static, Response> {
     let principal = session.principal.clone();
+    state.parsed.prepare(&mut request);
     if !is_subscription(&mut request) {
         return stream::once(async move { execute(&state, principal, request).await }).boxed();
     }
