@@ -208,6 +208,11 @@ async fn checked_import(
     audit::record(&txn, principal, change).await?;
     txn.commit().await.map_err(StorageError::from)?;
     progress.update(Phase::Writing, total, total);
+    // The import stands; stale statistics only slow reads down, so a failure here is
+    // logged, not reported.
+    if let Err(e) = db.refresh_statistics().await {
+        tracing::warn!(error = %e, "could not refresh the planner's statistics after the import");
+    }
     Ok(report)
 }
 
