@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait, OVERLAP_MESSAGE};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
-    RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityName,
+    EntityTrait, RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::seaql_migrations;
 
@@ -213,10 +213,14 @@ impl Db {
     /// 0.6 ms per page), until autovacuum got round to it, if it runs at all.
     pub async fn refresh_statistics(&self) -> Result<(), StorageError> {
         let statement = match self.backend() {
-            DbBackend::Postgres => "ANALYZE operator, designation",
-            _ => "PRAGMA optimize",
+            DbBackend::Postgres => format!(
+                "ANALYZE {}, {}",
+                entities::operator::Entity.table_name(),
+                entities::designation::Entity.table_name()
+            ),
+            _ => "PRAGMA optimize".to_owned(),
         };
-        self.conn.execute_unprepared(statement).await?;
+        self.conn.execute_unprepared(&statement).await?;
         Ok(())
     }
 
