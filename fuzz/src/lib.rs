@@ -20,7 +20,7 @@ use scope_registry::app::build_state;
 use scope_registry::config::ServeSettings;
 use scope_registry::domain::{Principal, Role};
 use scope_registry::http::router;
-use scope_registry::registry::tokens::{self, TokenRequest};
+use scope_registry::services::tokens::{self, TokenRequest};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -59,11 +59,11 @@ impl Harness {
         let (app, tokens) = runtime.block_on(async {
             let state = build_state(&settings).await.expect("application state");
             let issue = |role| {
-                let (db, snapshot) = (state.db.clone(), state.reference.snapshot());
+                let services = state.services.clone();
                 async move {
                     let request = TokenRequest { role, ministry: None, label: "fuzz".into(), expires_at: None };
                     let principal = Principal::Cli { user: "fuzz".into(), ministry: None };
-                    tokens::issue(&db, &snapshot, &principal, request).await.expect("token").secret
+                    tokens::issue(&services, &principal, request).await.expect("token").secret
                 }
             };
             let (reader, admin) = (issue(Role::Reader).await, issue(Role::Admin).await);

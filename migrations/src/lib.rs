@@ -10,6 +10,7 @@ mod m20261126_000001_reference_tables;
 mod m20261126_000002_api_tokens;
 mod m20261126_000003_registry_tables;
 mod m20261127_000004_change_control;
+mod m20261201_000005_change_effects;
 mod provenance;
 
 /// The error text the SQLite non-overlap trigger raises (PostgreSQL reports SQLSTATE 23P01).
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_api_tokens::Migration),
             Box::new(m20261126_000003_registry_tables::Migration),
             Box::new(m20261127_000004_change_control::Migration),
+            Box::new(m20261201_000005_change_effects::Migration),
         ]
     }
 }

@@ -53,7 +53,7 @@ pub const APPEND_ONLY_MESSAGE: &str = "audit_trail_is_append_only";
 
 const AUDIT_TABLES: [&str; 2] = ["audit_event", "audit_event_subject"];
 
-fn sqlite_append_only(table: &str, event: &str) -> String {
+pub(crate) fn sqlite_append_only(table: &str, event: &str) -> String {
     format!(
         "CREATE TRIGGER {table}_no_{name} BEFORE {event} ON {table}
          BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END;",
@@ -61,7 +61,7 @@ fn sqlite_append_only(table: &str, event: &str) -> String {
     )
 }
 
-fn pg_append_only(table: &str) -> String {
+pub(crate) fn pg_append_only(table: &str) -> String {
     format!(
         "CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table}
              FOR EACH ROW EXECUTE FUNCTION audit_trail_append_only();

@@ -6,19 +6,16 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use scope_registry::app::open_seeded_database;
-use scope_registry::changes::ChangeFeed;
+use scope_registry::app::open_seeded_services;
 use scope_registry::config::{DatabaseArgs, SeedArgs};
 use scope_registry::domain::overlap::{ActiveField, compute};
 use scope_registry::domain::reference::ReferenceSnapshot;
 use scope_registry::domain::{CorporateNumber, Principal, Regime, Role};
-use scope_registry::graphql::registry::DesignationLoader;
-use scope_registry::graphql::{Introspection, QueryLimits, RequestData, Services, build_schema};
-use scope_registry::reference::{ReferenceStore, SeedSource, files};
-use scope_registry::registry::generate::generate;
-use scope_registry::registry::import::{Silent, import};
-use scope_registry::registry::index::RegistryIndex;
-use scope_registry::storage;
+use scope_registry::graphql::loader::DesignationLoader;
+use scope_registry::graphql::{Introspection, QueryLimits, RequestData, build_schema};
+use scope_registry::seed::{SeedSource, files};
+use scope_registry::services::generate::generate;
+use scope_registry::services::import::{Silent, import};
 
 fn corporate_numbers(c: &mut Criterion) {
     c.bench_function("corporate_number/parse ascii", |b| b.iter(|| CorporateNumber::parse(black_box("7000012050002"))));
@@ -40,22 +37,15 @@ fn status_lookup(c: &mut Criterion) {
     };
     let snap = Arc::new(snapshot());
     let admin = Principal::Cli { user: "bench".into(), ministry: None };
-    let (db, changes) = runtime.block_on(async {
-        let db = open_seeded_database(&database, &SeedArgs::default()).await.expect("database");
+    let services = runtime.block_on(async {
+        let services = open_seeded_services(&database, &SeedArgs::default()).await.expect("database");
         let mut csv = Vec::new();
         generate(&snap, 10_000, 1, &mut csv).expect("generate");
-        import(&db, &snap, &admin, &csv, false, &Silent).await.expect("import");
-        let changes = ChangeFeed::new(db.clone()).await.expect("change feed");
-        (db, changes)
+        import(&services, &admin, &csv, false, &Silent).await.expect("import");
+        services.read_model().index().load_all().await.expect("index");
+        services
     });
-    let reference = ReferenceStore::new(snap.data().clone());
-    let index = RegistryIndex::new(db.clone());
-    runtime.block_on(index.load_all()).expect("index");
-    let schema = build_schema(
-        Some(Services { db: db.clone(), reference, index, changes }),
-        QueryLimits::default(),
-        Introspection::Enabled,
-    );
+    let schema = build_schema(Some(services.clone()), QueryLimits::default(), Introspection::Enabled);
     let reader = Principal::Token { id: uuid::Uuid::nil(), label: "bench".into(), role: Role::Reader, ministry: None };
     let query = r#"{ operator(corporateNumber: "1800000000001") { corporateNumber nameJa
         designations { regime sector { code } domain { code } } } }"#;
@@ -63,12 +53,12 @@ fn status_lookup(c: &mut Criterion) {
         b.to_async(&runtime).iter(|| async {
             let request = async_graphql::Request::new(query)
                 .data(RequestData::new(reader.clone(), snap.clone()))
-                .data(DesignationLoader::per_request(db.clone()));
+                .data(DesignationLoader::per_request(services.clone()));
             let response = schema.execute(request).await;
             assert!(response.errors.is_empty(), "{:?}", response.errors);
         })
     });
-    drop(runtime.block_on(storage::Db::close(db)));
+    drop(runtime.block_on(services.db().clone().close()));
 }
 
 fn overlap(c: &mut Criterion) {

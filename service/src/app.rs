@@ -1,25 +1,23 @@
-//! Start-up: open and migrate the database, load reference data, bind the listener.
+//! Start-up: open and migrate the database, load reference data, build the read model
+//! and the use cases, bind the listener.
 
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::auth::Authenticator;
-use crate::changes::{Change, ChangeFeed, ChangeListener};
 use crate::config::{DatabaseArgs, HttpSettings, SeedArgs, ServeSettings};
 use crate::domain::Principal;
-use crate::graphql::{Introspection, QueryLimits, Services, build_schema};
+use crate::graphql::{Introspection, QueryLimits, build_schema};
 use crate::http::body::BodyLimits;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{AppState, SharedState, router};
 use crate::metrics::Metrics;
-use crate::reference::{ReferenceStore, SeedErrors, SeedSource, files};
-use crate::registry::index::RegistryIndex;
-use crate::registry::{self, RegistryError};
+use crate::read_model::ReadModel;
+use crate::seed::{SeedErrors, SeedSource, files};
+use crate::services::{self, ServiceError, Services};
 use crate::storage::{self, Db, PoolSettings, StorageError};
 
 /// Why the service could not start; each is one clear line for the operator.
@@ -30,7 +28,7 @@ pub enum StartupError {
     #[error(transparent)]
     Seed(#[from] SeedErrors),
     #[error(transparent)]
-    Registry(#[from] RegistryError),
+    Service(#[from] ServiceError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
 }
@@ -50,80 +48,60 @@ pub fn cli_principal(ministry: Option<String>) -> Principal {
     Principal::Cli { user, ministry }
 }
 
+/// The use cases over an open database, for a one-off command (its read model reads
+/// the feed on the same pool, and nothing runs in the background).
+pub async fn command_services(db: &Db) -> Result<Arc<Services>, StorageError> {
+    Ok(Services::new(db.clone(), ReadModel::on_one_pool(db).await?))
+}
+
 /// Validates the seed-data files and syncs them into the database as the command-line
-/// user (see [`registry::reference::sync`] for `keep_curated`).
+/// user (see [`services::reference::sync`] for `keep_curated`).
 pub async fn seed_reference_data(
-    db: &Db,
+    services: &Services,
     args: &SeedArgs,
     keep_curated: bool,
 ) -> Result<storage::reference::SyncReport, StartupError> {
     let source = SeedSource::resolve(args.seed_dir.as_deref());
     let data = files::load(&source)?;
-    let report = registry::reference::sync(db, &cli_principal(None), &data, &source.to_string(), keep_curated).await?;
+    let report =
+        services::reference::sync(services, &cli_principal(None), &data, &source.to_string(), keep_curated).await?;
     tracing::info!(%source, changed = report.changed(), "reference data synced");
     Ok(report)
 }
 
-/// Opens and migrates the database, loading the reference data when it has none yet
-/// (a new database works with every command, not only `serve`).
-pub async fn open_seeded_database(database: &DatabaseArgs, seed: &SeedArgs) -> Result<Db, StartupError> {
+/// Loads the reference data into a database that has none yet (a new database works
+/// with every command, not only `serve`).
+async fn seed_when_new(services: &Services, seed: &SeedArgs) -> Result<(), StartupError> {
+    if storage::reference::is_empty(&services.db().conn).await? {
+        seed_reference_data(services, seed, false).await?;
+    }
+    Ok(())
+}
+
+/// Opens, migrates and (when new) seeds the database for a one-off command.
+pub async fn open_seeded_services(database: &DatabaseArgs, seed: &SeedArgs) -> Result<Arc<Services>, StartupError> {
     let db = open_database(database).await?;
-    if storage::reference::is_empty(&db.conn).await? {
-        seed_reference_data(&db, seed, false).await?;
-    }
-    Ok(db)
-}
-
-/// Keeps the reference snapshot in step with reference-data changes made anywhere
-/// (another instance's curation, a `seed` run by another process).
-struct ReferenceFollower {
-    store: ReferenceStore,
-    db: Db,
-}
-
-impl ChangeListener for ReferenceFollower {
-    fn changed<'a>(&'a self, change: &'a Change) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
-        Box::pin(async move {
-            if change.is_to_reference_data() {
-                let reloaded = self.store.reload(|| storage::reference::load(&self.db.conn)).await;
-                if let Err(e) = reloaded {
-                    tracing::error!(error = %e, "could not reload the reference data after a change");
-                }
-            }
-        })
-    }
+    let services = command_services(&db).await?;
+    seed_when_new(&services, seed).await?;
+    Ok(services)
 }
 
 /// Opens, migrates and (when new) seeds the database and builds what requests share.
 pub async fn build_state(settings: &ServeSettings) -> Result<AppState, StartupError> {
-    let db = open_seeded_database(&settings.database, &settings.seed).await?;
-    // The feed polls on a small pool of its own, so that it never waits behind requests
-    // (and does not count in their statement metric). It starts after the newest change;
-    // the caches load after that, so that no change falls between.
-    let feed_pool = PoolSettings { max_connections: 2, ..PoolSettings::default() };
-    let changes = ChangeFeed::new(Db::connect(&settings.database.database_url, &feed_pool).await?).await?;
-    let reference = ReferenceStore::new(storage::reference::load(&db.conn).await?);
-    changes.listen(Arc::new(ReferenceFollower { store: reference.clone(), db: db.clone() }));
-    let index = RegistryIndex::new(db.clone());
-    changes.listen(index.clone());
-    let auth = Arc::new(Authenticator::new(db.clone(), changes.clone()));
+    let db = open_database(&settings.database).await?;
+    let read = ReadModel::open(&db, &settings.database.database_url).await?;
+    let services = Services::new(db, read);
+    seed_when_new(&services, &settings.seed).await?;
     let limits = &settings.limits;
     let query_limits = QueryLimits::from(limits);
     let introspection = if limits.disable_introspection { Introspection::Disabled } else { Introspection::Enabled };
-    let services =
-        Services { db: db.clone(), reference: reference.clone(), index: index.clone(), changes: changes.clone() };
     Ok(AppState::new(SharedState {
-        schema: build_schema(Some(services), query_limits, introspection),
-        reference,
-        auth,
-        changes,
-        index,
-        parsed: Arc::default(),
-        metrics: Metrics::new(db.clone()),
+        schema: build_schema(Some(services.clone()), query_limits, introspection),
+        metrics: Metrics::new(services.clone()),
+        services,
         rate_limiter: Arc::new(RateLimiter::new(limits)),
         body_limits: BodyLimits::from(limits),
         query_limits,
-        db,
     }))
 }
 
@@ -154,7 +132,7 @@ impl Application {
 
     /// The database handle (tests read its statement counter).
     pub fn db(&self) -> &Db {
-        &self.state.db
+        self.state.services.db()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -165,14 +143,8 @@ impl Application {
     /// in-flight requests finish (for at most the shutdown grace period) and closes the
     /// database pool. The change feed and the index load run in the background meanwhile.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let db = self.state.db.clone();
-        let mut background = self.state.changes.spawn(self.poll_interval, self.listen_for_notifications);
-        let index = self.state.index.clone();
-        background.push(tokio::spawn(async move {
-            if let Err(e) = index.load_all().await {
-                tracing::error!(error = %e, "could not load the registry index; look-ups keep reading the database");
-            }
-        }));
+        let db = self.state.services.db().clone();
+        let background = self.state.services.read_model().spawn(self.poll_interval, self.listen_for_notifications);
         let app = router(self.state, &self.http).into_make_service_with_connect_info::<SocketAddr>();
         let (signalled, mut on_signal) = watch::channel(false);
         let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {

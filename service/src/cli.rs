@@ -11,11 +11,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::domain::Principal;
 use crate::domain::reference::ReferenceSnapshot;
-use crate::registry::export::{ExportKind, export};
-use crate::registry::import::{ImportReport, Phase, Progress, import};
-use crate::registry::index::RegistryIndex;
-use crate::registry::{RegistryError, generate};
-use crate::storage::Db;
+use crate::services::export::{ExportKind, export};
+use crate::services::import::{ImportReport, Phase, Progress, import};
+use crate::services::{ServiceError, Services, generate};
 
 /// Progress on stderr: a bar on a terminal, a plain line every tenth otherwise (logs, CI).
 pub struct CliProgress {
@@ -65,8 +63,7 @@ impl Progress for CliProgress {
 
 /// Imports a file, printing progress and then the report.
 pub async fn import_file(
-    db: &Db,
-    snapshot: &ReferenceSnapshot,
+    services: &Services,
     principal: &Principal,
     path: &Path,
     dry_run: bool,
@@ -74,7 +71,7 @@ pub async fn import_file(
     let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let started = Instant::now();
     let progress = CliProgress::new();
-    let report = import(db, snapshot, principal, &bytes, dry_run, &progress).await?;
+    let report = import(services, principal, &bytes, dry_run, &progress).await?;
     if let Some(bar) = &progress.bar {
         bar.finish_and_clear();
     }
@@ -111,17 +108,15 @@ pub enum ExportFormat {
 
 /// Writes an export to a file or stdout.
 pub async fn export_to(
-    db: &Db,
-    snapshot: &ReferenceSnapshot,
+    services: &Services,
     principal: &Principal,
     kind: ExportKind,
     as_of: NaiveDate,
     format: ExportFormat,
     output: Option<&Path>,
-) -> Result<(), RegistryError> {
+) -> Result<(), ServiceError> {
     // A one-off command has no index loaded: the overlap comes from one query.
-    let index = RegistryIndex::new(db.clone());
-    let table = export(db, &index, snapshot, principal, kind, as_of).await?;
+    let table = export(services, principal, kind, as_of).await?;
     let bytes = match format {
         ExportFormat::Csv => table.to_csv()?,
         ExportFormat::Json => {
@@ -134,7 +129,7 @@ pub async fn export_to(
         Some(path) => std::fs::write(path, &bytes),
         None => std::io::stdout().write_all(&bytes),
     };
-    written.map_err(|e| RegistryError::Invalid(format!("cannot write the export: {e}")))
+    written.map_err(|e| ServiceError::Invalid(format!("cannot write the export: {e}")))
 }
 
 /// Writes a synthetic import file.

@@ -7,18 +7,19 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use scope_registry::app::{
-    Application, StartupError, cli_principal, open_database, open_seeded_database, seed_reference_data,
+    Application, StartupError, cli_principal, command_services, open_database, open_seeded_services,
+    seed_reference_data,
 };
 use scope_registry::cli::{self, ExportFormat};
 use scope_registry::config::{DatabaseArgs, LogFormat, SeedArgs, ServeSettings};
 use scope_registry::domain::date::parse_date;
 use scope_registry::domain::reference::ReferenceSnapshot;
 use scope_registry::domain::{Role, today};
-use scope_registry::reference::{SeedSource, files};
-use scope_registry::registry::export::ExportKind;
-use scope_registry::registry::tokens::TokenRequest;
-use scope_registry::storage::Db;
-use scope_registry::{graphql, registry, storage};
+use scope_registry::graphql;
+use scope_registry::seed::{SeedSource, files};
+use scope_registry::services::export::ExportKind;
+use scope_registry::services::tokens::TokenRequest;
+use scope_registry::services::{self, Services};
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
 
@@ -186,11 +187,6 @@ fn parse_cli_date(text: &str) -> Result<NaiveDate, String> {
     parse_date(text).map_err(|e| e.to_string())
 }
 
-/// The reference snapshot as stored.
-async fn snapshot(db: &Db) -> anyhow::Result<ReferenceSnapshot> {
-    Ok(ReferenceSnapshot::new(storage::reference::load(&db.conn).await?))
-}
-
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -234,11 +230,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Seed { database, seed, demo, keep_curated } => {
             let db = open_database(&database).await?;
-            let report = seed_reference_data(&db, &seed, keep_curated).await?;
+            let services = command_services(&db).await?;
+            let report = seed_reference_data(&services, &seed, keep_curated).await?;
             eprint!("{report}");
             if demo {
                 let text = SeedSource::resolve(seed.seed_dir.as_deref()).read_demo()?;
-                let report = registry::demo::load(&db, &snapshot(&db).await?, &cli_principal(None), &text).await?;
+                let report = services::demo::load(&services, &cli_principal(None), &text).await?;
                 eprintln!(
                     "demo: {} operators loaded with {} designations, {} already present",
                     report.operators_loaded, report.designations, report.operators_skipped
@@ -247,14 +244,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Token(command) => token(command).await?,
         Command::Import { file, ministry, dry_run, database } => {
-            let db = open_seeded_database(&database, &SeedArgs::default()).await?;
-            cli::import_file(&db, &snapshot(&db).await?, &cli_principal(ministry), &file, dry_run).await?;
+            let services = open_seeded_services(&database, &SeedArgs::default()).await?;
+            cli::import_file(&services, &cli_principal(ministry), &file, dry_run).await?;
         }
         Command::Export { kind, as_of, format, output, database } => {
-            let db = open_seeded_database(&database, &SeedArgs::default()).await?;
+            let services = open_seeded_services(&database, &SeedArgs::default()).await?;
             let as_of = as_of.unwrap_or_else(today);
-            cli::export_to(&db, &snapshot(&db).await?, &cli_principal(None), kind, as_of, format, output.as_deref())
-                .await?;
+            cli::export_to(&services, &cli_principal(None), kind, as_of, format, output.as_deref()).await?;
         }
         Command::Generate { operators, seed, output, seed_data } => {
             let data = files::load(&SeedSource::resolve(seed_data.seed_dir.as_deref()))?;
@@ -267,24 +263,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 /// Opens the database for a token command, loading reference data into a new one (a
 /// ministry token needs to know the ministries).
-async fn token_database(database: &DatabaseArgs) -> anyhow::Result<Db> {
-    Ok(open_seeded_database(database, &SeedArgs::default()).await?)
+async fn token_services(database: &DatabaseArgs) -> anyhow::Result<std::sync::Arc<Services>> {
+    Ok(open_seeded_services(database, &SeedArgs::default()).await?)
 }
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {
     let principal = cli_principal(None);
     match command {
         TokenCommand::Issue { role, ministry, name, expires_in_days, database } => {
-            let db = token_database(&database).await?;
-            let snapshot = ReferenceSnapshot::new(storage::reference::load(&db.conn).await?);
+            let services = token_services(&database).await?;
             let expires_at = expires_in_days.map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
             let request = TokenRequest { role, ministry, label: name, expires_at };
-            let issued = registry::tokens::issue(&db, &snapshot, &principal, request).await?;
+            let issued = services::tokens::issue(&services, &principal, request).await?;
             eprintln!("token {} issued; it is shown once:", issued.token.id);
             println!("{}", issued.secret);
         }
         TokenCommand::List { database } => {
-            let db = token_database(&database).await?;
+            let services = token_services(&database).await?;
             let now = chrono::Utc::now();
             let time = |at: Option<chrono::DateTime<chrono::Utc>>| {
                 at.map_or_else(|| "-".to_owned(), |at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
@@ -293,7 +288,7 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 "{:<36}  {:<8}  {:<8}  {:<7}  {:<20}  {:<20}  {:<20}  label",
                 "id", "role", "ministry", "status", "created", "expires", "last used"
             );
-            for token in registry::tokens::list(&db, &principal).await? {
+            for token in services::tokens::list(&services, &principal).await? {
                 println!(
                     "{:<36}  {:<8}  {:<8}  {:<7}  {:<20}  {:<20}  {:<20}  {}",
                     token.id,
@@ -308,8 +303,8 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { id, reason, database } => {
-            let db = token_database(&database).await?;
-            registry::tokens::revoke(&db, &principal, id, reason).await?;
+            let services = token_services(&database).await?;
+            services::tokens::revoke(&services, &principal, id, reason).await?;
             eprintln!("token {id} revoked; it is refused from now on");
         }
     }

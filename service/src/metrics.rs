@@ -16,7 +16,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::storage::Db;
+use crate::services::Services;
 
 /// The content type of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -74,7 +74,7 @@ struct Inner {
 }
 
 impl Metrics {
-    pub fn new(db: Db) -> Self {
+    pub fn new(services: Arc<Services>) -> Self {
         let mut registry = Registry::with_prefix("scope_registry");
         let http_requests = Family::<HttpLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests by route, method and status", http_requests.clone());
@@ -98,7 +98,7 @@ impl Metrics {
             prometheus_client::registry::Unit::Seconds,
             graphql_duration.clone(),
         );
-        registry.register_collector(Box::new(DatabaseCollector(db)));
+        registry.register_collector(Box::new(DatabaseCollector(services)));
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -160,7 +160,7 @@ impl Metrics {
 }
 
 /// Reads the connection pool and the database counters at scrape time.
-struct DatabaseCollector(Db);
+struct DatabaseCollector(Arc<Services>);
 
 impl std::fmt::Debug for DatabaseCollector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -170,7 +170,7 @@ impl std::fmt::Debug for DatabaseCollector {
 
 impl Collector for DatabaseCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let pool = self.0.pool_status();
+        let pool = self.0.db().pool_status();
         let in_use = pool.size.saturating_sub(pool.idle);
         for (name, help, value) in [
             ("db_pool_connections_in_use", "Database connections running a statement or transaction", in_use),
@@ -181,11 +181,11 @@ impl Collector for DatabaseCollector {
             gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
         }
         for (name, help, value) in [
-            ("db_statements", "SQL statements run since start", self.0.statement_count()),
+            ("db_statements", "SQL statements run since start", self.0.db().statement_count()),
             (
                 "audit_events_written",
-                "Audit events written by this process since start",
-                crate::storage::audit::appended_in_this_process(),
+                "Audit events (changes and denied attempts) this process recorded since start",
+                self.0.audit_events_written(),
             ),
         ] {
             let counter = ConstCounter::new(value);
@@ -198,12 +198,15 @@ impl Collector for DatabaseCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::PoolSettings;
+    use crate::storage::{Db, PoolSettings};
 
     #[tokio::test]
     async fn operation_names_are_bounded_and_sanitised() {
-        let db = Db::connect("sqlite::memory:", &PoolSettings::default()).await.unwrap();
-        let metrics = Metrics::new(db);
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("metrics.db").display());
+        let db = Db::connect(&url, &PoolSettings::default()).await.unwrap();
+        db.migrate().await.unwrap();
+        let metrics = Metrics::new(crate::app::command_services(&db).await.unwrap());
         assert_eq!(metrics.operation_label(None), "anonymous");
         assert_eq!(metrics.operation_label(Some("Statuses")), "Statuses");
         for bad in ["", "1abc", "a b", "sr_token\"} 1", &"x".repeat(65)] {

@@ -254,7 +254,7 @@ async fn exports_open_in_excel_and_operators_reimport_unchanged(app: TestApp) ->
     let response = get("/export/operators.csv", None).await.unwrap();
     assert_eq!(response.status(), 401);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "UNAUTHENTICATED");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "one error shape everywhere: {body}");
 
     let overlap: Value =
         get("/export/overlap.csv?asOf=2026-01-01&format=json", Some(&admin)).await.unwrap().json().await.unwrap();

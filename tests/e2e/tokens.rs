@@ -1,8 +1,8 @@
 //! Bearer tokens: issued once, stored as a hash, refused when unknown or malformed.
 
-use scope_registry::domain::reference::ReferenceSnapshot;
+use scope_registry::app::command_services;
 use scope_registry::domain::{Principal, Role};
-use scope_registry::registry::tokens::{self, TokenRequest};
+use scope_registry::services::tokens::{self, TokenRequest};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
@@ -124,7 +124,7 @@ async fn a_revoked_token_is_refused_at_once_also_when_another_process_revokes_it
 async fn an_expired_token_is_refused_at_once(app: TestApp) -> TestApp {
     let admin = app.token("admin", None);
     // A token that expires two seconds from now (the CLI only issues whole days).
-    let snapshot = ReferenceSnapshot::new(scope_registry::storage::reference::load(&app.db.conn).await.unwrap());
+    let services = command_services(&app.db).await.unwrap();
     let request = TokenRequest {
         role: Role::Reader,
         ministry: None,
@@ -132,7 +132,7 @@ async fn an_expired_token_is_refused_at_once(app: TestApp) -> TestApp {
         expires_at: Some(chrono::Utc::now() + chrono::Duration::seconds(2)),
     };
     let principal = Principal::Cli { user: "e2e".into(), ministry: None };
-    let reader = tokens::issue(&app.db, &snapshot, &principal, request).await.unwrap().secret;
+    let reader = tokens::issue(&services, &principal, request).await.unwrap().secret;
     // Used (and so remembered) while it is valid ...
     app.data(PROTECTED, json!({}), Some(&reader)).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;

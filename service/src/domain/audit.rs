@@ -194,6 +194,86 @@ impl AuditActor {
     }
 }
 
+stored_names! {
+    /// What a change did to the data that in-memory read models hold.
+    EffectKind {
+        /// An operator's record or designations changed (keyed by corporate number).
+        Operator => "OPERATOR",
+        /// The reference data changed (sectors, domains, scope items, links,
+        /// jurisdictions, obligation rules).
+        ReferenceData => "REFERENCE_DATA",
+        /// A token's record changed (keyed by its id).
+        Token => "TOKEN",
+    }
+}
+
+/// What a committed change did to the data that read models hold, derived from the
+/// records the change was recorded with (see `services::audit::Change`) and stored with
+/// its event, so that every instance's caches follow exactly what changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// Operators whose record or designations changed.
+    pub operators: BTreeSet<CorporateNumber>,
+    /// Whether the reference data changed.
+    pub reference_data: bool,
+    /// Tokens whose record changed.
+    pub tokens: BTreeSet<Uuid>,
+}
+
+impl Effects {
+    pub fn is_empty(&self) -> bool {
+        self.operators.is_empty() && !self.reference_data && self.tokens.is_empty()
+    }
+
+    /// As stored: one (kind, key) per effect.
+    pub fn rows(&self) -> impl Iterator<Item = (EffectKind, String)> + '_ {
+        let operators = self.operators.iter().map(|n| (EffectKind::Operator, n.as_str().to_owned()));
+        let reference = self.reference_data.then(|| (EffectKind::ReferenceData, String::new()));
+        let tokens = self.tokens.iter().map(|t| (EffectKind::Token, t.to_string()));
+        operators.chain(reference).chain(tokens)
+    }
+
+    /// Adds one stored (kind, key); None when the key does not fit its kind.
+    pub fn add_row(&mut self, kind: EffectKind, key: &str) -> Option<()> {
+        match kind {
+            EffectKind::Operator => {
+                self.operators.insert(CorporateNumber::parse(key).ok()?);
+            }
+            EffectKind::ReferenceData => self.reference_data = true,
+            EffectKind::Token => {
+                self.tokens.insert(Uuid::parse_str(key).ok()?);
+            }
+        }
+        Some(())
+    }
+
+    /// Everything either changed.
+    pub fn merge(&mut self, other: Effects) {
+        self.operators.extend(other.operators);
+        self.reference_data |= other.reference_data;
+        self.tokens.extend(other.tokens);
+    }
+}
+
+/// Which events a reading selects; all conditions are AND-ed.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// The event's own entity is of this type.
+    pub entity_type: Option<SubjectType>,
+    /// The event concerns this record (its entity or another subject).
+    pub subject: Option<Subject>,
+    /// The actor's id ("token:<uuid>", "cli:<user>").
+    pub actor: Option<String>,
+    pub action: Option<AuditAction>,
+    pub outcome: Option<AuditOutcome>,
+    /// At or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Before.
+    pub until: Option<DateTime<Utc>>,
+    /// Only events in this ministry's jurisdiction (what a ministry may read).
+    pub ministry: Option<String>,
+}
+
 /// What an event records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditRecord {
@@ -217,6 +297,8 @@ pub struct NewAuditEvent {
     pub record: AuditRecord,
     /// The entity, every other record concerned and the ministries of the jurisdiction.
     pub subjects: BTreeSet<Subject>,
+    /// What it did to the data read models hold (nothing, for a denied attempt).
+    pub effects: Effects,
 }
 
 /// A recorded event.

@@ -1,7 +1,8 @@
 //! Designations: one operator's status under one regime for one sector or domain
 //! (optionally one scope item) over a period, and the rules a new one must meet.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
 
 use super::reference::ReferenceSnapshot;
 use super::{Principal, Regime, Validity};
@@ -35,13 +36,26 @@ pub fn is_active(effective_from: NaiveDate, effective_to: Option<NaiveDate>, dat
     Validity::new(Some(effective_from), effective_to).contains(date)
 }
 
-/// Why a requested designation cannot be made.
+/// Why a requested change breaks a rule of the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuleViolation {
     /// The request itself is wrong (BAD_USER_INPUT).
     Invalid(String),
     /// The principal may not act there (FORBIDDEN).
     Forbidden(String),
+    /// The record is no longer in a state that allows it (CONFLICT).
+    Conflict(String),
+}
+
+impl RuleViolation {
+    /// What is wrong, for people.
+    pub fn into_message(self) -> String {
+        match self {
+            RuleViolation::Invalid(message) | RuleViolation::Forbidden(message) | RuleViolation::Conflict(message) => {
+                message
+            }
+        }
+    }
 }
 
 /// What was asked for, as typed.
@@ -193,8 +207,8 @@ pub fn check_revocation(
 /// A stored designation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Designation {
-    pub id: uuid::Uuid,
-    pub operator_id: uuid::Uuid,
+    pub id: Uuid,
+    pub operator_id: Uuid,
     pub regime: Regime,
     /// The sector (CI) or domain (ESPA) code.
     pub field: String,
@@ -207,24 +221,91 @@ pub struct Designation {
     pub reference: Option<String>,
     pub ministry: String,
     pub revocation_reason: Option<String>,
-    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
     pub version: i32,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl Designation {
+    /// A new designation of operator `operator_id` as planned (version 1).
+    pub fn new(
+        id: Uuid,
+        operator_id: Uuid,
+        plan: &PlannedDesignation,
+        legal_basis: Option<String>,
+        reference: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            operator_id,
+            regime: plan.regime,
+            field: plan.field.clone(),
+            scope_item: plan.scope_item.clone(),
+            effective_from: plan.effective_from,
+            effective_to: plan.effective_to,
+            status: DesignationStatus::Designated,
+            legal_basis,
+            reference,
+            ministry: plan.ministry.clone(),
+            revocation_reason: None,
+            revoked_at: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn is_active_at(&self, date: NaiveDate) -> bool {
         is_active(self.effective_from, self.effective_to, date)
     }
 
-    /// Where its period ends when its operator closes on `closed_on`: there, or for a
-    /// designation that has not started yet, at its own start (it never takes effect).
-    /// None when it ends by then anyway.
-    pub fn end_on_closure(&self, closed_on: NaiveDate) -> Option<NaiveDate> {
-        match self.effective_to {
-            Some(to) if to <= closed_on => None,
-            _ => Some(closed_on.max(self.effective_from)),
+    /// The designation revoked from `effective_to` on (its period closes there; equal to
+    /// its start cancels one that has not taken effect). Revocation only shortens.
+    pub fn revoked(&self, effective_to: NaiveDate, reason: String, now: DateTime<Utc>) -> Result<Self, RuleViolation> {
+        if self.status == DesignationStatus::Revoked {
+            return Err(RuleViolation::Conflict(format!("designation {} is already revoked", self.id)));
+        }
+        if effective_to < self.effective_from {
+            return Err(invalid(format!(
+                "effectiveTo ({effective_to}) is before the designation's effectiveFrom ({})",
+                self.effective_from
+            )));
+        }
+        if let Some(end) = self.effective_to
+            && effective_to > end
+        {
+            return Err(invalid(format!(
+                "effectiveTo ({effective_to}) is after the designation's current end ({end}); revocation cannot extend it"
+            )));
+        }
+        Ok(self.ended(effective_to, reason, now))
+    }
+
+    /// The designation as its operator's closing on `closed_on` leaves it: ended there,
+    /// or for one that has not started yet, at its own start (it never takes effect),
+    /// with `closing` added to its reason. None when it ends by then anyway.
+    pub fn ended_by_closure(&self, closed_on: NaiveDate, closing: &str, now: DateTime<Utc>) -> Option<Self> {
+        if self.effective_to.is_some_and(|to| to <= closed_on) {
+            return None;
+        }
+        let reason = match &self.revocation_reason {
+            Some(earlier) => format!("{earlier}; {closing}"),
+            None => closing.to_owned(),
+        };
+        Some(self.ended(closed_on.max(self.effective_from), reason, now))
+    }
+
+    fn ended(&self, effective_to: NaiveDate, reason: String, now: DateTime<Utc>) -> Self {
+        Self {
+            effective_to: Some(effective_to),
+            status: DesignationStatus::Revoked,
+            revocation_reason: Some(reason),
+            revoked_at: Some(now),
+            version: self.version + 1,
+            updated_at: now,
+            ..self.clone()
         }
     }
 }
@@ -330,10 +411,29 @@ mod tests {
     #[test]
     fn closing_ends_open_and_future_designations_only() {
         let closed_on = d("2026-04-01");
-        assert_eq!(water("2020-01-01", None, "MLIT").end_on_closure(closed_on), Some(closed_on));
-        assert_eq!(water("2020-01-01", Some("2030-01-01"), "MLIT").end_on_closure(closed_on), Some(closed_on));
-        assert_eq!(water("2020-01-01", Some("2026-04-01"), "MLIT").end_on_closure(closed_on), None);
-        assert_eq!(water("2027-01-01", None, "MLIT").end_on_closure(closed_on), Some(d("2027-01-01")));
+        let now = chrono::Utc::now();
+        let end = |designation: Designation| {
+            designation.ended_by_closure(closed_on, "merged", now).and_then(|ended| ended.effective_to)
+        };
+        assert_eq!(end(water("2020-01-01", None, "MLIT")), Some(closed_on));
+        assert_eq!(end(water("2020-01-01", Some("2030-01-01"), "MLIT")), Some(closed_on));
+        assert_eq!(end(water("2020-01-01", Some("2026-04-01"), "MLIT")), None);
+        assert_eq!(end(water("2027-01-01", None, "MLIT")), Some(d("2027-01-01")));
+        let earlier = Designation { revocation_reason: Some("moved".into()), ..water("2020-01-01", None, "MLIT") };
+        let ended = earlier.ended_by_closure(closed_on, "merged", now).expect("ended");
+        assert_eq!((ended.revocation_reason.as_deref(), ended.version), (Some("moved; merged"), 2));
+    }
+
+    #[test]
+    fn revocation_only_shortens_and_only_once() {
+        let now = chrono::Utc::now();
+        let open = water("2024-04-01", Some("2030-01-01"), "MLIT");
+        let revoked = open.revoked(d("2025-01-01"), "transfer".into(), now).expect("revoked");
+        assert_eq!((revoked.effective_to, revoked.status), (Some(d("2025-01-01")), DesignationStatus::Revoked));
+        assert!(matches!(revoked.revoked(d("2024-06-01"), "again".into(), now), Err(RuleViolation::Conflict(_))));
+        assert!(matches!(open.revoked(d("2024-03-31"), "early".into(), now), Err(RuleViolation::Invalid(_))));
+        assert!(matches!(open.revoked(d("2031-01-01"), "later".into(), now), Err(RuleViolation::Invalid(_))));
+        assert!(open.revoked(d("2024-04-01"), "never took effect".into(), now).is_ok());
     }
 
     #[test]

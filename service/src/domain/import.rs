@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 
 use super::date::parse_date;
-use super::designation::{self, Designation, DesignationRequest, PlannedDesignation, RuleViolation};
+use super::designation::{self, Designation, DesignationRequest, PlannedDesignation};
 use super::operator::Operator;
 use super::reference::ReferenceSnapshot;
 use super::{CorporateNumber, Principal, Regime, text};
@@ -159,7 +159,8 @@ pub fn parse_row(
             };
             match designation::plan(snapshot, principal, &request) {
                 Ok(plan) => designation = Some(plan),
-                Err(RuleViolation::Invalid(message)) | Err(RuleViolation::Forbidden(message)) => {
+                Err(violation) => {
+                    let message = violation.into_message();
                     fail(column_of(&message), message);
                 }
             }
@@ -314,6 +315,17 @@ pub fn reconcile(
             }),
             None => {
                 let plan_d = &designation.plan;
+                // A closed operator's designations end by the day it closed.
+                if let Some(Err(violation)) =
+                    existing.map(|s| s.operator.check_period(plan_d.effective_from, plan_d.effective_to))
+                {
+                    errors.push(RowError {
+                        line: row.line,
+                        column: Some(COLUMNS[EFFECTIVE_TO]),
+                        message: violation.into_message(),
+                    });
+                    continue;
+                }
                 periods
                     .entry((number, plan_d.regime, plan_d.field.clone(), plan_d.scope_item.clone()))
                     .or_default()

@@ -3,7 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::CorporateNumber;
+use super::designation::RuleViolation;
+use super::{CorporateNumber, Regime};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operator {
@@ -18,4 +19,109 @@ pub struct Operator {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Operator {
+    /// A newly registered operator (version 1).
+    pub fn register(
+        id: Uuid,
+        corporate_number: CorporateNumber,
+        name_ja: String,
+        name_en: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            corporate_number,
+            name_ja,
+            name_en,
+            closed_on: None,
+            successor: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The operator with its names corrected (absent names stay; `Some(None)` clears the
+    /// English name); None when that changes nothing.
+    pub fn renamed(
+        &self,
+        name_ja: Option<String>,
+        name_en: Option<Option<String>>,
+        now: DateTime<Utc>,
+    ) -> Option<Self> {
+        let name_ja = name_ja.unwrap_or_else(|| self.name_ja.clone());
+        let name_en = name_en.unwrap_or_else(|| self.name_en.clone());
+        if (&name_ja, &name_en) == (&self.name_ja, &self.name_en) {
+            return None;
+        }
+        Some(Self { name_ja, name_en, version: self.version + 1, updated_at: now, ..self.clone() })
+    }
+
+    /// The operator closed on `closed_on` (merged into `successor`, or dissolved). An
+    /// operator closes once; it cannot succeed itself.
+    pub fn closed(
+        &self,
+        closed_on: NaiveDate,
+        successor: Option<CorporateNumber>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, RuleViolation> {
+        if let Some(already) = self.closed_on {
+            return Err(RuleViolation::Conflict(format!(
+                "operator {} already closed on {already}",
+                self.corporate_number
+            )));
+        }
+        if successor == Some(self.corporate_number) {
+            return Err(RuleViolation::Invalid(format!(
+                "operator {} cannot be its own successor",
+                self.corporate_number
+            )));
+        }
+        Ok(Self { closed_on: Some(closed_on), successor, version: self.version + 1, updated_at: now, ..self.clone() })
+    }
+
+    /// A closed operator's designations end by the day it closed: refuses a period that
+    /// does not.
+    pub fn check_period(&self, from: NaiveDate, to: Option<NaiveDate>) -> Result<(), RuleViolation> {
+        match self.closed_on {
+            Some(closed_on) if from >= closed_on || to.is_none_or(|to| to > closed_on) => {
+                Err(RuleViolation::Invalid(format!(
+                    "operator {} closed on {closed_on}: its designations must end by then (effectiveTo at most {closed_on})",
+                    self.corporate_number
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Which operators a listing selects. Designation conditions count designations
+/// active at `as_of`; all conditions are AND-ed.
+#[derive(Debug, Clone)]
+pub struct OperatorQuery {
+    pub as_of: NaiveDate,
+    /// Has an active designation under each of these regimes.
+    pub regimes: Vec<Regime>,
+    pub not_regime: Option<Regime>,
+    pub sector: Option<String>,
+    pub domain: Option<String>,
+    pub name_contains: Option<String>,
+    /// Not an active CI operator in any of these sectors (for domain gaps).
+    pub not_in_sectors: Option<Vec<String>>,
+}
+
+impl OperatorQuery {
+    pub fn at(as_of: NaiveDate) -> Self {
+        Self {
+            as_of,
+            regimes: Vec::new(),
+            not_regime: None,
+            sector: None,
+            domain: None,
+            name_contains: None,
+            not_in_sectors: None,
+        }
+    }
 }

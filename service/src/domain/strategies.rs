@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use super::CorporateNumber;
 use super::date::{EARLIEST_DATE, LATEST_DATE};
 use super::reference::ReferenceSnapshot;
-use crate::reference::files::{self, SeedSource};
+use crate::seed::files::{self, SeedSource};
 
 /// The reference data built into the binary (seed-data/).
 pub fn embedded_snapshot() -> ReferenceSnapshot {

@@ -6,14 +6,15 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::pagination::page_size;
 use super::reference::MinistryObject;
-use super::registry::page_size;
 use super::tokens::RoleValue;
-use super::{ApiError, ApiResult, db, request};
-use crate::domain::audit::{ActorKind, AuditAction, AuditEvent, AuditOutcome, AuditRecord, Subject, SubjectType};
+use super::{ApiError, ApiResult, request, services};
+use crate::domain::audit::{
+    ActorKind, AuditAction, AuditEvent, AuditOutcome, AuditQuery, AuditRecord, Subject, SubjectType,
+};
 use crate::domain::today;
-use crate::registry;
-use crate::storage::audit::AuditQuery;
+use crate::services;
 
 /// Declares an API enum that mirrors a domain enum variant by variant (each variant's
 /// doc comment is its description), with `From` both ways.
@@ -293,7 +294,7 @@ pub type AuditEventConnection = Connection<AuditCursor, AuditEventObject, AuditC
 
 /// Every event concerning one record that the caller may read, oldest first.
 pub async fn history(ctx: &Context<'_>, subject: Subject) -> ApiResult<Vec<AuditEventObject>> {
-    let events = registry::audit::history(db(ctx), &request(ctx).principal, subject).await?;
+    let events = services::audit::history(services(ctx), &request(ctx).principal, subject).await?;
     Ok(events.into_iter().map(AuditEventObject).collect())
 }
 
@@ -319,7 +320,7 @@ impl AuditTrailQuery {
         let after =
             after.map(|a| AuditCursor::decode_cursor(&a).map(|c| c.0)).transpose().map_err(ApiError::bad_input)?;
         let query = filter.unwrap_or_default().into_query()?;
-        let page = registry::audit::events(db(ctx), &request(ctx).principal, query, after, first).await?;
+        let page = services::audit::events(services(ctx), &request(ctx).principal, query, after, first).await?;
         let total_count = i32::try_from(page.total_count).unwrap_or(i32::MAX);
         let mut connection = Connection::with_additional_fields(
             after.is_some(),

@@ -10,14 +10,12 @@ use chrono::NaiveDate;
 use super::audit::AuditEventObject;
 use super::reference::{CrosswalkLinkObject, RelationValue, ScopeItemLinkObject};
 use super::scalars::Date;
-use super::{ApiError, ApiResult, request};
+use super::{ApiError, ApiResult, request, services};
 use crate::domain::crosswalk::LinkKind;
 use crate::domain::reference::{LinkRecord, ReferenceData, ReferenceSnapshot};
 use crate::domain::today;
-use crate::reference::ReferenceStore;
-use crate::registry;
-use crate::registry::crosswalk::{LinkInput, Pair, RemovalInput};
-use crate::storage::Db;
+use crate::services;
+use crate::services::crosswalk::{LinkInput, Pair, RemovalInput};
 
 /// Sets the link between a CI sector and an ESPA business domain from a day on.
 #[derive(InputObject)]
@@ -135,10 +133,6 @@ fn pair(kind: LinkKind, ci: String, espa: String) -> Pair {
     Pair { kind, ci: ci.trim().to_owned(), espa: espa.trim().to_owned() }
 }
 
-fn services<'a>(ctx: &'a Context<'_>) -> (&'a Db, &'a ReferenceStore) {
-    (ctx.data_unchecked::<Db>(), ctx.data_unchecked::<ReferenceStore>())
-}
-
 /// Curates a link; returns the snapshot with it, where it is, and the day it starts.
 async fn upsert(
     ctx: &Context<'_>,
@@ -146,9 +140,9 @@ async fn upsert(
     links: fn(&ReferenceData) -> &[LinkRecord],
 ) -> ApiResult<(Arc<ReferenceSnapshot>, usize, NaiveDate)> {
     let day = input.effective_from.unwrap_or_else(today);
-    let (db, store) = services(ctx);
-    let link = registry::crosswalk::upsert(db, store, &request(ctx).principal, input).await?;
-    let snapshot = store.snapshot();
+    let services = services(ctx);
+    let link = services::crosswalk::upsert(services, &request(ctx).principal, input).await?;
+    let snapshot = services.snapshot();
     let index = links(snapshot.data())
         .iter()
         .position(|l| l.ci == link.ci && l.espa == link.espa && l.validity == link.validity)
@@ -157,8 +151,7 @@ async fn upsert(
 }
 
 async fn remove(ctx: &Context<'_>, input: RemovalInput) -> ApiResult<AuditEventObject> {
-    let (db, store) = services(ctx);
-    Ok(AuditEventObject(registry::crosswalk::remove(db, store, &request(ctx).principal, input).await?))
+    Ok(AuditEventObject(services::crosswalk::remove(services(ctx), &request(ctx).principal, input).await?))
 }
 
 /// Curating the crosswalk (admin).

@@ -3,9 +3,9 @@
 use async_graphql::{Context, Object, SimpleObject};
 
 use super::limits::DATABASE_COST;
-use super::{ApiResult, db, request};
-use crate::registry;
-use crate::registry::import::Silent;
+use super::{ApiResult, request, services};
+use crate::services;
+use crate::services::import::Silent;
 
 /// One invalid row of an import.
 #[derive(SimpleObject)]
@@ -40,8 +40,8 @@ fn int(n: u64) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-impl From<registry::import::ImportReport> for ImportReport {
-    fn from(report: registry::import::ImportReport) -> Self {
+impl From<services::import::ImportReport> for ImportReport {
+    fn from(report: services::import::ImportReport) -> Self {
         Self {
             dry_run: report.dry_run,
             rows_read: int(report.rows_read),
@@ -76,9 +76,7 @@ impl ImportMutation {
         #[graphql(default = false)] dry_run: bool,
     ) -> ApiResult<ImportReport> {
         let data = request(ctx);
-        let report =
-            registry::import::import(db(ctx), &data.snapshot(), &data.principal, csv.as_bytes(), dry_run, &Silent)
-                .await?;
+        let report = services::import::import(services(ctx), &data.principal, csv.as_bytes(), dry_run, &Silent).await?;
         Ok(report.into())
     }
 }

@@ -22,7 +22,7 @@ pub const DATABASE_COST: usize = 10;
 
 /// The complexity of a paged listing: a database query plus the page times its selection.
 pub fn paged_complexity(first: Option<i32>, child_complexity: usize) -> usize {
-    let page = first.map_or(super::registry::DEFAULT_PAGE_SIZE as usize, |n| usize::try_from(n).unwrap_or(0));
+    let page = first.map_or(super::pagination::DEFAULT_PAGE_SIZE as usize, |n| usize::try_from(n).unwrap_or(0));
     DATABASE_COST.saturating_add(page.saturating_mul(child_complexity))
 }
 

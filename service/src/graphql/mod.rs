@@ -1,13 +1,18 @@
 //! The GraphQL API: types and thin resolvers. Resolvers parse input into domain types,
-//! call the service layer and map errors once (see `error`).
+//! call a use case (`services`) and map errors once (see `error`); nothing here touches
+//! the database or the caches directly.
 
 pub mod audit;
 pub mod curation;
+pub mod designations;
 pub mod error;
 pub mod import;
 pub mod limits;
+pub mod loader;
+pub mod operators;
+pub mod overlap;
+pub mod pagination;
 pub mod reference;
-pub mod registry;
 pub mod scalars;
 pub mod subscriptions;
 pub mod tokens;
@@ -20,12 +25,9 @@ use async_graphql::{Context, MergedObject, SDLExportOptions, Schema};
 pub use error::{ApiError, ApiResult};
 pub use limits::QueryLimits;
 
-use crate::changes::ChangeFeed;
 use crate::domain::Principal;
 use crate::domain::reference::ReferenceSnapshot;
-use crate::reference::ReferenceStore;
-use crate::registry::index::RegistryIndex;
-use crate::storage::Db;
+use crate::services::Services;
 
 /// What one request carries: who asks, and the reference snapshot it is answered from.
 pub struct RequestData {
@@ -56,41 +58,32 @@ pub fn request<'a>(ctx: &'a Context<'_>) -> &'a RequestData {
     ctx.data_unchecked::<RequestData>()
 }
 
-/// The database; the schema always carries it when it serves requests.
-pub fn db<'a>(ctx: &'a Context<'_>) -> &'a Db {
-    ctx.data_unchecked::<Db>()
-}
-
-/// The in-memory read model of operators; the schema always carries it when it serves
-/// requests.
-pub fn index<'a>(ctx: &'a Context<'_>) -> &'a RegistryIndex {
-    ctx.data_unchecked::<Arc<RegistryIndex>>()
+/// The use cases; the schema always carries them when it serves requests.
+pub fn services<'a>(ctx: &'a Context<'_>) -> &'a Services {
+    ctx.data_unchecked::<Arc<Services>>()
 }
 
 /// All queries.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(reference::ReferenceQuery, registry::RegistryQuery, audit::AuditTrailQuery, tokens::TokenQuery);
+pub struct QueryRoot(
+    reference::ReferenceQuery,
+    operators::OperatorQueries,
+    overlap::OverlapQuery,
+    audit::AuditTrailQuery,
+    tokens::TokenQuery,
+);
 
 /// All mutations.
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
-    registry::RegistryMutation,
+    operators::OperatorMutation,
+    designations::DesignationMutation,
     curation::CurationMutation,
     tokens::TokenMutation,
     import::ImportMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, subscriptions::SubscriptionRoot>;
-
-/// What resolvers work with: the database, the reference store that curations replace
-/// the snapshot of, the in-memory index of operators, and the change feed subscriptions
-/// follow.
-pub struct Services {
-    pub db: Db,
-    pub reference: ReferenceStore,
-    pub index: Arc<RegistryIndex>,
-    pub changes: Arc<ChangeFeed>,
-}
 
 /// Whether the schema answers introspection queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +94,7 @@ pub enum Introspection {
 
 /// Builds the schema (without services: only to print the SDL); `limits` is what a
 /// request may cost.
-pub fn build_schema(services: Option<Services>, limits: QueryLimits, introspection: Introspection) -> AppSchema {
+pub fn build_schema(services: Option<Arc<Services>>, limits: QueryLimits, introspection: Introspection) -> AppSchema {
     let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), subscriptions::SubscriptionRoot)
         .data(limits)
         .extension(limits::LimitsExtension(limits));
@@ -109,9 +102,7 @@ pub fn build_schema(services: Option<Services>, limits: QueryLimits, introspecti
         builder = builder.disable_introspection();
     }
     match services {
-        Some(Services { db, reference, index, changes }) => {
-            builder.data(db).data(reference).data(index).data(changes).finish()
-        }
+        Some(services) => builder.data(services).finish(),
         None => builder.finish(),
     }
 }

@@ -29,3 +29,10 @@ impl From<NaiveDate> for Date {
         Date(date)
     }
 }
+
+impl Date {
+    /// The date asked for, or today in Japan when none was.
+    pub fn or_today(as_of: Option<Date>) -> NaiveDate {
+        as_of.map_or_else(crate::domain::today, |d| d.0)
+    }
+}

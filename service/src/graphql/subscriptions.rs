@@ -15,14 +15,17 @@ use futures_util::{Stream, StreamExt};
 use uuid::Uuid;
 
 use super::audit::{AuditActionValue, SubjectTypeValue};
+use super::designations::DesignationObject;
+use super::loader::Designations;
+use super::operators::OperatorStatusObject;
 use super::reference::RegimeValue;
-use super::registry::{DesignationObject, Designations, OperatorStatusObject};
-use super::{ApiError, ApiResult, db, request};
-use crate::auth::{AuthError, Session};
-use crate::changes::{Change, ChangeFeed};
+use super::{ApiError, ApiResult, request, services};
 use crate::domain::{Principal, today};
-use crate::reference::ReferenceStore;
-use crate::registry::subscriptions::{self as follow, ChangedDesignation, DesignationFilter, WantedDesignations};
+use crate::services::ServiceError;
+use crate::services::authentication::{Session, TokenRefusal};
+use crate::services::subscriptions::{
+    self as follow, Change, ChangedDesignation, DesignationFilter, WantedDesignations,
+};
 
 /// Designations read per round trip when one change touched many (an import).
 const READ_BATCH: usize = 500;
@@ -79,10 +82,10 @@ fn cursor(event: i64, position: usize, count: usize) -> String {
 /// resumes (`after`, checked against the trail); without `after`, now.
 async fn starting_point(ctx: &Context<'_>, after: Option<ID>, positions: bool) -> ApiResult<(i64, Option<Resume>)> {
     let Some(after) = after else {
-        return Ok((ctx.data_unchecked::<Arc<ChangeFeed>>().last_event_id(), None));
+        return Ok((follow::last_event_id(services(ctx)), None));
     };
     let resume = Resume::parse(&after, positions)?;
-    follow::check_recorded(db(ctx), resume.event).await?;
+    follow::check_recorded(services(ctx), resume.event).await?;
     Ok((resume.after_event(), Some(resume)))
 }
 
@@ -92,8 +95,7 @@ fn changes_while_authorised(
     ctx: &Context<'_>,
     after: i64,
 ) -> impl Stream<Item = ApiResult<Arc<Change>>> + Send + use<> {
-    let feed = ctx.data_unchecked::<Arc<ChangeFeed>>().clone();
-    let changes = feed.changes_after(db(ctx).clone(), after);
+    let changes = follow::changes_after(services(ctx), after);
     let token = match &request(ctx).principal {
         Principal::Token { id, .. } => Some(*id),
         _ => None,
@@ -104,13 +106,13 @@ fn changes_while_authorised(
         tokio::pin!(expiry, changes);
         loop {
             let next = tokio::select! {
-                () = &mut expiry => Some(Err(AuthError::Expired)),
-                next = changes.next() => next.map(|change| change.map_err(AuthError::from)),
+                () = &mut expiry => Some(Err(ServiceError::from(TokenRefusal::Expired))),
+                next = changes.next() => next,
             };
             let Some(change) = next else { break };
             let change = change?;
             if token.is_some_and(|token| change.revokes_token(token)) {
-                Err(AuthError::Revoked)?;
+                Err(ServiceError::from(TokenRefusal::Revoked))?;
             }
             yield change;
         }
@@ -236,7 +238,7 @@ impl ReferenceDataChangeObject {
 /// Before each message of a subscription: answer from the current reference snapshot
 /// and forget designations loaded for earlier messages, as a new request would.
 async fn fresh_message(ctx: &Context<'_>, changed: &ChangedDesignation) {
-    request(ctx).move_to(ctx.data_unchecked::<ReferenceStore>().snapshot());
+    request(ctx).move_to(services(ctx).snapshot());
     let loader = ctx.data_unchecked::<Designations>();
     loader.clear::<Uuid>();
     if let Some(entry) = &changed.status.entry {
@@ -315,7 +317,7 @@ async fn designations_in(
     filter: &DesignationFilter,
     batch: &[Uuid],
 ) -> ApiResult<Vec<ChangedDesignation>> {
-    Ok(follow::changed_designations(db(ctx), &request(ctx).principal, filter, batch).await?)
+    Ok(follow::changed_designations(services(ctx), &request(ctx).principal, filter, batch).await?)
 }
 
 #[cfg(test)]

@@ -5,14 +5,14 @@
 use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 
+use super::pagination::parse_id;
 use super::reference::MinistryObject;
-use super::registry::parse_id;
-use super::{ApiResult, db, request};
+use super::{ApiResult, request, services};
 use crate::domain::Role;
 use crate::domain::audit::Subject;
 use crate::domain::today;
 use crate::domain::token::{ApiToken, TokenStatus};
-use crate::registry;
+use crate::services;
 
 /// What a token may do.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +117,7 @@ pub struct TokenQuery;
 impl TokenQuery {
     /// Every token, oldest first, without secrets (admin only).
     async fn tokens(&self, ctx: &Context<'_>) -> ApiResult<Vec<ApiTokenObject>> {
-        let tokens = registry::tokens::list(db(ctx), &request(ctx).principal).await?;
+        let tokens = services::tokens::list(services(ctx), &request(ctx).principal).await?;
         Ok(tokens.into_iter().map(ApiTokenObject).collect())
     }
 }
@@ -137,7 +137,7 @@ impl TokenMutation {
         #[graphql(desc = "Why it is revoked (recorded in the audit trail).")] reason: Option<String>,
     ) -> ApiResult<ApiTokenObject> {
         let id = parse_id(&id, "token")?;
-        let revoked = registry::tokens::revoke(db(ctx), &request(ctx).principal, id, reason).await?;
+        let revoked = services::tokens::revoke(services(ctx), &request(ctx).principal, id, reason).await?;
         Ok(ApiTokenObject(revoked))
     }
 }

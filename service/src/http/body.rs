@@ -9,10 +9,10 @@ use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use serde::Deserialize;
 
-use super::parsed::ParsedQueries;
-use super::rejection::{Reason, Rejection};
+use super::error::{Reason, Rejection};
 use crate::config::Limits;
 use crate::graphql::{ApiError, QueryLimits};
+use crate::read_model::ParsedQueries;
 
 /// The one mutation allowed the larger body limit: it carries a whole CSV file.
 pub const IMPORT_FIELD: &str = "importDesignations";

@@ -5,16 +5,17 @@ use std::net::SocketAddr;
 
 use axum::Extension;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
+use super::error::endpoint_error;
 use super::graphql::Refusal;
 use crate::domain::date::parse_date;
 use crate::domain::today;
 use crate::graphql::ApiError;
-use crate::registry::export::{ExportKind, export};
+use crate::services::export::{ExportKind, export};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,18 +24,8 @@ pub struct ExportParams {
     format: Option<String>,
 }
 
-/// An error as JSON with its code and a fitting HTTP status.
 fn error(error: ApiError) -> Response {
-    let status = match error {
-        ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-        ApiError::BadUserInput(_) | ApiError::QueryTooComplex(_) => StatusCode::BAD_REQUEST,
-        ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-        ApiError::Conflict(_) => StatusCode::CONFLICT,
-        ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let body = serde_json::json!({ "error": { "code": error.code(), "message": error.message() } });
-    (status, axum::Json(body)).into_response()
+    endpoint_error(&error)
 }
 
 pub async fn export_file(
@@ -64,8 +55,7 @@ pub async fn export_file(
         Err(Refusal::RateLimited(rejection)) => return rejection.into_response(),
         Err(Refusal::Unauthenticated(e)) => return error(e),
     };
-    let snapshot = state.reference.snapshot();
-    let table = match export(&state.db, &state.index, &snapshot, &principal, kind, as_of).await {
+    let table = match export(&state.services, &principal, kind, as_of).await {
         Ok(table) => table,
         Err(e) => return error(e.into()),
     };

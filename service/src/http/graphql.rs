@@ -13,12 +13,12 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
 use super::body::{self, Decoded};
+use super::error::{Rejection, request_error};
 use super::observe::record_operation;
-use super::rejection::{Rejection, request_error};
 use crate::domain::Principal;
-use crate::graphql::registry::DesignationLoader;
+use crate::graphql::loader::DesignationLoader;
 use crate::graphql::{ApiError, RequestData};
-use crate::storage::audit::appended_in_this_process;
+use crate::services::authentication;
 
 /// The label of requests refused before their operation was read.
 const UNREAD_OPERATION: &str = "unread";
@@ -45,7 +45,7 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
         }
     };
     let decoded = match body::read(&parts.headers, body, state.body_limits).await {
-        Ok(bytes) => body::decode(&bytes, state.body_limits, &state.query_limits, &state.parsed),
+        Ok(bytes) => body::decode(&bytes, state.body_limits, &state.query_limits, state.services.read_model().parsed()),
         Err(rejection) => Err(rejection),
     };
     let Decoded { operation_name, outcome } = match decoded {
@@ -79,8 +79,8 @@ pub fn with_request_data(
     request: async_graphql::Request,
 ) -> async_graphql::Request {
     request
-        .data(RequestData::new(principal, state.reference.snapshot()))
-        .data(DesignationLoader::per_request(state.db.clone()))
+        .data(RequestData::new(principal, state.services.snapshot()))
+        .data(DesignationLoader::per_request(state.services.clone()))
 }
 
 /// Runs a query or mutation as `principal` (over HTTP, or sent over a WebSocket), whose
@@ -91,16 +91,8 @@ pub async fn execute(
     request: async_graphql::Request,
 ) -> async_graphql::Response {
     let request = with_request_data(state, principal, request);
-    let appended_before = appended_in_this_process();
+    // A use case that wrote has made this process's caches follow before it returned.
     let mut response = state.schema.execute(request).await;
-    if appended_in_this_process() != appended_before {
-        // This request (or one running beside it) wrote: pass the change on to the caches
-        // before answering, so that the next read here sees it.
-        if let Err(e) = state.changes.catch_up().await {
-            tracing::warn!(error = %e, "could not pass a change on; the feed retries shortly");
-            state.changes.wake();
-        }
-    }
     code_every_error(&mut response);
     response
 }
@@ -135,7 +127,7 @@ impl AppState {
     pub async fn admit(&self, headers: &HeaderMap, address: Option<IpAddr>) -> Result<Principal, Refusal> {
         let authenticated = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
             None => Ok(Principal::Anonymous),
-            Some(Ok(value)) => self.auth.authenticate(Some(value)).await.map_err(ApiError::from),
+            Some(Ok(value)) => authentication::authenticate(&self.services, Some(value)).await.map_err(ApiError::from),
             Some(Err(_)) => Err(ApiError::Unauthenticated("the Authorization header is not valid text".into())),
         };
         let budget_of = authenticated.as_ref().unwrap_or(&Principal::Anonymous);

@@ -3,13 +3,12 @@
 //! logs, metrics, time limit, security headers, CORS).
 
 pub mod body;
+pub mod error;
 mod export;
 mod graphql;
 mod observe;
 mod page;
-mod parsed;
 pub mod rate_limit;
-pub mod rejection;
 mod subscriptions;
 
 use std::sync::Arc;
@@ -31,17 +30,13 @@ use self::observe::REQUEST_ID;
 pub(crate) use self::graphql::{code_every_error, execute, with_request_data};
 
 use self::body::BodyLimits;
+use self::error::{Reason, Rejection};
 use self::rate_limit::RateLimiter;
-use self::rejection::{Reason, Rejection};
-use crate::auth::Authenticator;
-use crate::changes::ChangeFeed;
 use crate::config::HttpSettings;
 use crate::graphql::{AppSchema, QueryLimits};
 use crate::metrics::{self, Metrics};
-use crate::reference::ReferenceStore;
-use crate::registry::index::RegistryIndex;
-use crate::storage::{Db, StorageError};
-pub use parsed::ParsedQueries;
+use crate::services::Services;
+use crate::storage::StorageError;
 
 /// Everything a request handler needs; one pointer, since every middleware layer clones
 /// it for every request.
@@ -64,15 +59,7 @@ impl std::ops::Deref for AppState {
 
 pub struct SharedState {
     pub schema: AppSchema,
-    pub reference: ReferenceStore,
-    pub auth: Arc<Authenticator>,
-    /// Every committed change; a request that wrote catches it up before answering.
-    pub changes: Arc<ChangeFeed>,
-    /// Operators and their designations in memory.
-    pub index: Arc<RegistryIndex>,
-    /// Parsed documents of the queries seen so far.
-    pub parsed: Arc<ParsedQueries>,
-    pub db: Db,
+    pub services: Arc<Services>,
     pub metrics: Metrics,
     pub rate_limiter: Arc<RateLimiter>,
     pub body_limits: BodyLimits,
@@ -131,10 +118,7 @@ async fn graphql_get(
 /// announced or the database files show, so that no cache answers with what they
 /// changed (see `ChangeFeed::settle`).
 async fn settle_changes(State(state): State<AppState>, request: axum::extract::Request, next: Next) -> Response {
-    if let Err(e) = state.changes.settle().await {
-        tracing::warn!(error = %e, "could not pass changes made elsewhere on; the feed retries shortly");
-        state.changes.wake();
-    }
+    state.services.read_model().settle().await;
     next.run(request).await
 }
 
@@ -146,8 +130,8 @@ async fn healthz() -> &'static str {
 /// The database is reachable and migrated by this version, and the registry index is
 /// loaded (until then look-ups read the database: correct, but slow under load).
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.is_migrated().await {
-        Ok(true) if !state.index.is_loaded() => {
+    match state.services.db().is_migrated().await {
+        Ok(true) if !state.services.read_model().index().is_loaded() => {
             (StatusCode::SERVICE_UNAVAILABLE, "loading the registry index").into_response()
         }
         Ok(true) => (StatusCode::OK, "ready").into_response(),

@@ -20,9 +20,9 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use serde_json::Value;
 
 use super::{AppState, code_every_error, execute, with_request_data};
-use crate::auth::Session;
 use crate::domain::Principal;
 use crate::graphql::ApiError;
+use crate::services::authentication::{self, Session};
 
 /// Largest message a client may send (a subscription with a thousand corporate numbers
 /// takes about 20 KB).
@@ -60,7 +60,7 @@ async fn start_session(
     payload: Value,
 ) -> async_graphql::Result<Data> {
     let authorization = payload_authorization(&payload)?.or(header_authorization);
-    state.auth.session(authorization.as_deref()).await.map_err(ApiError::from)?;
+    authentication::session(&state.services, authorization.as_deref()).await.map_err(ApiError::from)?;
     let mut data = Data::default();
     data.insert(Credentials(authorization));
     Ok(data)
@@ -95,7 +95,7 @@ impl Executor for ConnectionExecutor {
     /// Not used by WebSocket connections (they run everything as streams); without a
     /// connection there are no credentials.
     async fn execute(&self, mut request: Request) -> Response {
-        self.state.parsed.prepare(&mut request);
+        self.state.services.read_model().parsed().prepare(&mut request);
         execute(&self.state, Principal::Anonymous, request).await
     }
 
@@ -107,7 +107,7 @@ impl Executor for ConnectionExecutor {
             .and_then(|credentials| credentials.downcast_ref::<Credentials>())
             .and_then(|credentials| credentials.0.clone());
         stream::once(async move {
-            let session = match state.auth.session(authorization.as_deref()).await {
+            let session = match authentication::session(&state.services, authorization.as_deref()).await {
                 Ok(session) => session,
                 Err(e) => return stream::once(async move { refusal(ApiError::from(e)) }).boxed(),
             };
@@ -126,7 +126,7 @@ fn run(
     connection: Option<Arc<Data>>,
 ) -> BoxStream<'static, Response> {
     let principal = session.principal.clone();
-    state.parsed.prepare(&mut request);
+    state.services.read_model().parsed().prepare(&mut request);
     if !is_subscription(&mut request) {
         return stream::once(async move { execute(&state, principal, request).await }).boxed();
     }

@@ -3,9 +3,7 @@
 //! triggers would refuse it anyway.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
@@ -13,23 +11,16 @@ use sea_orm::{
     QuerySelect, Statement,
 };
 
-use super::entities::{audit_event, audit_event_subject};
+use super::entities::{audit_event, audit_event_effect, audit_event_subject};
 use super::{StorageError, corrupt};
 use crate::domain::audit::{
-    ActorKind, AuditAction, AuditActor, AuditEvent, AuditOutcome, AuditRecord, NewAuditEvent, Subject, SubjectType,
+    ActorKind, AuditAction, AuditActor, AuditEvent, AuditOutcome, AuditQuery, AuditRecord, EffectKind, Effects,
+    NewAuditEvent, Subject, SubjectType,
 };
 
 /// The PostgreSQL channel on which every appending transaction notifies (delivered at
 /// commit, so nothing is announced that did not commit).
 pub const PG_CHANGE_CHANNEL: &str = "scope_registry_changes";
-
-/// Events appended by this process since it started (including ones whose transaction
-/// then rolled back): a cheap way for a request to tell that it changed something.
-static APPENDED: AtomicU64 = AtomicU64::new(0);
-
-pub fn appended_in_this_process() -> u64 {
-    APPENDED.load(Ordering::Relaxed)
-}
 
 /// The PostgreSQL advisory lock that orders appending transactions (any fixed number
 /// that nothing else uses; these are the bytes of "scopeaud").
@@ -58,8 +49,7 @@ pub async fn append(conn: &impl ConnectionTrait, event: &NewAuditEvent) -> Resul
         ))
         .await?;
     }
-    APPENDED.fetch_add(1, Ordering::Relaxed);
-    let (event, subjects) = (&event.record, &event.subjects);
+    let (event, subjects, effects) = (&event.record, &event.subjects, &event.effects);
     let actor = &event.actor;
     let row = audit_event::ActiveModel {
         id: NotSet,
@@ -90,6 +80,15 @@ pub async fn append(conn: &impl ConnectionTrait, event: &NewAuditEvent) -> Resul
             subject_id: Set(s.id.clone()),
         });
         audit_event_subject::Entity::insert_many(rows).exec_without_returning(conn).await?;
+    }
+    let effects: Vec<(EffectKind, String)> = effects.rows().collect();
+    for chunk in effects.chunks(super::operators::INSERT_CHUNK) {
+        let rows = chunk.iter().map(|(kind, key)| audit_event_effect::ActiveModel {
+            event_id: Set(id),
+            effect: Set(kind.as_str().to_owned()),
+            subject: Set(key.clone()),
+        });
+        audit_event_effect::Entity::insert_many(rows).exec_without_returning(conn).await?;
     }
     Ok(id)
 }
@@ -124,25 +123,6 @@ impl TryFrom<audit_event::Model> for AuditEvent {
     }
 }
 
-/// Which events a reading selects; all conditions are AND-ed.
-#[derive(Debug, Clone, Default)]
-pub struct AuditQuery {
-    /// The event's own entity is of this type.
-    pub entity_type: Option<SubjectType>,
-    /// The event concerns this record (its entity or another subject).
-    pub subject: Option<Subject>,
-    /// The actor's id ("token:<uuid>", "cli:<user>").
-    pub actor: Option<String>,
-    pub action: Option<AuditAction>,
-    pub outcome: Option<AuditOutcome>,
-    /// At or after.
-    pub since: Option<DateTime<Utc>>,
-    /// Before.
-    pub until: Option<DateTime<Utc>>,
-    /// Only events in this ministry's jurisdiction (what a ministry may read).
-    pub ministry: Option<String>,
-}
-
 /// `EXISTS (SELECT 1 FROM audit_event_subject WHERE event_id = audit_event.id AND …)`.
 fn concerns(subject: &Subject) -> Condition {
     let mut query = Query::select();
@@ -161,35 +141,33 @@ fn concerns(subject: &Subject) -> Condition {
     Condition::all().add(Expr::exists(query))
 }
 
-impl AuditQuery {
-    fn condition(&self) -> Condition {
-        let mut condition = Condition::all();
-        if let Some(kind) = self.entity_type {
-            condition = condition.add(audit_event::Column::EntityType.eq(kind.as_str()));
-        }
-        if let Some(subject) = &self.subject {
-            condition = condition.add(concerns(subject));
-        }
-        if let Some(actor) = &self.actor {
-            condition = condition.add(audit_event::Column::Actor.eq(actor.as_str()));
-        }
-        if let Some(action) = self.action {
-            condition = condition.add(audit_event::Column::Action.eq(action.as_str()));
-        }
-        if let Some(outcome) = self.outcome {
-            condition = condition.add(audit_event::Column::Outcome.eq(outcome.as_str()));
-        }
-        if let Some(since) = self.since {
-            condition = condition.add(audit_event::Column::At.gte(since));
-        }
-        if let Some(until) = self.until {
-            condition = condition.add(audit_event::Column::At.lt(until));
-        }
-        if let Some(ministry) = &self.ministry {
-            condition = condition.add(concerns(&Subject::ministry(ministry)));
-        }
-        condition
+fn condition(query: &AuditQuery) -> Condition {
+    let mut condition = Condition::all();
+    if let Some(kind) = query.entity_type {
+        condition = condition.add(audit_event::Column::EntityType.eq(kind.as_str()));
     }
+    if let Some(subject) = &query.subject {
+        condition = condition.add(concerns(subject));
+    }
+    if let Some(actor) = &query.actor {
+        condition = condition.add(audit_event::Column::Actor.eq(actor.as_str()));
+    }
+    if let Some(action) = query.action {
+        condition = condition.add(audit_event::Column::Action.eq(action.as_str()));
+    }
+    if let Some(outcome) = query.outcome {
+        condition = condition.add(audit_event::Column::Outcome.eq(outcome.as_str()));
+    }
+    if let Some(since) = query.since {
+        condition = condition.add(audit_event::Column::At.gte(since));
+    }
+    if let Some(until) = query.until {
+        condition = condition.add(audit_event::Column::At.lt(until));
+    }
+    if let Some(ministry) = &query.ministry {
+        condition = condition.add(concerns(&Subject::ministry(ministry)));
+    }
+    condition
 }
 
 /// Events in id order after `after`, at most `limit` of them (all when None).
@@ -199,7 +177,7 @@ pub async fn page(
     after: Option<i64>,
     limit: Option<u64>,
 ) -> Result<Vec<AuditEvent>, StorageError> {
-    let mut select = audit_event::Entity::find().filter(query.condition());
+    let mut select = audit_event::Entity::find().filter(condition(query));
     if let Some(after) = after {
         select = select.filter(audit_event::Column::Id.gt(after));
     }
@@ -214,7 +192,7 @@ pub async fn page(
 }
 
 pub async fn count(conn: &impl ConnectionTrait, query: &AuditQuery) -> Result<u64, StorageError> {
-    Ok(audit_event::Entity::find().filter(query.condition()).count(conn).await?)
+    Ok(audit_event::Entity::find().filter(condition(query)).count(conn).await?)
 }
 
 /// The id of the newest event (0 when there is none).
@@ -242,6 +220,26 @@ pub async fn subjects_of(
         for row in rows {
             let kind: SubjectType = row.subject_type.parse().map_err(|_| corrupt("audit subject type"))?;
             found.entry(row.event_id).or_default().push(Subject::new(kind, row.subject_id));
+        }
+    }
+    Ok(found)
+}
+
+/// The effects of the given events.
+pub async fn effects_of(conn: &impl ConnectionTrait, events: &[i64]) -> Result<HashMap<i64, Effects>, StorageError> {
+    let mut found: HashMap<i64, Effects> = HashMap::new();
+    for chunk in events.chunks(super::operators::LOOKUP_CHUNK) {
+        let rows = audit_event_effect::Entity::find()
+            .filter(audit_event_effect::Column::EventId.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        for row in rows {
+            let kind: EffectKind = row.effect.parse().map_err(|_| corrupt("audit effect kind"))?;
+            found
+                .entry(row.event_id)
+                .or_default()
+                .add_row(kind, &row.subject)
+                .ok_or_else(|| corrupt("audit effect"))?;
         }
     }
     Ok(found)

@@ -1,6 +1,8 @@
 //! Designations: batched loading, writes and the active-field scan for overlap reports.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
@@ -100,6 +102,19 @@ pub async fn of_operators(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<V
     find_where_in(conn, OperatorId, ids, &[OperatorId, EffectiveFrom, Regime, Id]).await
 }
 
+/// Every designation of the given operators, grouped by operator (each operator asked
+/// for has a list, empty when it has none).
+pub async fn grouped_by_operator(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Designation>>, StorageError> {
+    let mut grouped: HashMap<Uuid, Vec<Designation>> = ids.iter().map(|id| (*id, Vec::new())).collect();
+    for designation in of_operators(conn, ids).await? {
+        grouped.entry(designation.operator_id).or_default().push(designation);
+    }
+    Ok(grouped)
+}
+
 /// The designations whose `column` is one of `ids`, ordered by `order` within each
 /// chunk of ids.
 async fn find_where_in(
@@ -121,24 +136,21 @@ async fn find_where_in(
     Ok(found)
 }
 
-/// Closes a designation's period and marks it revoked, if it is still at
-/// `expected_version`. Returns whether it was.
-pub async fn revoke(
+/// Writes a designation's revocation (its end, status and reason, as the domain decided
+/// them), if it is still at `expected_version`. Returns whether it was.
+pub async fn end(
     conn: &impl ConnectionTrait,
-    id: Uuid,
+    ended: &Designation,
     expected_version: i32,
-    effective_to: NaiveDate,
-    reason: &str,
-    at: DateTime<Utc>,
 ) -> Result<bool, StorageError> {
     let result = designation::Entity::update_many()
-        .col_expr(designation::Column::EffectiveTo, Expr::value(effective_to))
-        .col_expr(designation::Column::Status, Expr::value(DesignationStatus::Revoked.as_str()))
-        .col_expr(designation::Column::RevocationReason, Expr::value(reason))
-        .col_expr(designation::Column::RevokedAt, Expr::value(at))
-        .col_expr(designation::Column::UpdatedAt, Expr::value(at))
+        .col_expr(designation::Column::EffectiveTo, Expr::value(ended.effective_to))
+        .col_expr(designation::Column::Status, Expr::value(ended.status.as_str()))
+        .col_expr(designation::Column::RevocationReason, Expr::value(ended.revocation_reason.clone()))
+        .col_expr(designation::Column::RevokedAt, Expr::value(ended.revoked_at))
+        .col_expr(designation::Column::UpdatedAt, Expr::value(ended.updated_at))
         .col_expr(designation::Column::Version, Expr::col(designation::Column::Version).add(1))
-        .filter(designation::Column::Id.eq(id))
+        .filter(designation::Column::Id.eq(ended.id))
         .filter(designation::Column::Version.eq(expected_version))
         .exec(conn)
         .await?;

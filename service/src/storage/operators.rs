@@ -1,6 +1,5 @@
 //! Operators: look-ups, filtered and paginated listings.
 
-use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -9,7 +8,7 @@ use uuid::Uuid;
 
 use super::entities::{designation, operator};
 use super::{StorageError, corrupt};
-use crate::domain::operator::Operator;
+use crate::domain::operator::{Operator, OperatorQuery};
 use crate::domain::{CorporateNumber, Regime};
 
 impl TryFrom<operator::Model> for Operator {
@@ -159,114 +158,85 @@ pub async fn find_by_ids(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Ve
     convert(operator::Entity::find().filter(operator::Column::Id.is_in(ids.iter().copied())).all(conn).await?)
 }
 
-/// Which operators a listing selects. Designation conditions count designations
-/// active at `as_of`; all conditions are AND-ed.
-#[derive(Debug, Clone)]
-pub struct OperatorQuery {
-    pub as_of: NaiveDate,
-    /// Has an active designation under each of these regimes.
-    pub regimes: Vec<Regime>,
-    pub not_regime: Option<Regime>,
-    pub sector: Option<String>,
-    pub domain: Option<String>,
-    pub name_contains: Option<String>,
-    /// Not an active CI operator in any of these sectors (for domain gaps).
-    pub not_in_sectors: Option<Vec<String>>,
+fn condition(query: &OperatorQuery) -> Condition {
+    let mut condition = Condition::all();
+    for &regime in &query.regimes {
+        condition = condition.add(Expr::exists(active_designations(query, |q| {
+            q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(regime.as_str()));
+        })));
+    }
+    if let Some(regime) = query.not_regime {
+        condition = condition.add(
+            Expr::exists(active_designations(query, |q| {
+                q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(regime.as_str()));
+            }))
+            .not(),
+        );
+    }
+    if let Some(sector) = &query.sector {
+        condition = condition.add(Expr::exists(active_designations(query, |q| {
+            q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(Regime::Ci.as_str()))
+                .and_where(Expr::col((designation::Entity, designation::Column::SectorCode)).eq(sector.as_str()));
+        })));
+    }
+    if let Some(domain) = &query.domain {
+        condition = condition.add(Expr::exists(active_designations(query, |q| {
+            q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(Regime::Espa.as_str()))
+                .and_where(Expr::col((designation::Entity, designation::Column::DomainCode)).eq(domain.as_str()));
+        })));
+    }
+    if let Some(sectors) = &query.not_in_sectors
+        && !sectors.is_empty()
+    {
+        condition = condition.add(
+            Expr::exists(active_designations(query, |q| {
+                q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(Regime::Ci.as_str()))
+                    .and_where(
+                        Expr::col((designation::Entity, designation::Column::SectorCode))
+                            .is_in(sectors.iter().map(String::as_str)),
+                    );
+            }))
+            .not(),
+        );
+    }
+    if let Some(text) = &query.name_contains {
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        condition = condition.add(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col(operator::Column::NameJa)))
+                        .like(LikeExpr::new(&pattern).escape('\\')),
+                )
+                .add(
+                    Expr::expr(Func::lower(Expr::col(operator::Column::NameEn)))
+                        .like(LikeExpr::new(&pattern).escape('\\')),
+                ),
+        );
+    }
+    condition
 }
 
-impl OperatorQuery {
-    pub fn at(as_of: NaiveDate) -> Self {
-        Self {
-            as_of,
-            regimes: Vec::new(),
-            not_regime: None,
-            sector: None,
-            domain: None,
-            name_contains: None,
-            not_in_sectors: None,
-        }
-    }
-
-    fn condition(&self) -> Condition {
-        let mut condition = Condition::all();
-        for &regime in &self.regimes {
-            condition = condition.add(Expr::exists(self.active_designations(|q| {
-                q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(regime.as_str()));
-            })));
-        }
-        if let Some(regime) = self.not_regime {
-            condition = condition.add(
-                Expr::exists(self.active_designations(|q| {
-                    q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(regime.as_str()));
-                }))
-                .not(),
-            );
-        }
-        if let Some(sector) = &self.sector {
-            condition = condition.add(Expr::exists(self.active_designations(|q| {
-                q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(Regime::Ci.as_str()))
-                    .and_where(Expr::col((designation::Entity, designation::Column::SectorCode)).eq(sector.as_str()));
-            })));
-        }
-        if let Some(domain) = &self.domain {
-            condition = condition.add(Expr::exists(self.active_designations(|q| {
-                q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(Regime::Espa.as_str()))
-                    .and_where(Expr::col((designation::Entity, designation::Column::DomainCode)).eq(domain.as_str()));
-            })));
-        }
-        if let Some(sectors) = &self.not_in_sectors
-            && !sectors.is_empty()
-        {
-            condition = condition.add(
-                Expr::exists(self.active_designations(|q| {
-                    q.and_where(Expr::col((designation::Entity, designation::Column::Regime)).eq(Regime::Ci.as_str()))
-                        .and_where(
-                            Expr::col((designation::Entity, designation::Column::SectorCode))
-                                .is_in(sectors.iter().map(String::as_str)),
-                        );
-                }))
-                .not(),
-            );
-        }
-        if let Some(text) = &self.name_contains {
-            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-            condition = condition.add(
-                Condition::any()
-                    .add(
-                        Expr::expr(Func::lower(Expr::col(operator::Column::NameJa)))
-                            .like(LikeExpr::new(&pattern).escape('\\')),
-                    )
-                    .add(
-                        Expr::expr(Func::lower(Expr::col(operator::Column::NameEn)))
-                            .like(LikeExpr::new(&pattern).escape('\\')),
-                    ),
-            );
-        }
-        condition
-    }
-
-    /// `SELECT 1 FROM designation WHERE operator_id = operator.id AND <active at as_of>`,
-    /// narrowed by `extra`.
-    fn active_designations(&self, extra: impl FnOnce(&mut SelectStatement)) -> SelectStatement {
-        let mut query = Query::select();
-        query
-            .expr(Expr::val(1))
-            .from(designation::Entity)
-            .and_where(
-                Expr::col((designation::Entity, designation::Column::OperatorId))
-                    .equals((operator::Entity, operator::Column::Id)),
-            )
-            .and_where(Expr::col((designation::Entity, designation::Column::EffectiveFrom)).lte(self.as_of))
-            .and_where(
-                Expr::col((designation::Entity, designation::Column::EffectiveTo)).is_null().or(Expr::col((
-                    designation::Entity,
-                    designation::Column::EffectiveTo,
-                ))
-                .gt(self.as_of)),
-            );
-        extra(&mut query);
-        query
-    }
+/// `SELECT 1 FROM designation WHERE operator_id = operator.id AND <active at as_of>`,
+/// narrowed by `extra`.
+fn active_designations(listing: &OperatorQuery, extra: impl FnOnce(&mut SelectStatement)) -> SelectStatement {
+    let mut query = Query::select();
+    query
+        .expr(Expr::val(1))
+        .from(designation::Entity)
+        .and_where(
+            Expr::col((designation::Entity, designation::Column::OperatorId))
+                .equals((operator::Entity, operator::Column::Id)),
+        )
+        .and_where(Expr::col((designation::Entity, designation::Column::EffectiveFrom)).lte(listing.as_of))
+        .and_where(
+            Expr::col((designation::Entity, designation::Column::EffectiveTo)).is_null().or(Expr::col((
+                designation::Entity,
+                designation::Column::EffectiveTo,
+            ))
+            .gt(listing.as_of)),
+        );
+    extra(&mut query);
+    query
 }
 
 fn escape_like(text: &str) -> String {
@@ -280,7 +250,7 @@ pub async fn page(
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Operator>, StorageError> {
-    let mut select = operator::Entity::find().filter(query.condition());
+    let mut select = operator::Entity::find().filter(condition(query));
     if let Some(after) = after {
         select = select.filter(operator::Column::CorporateNumber.gt(after));
     }
@@ -288,5 +258,5 @@ pub async fn page(
 }
 
 pub async fn count(conn: &impl ConnectionTrait, query: &OperatorQuery) -> Result<u64, StorageError> {
-    Ok(operator::Entity::find().filter(query.condition()).count(conn).await?)
+    Ok(operator::Entity::find().filter(condition(query)).count(conn).await?)
 }

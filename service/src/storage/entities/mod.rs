@@ -2,6 +2,7 @@
 
 pub mod api_token;
 pub mod audit_event;
+pub mod audit_event_effect;
 pub mod audit_event_subject;
 pub mod business_domain;
 pub mod crosswalk_link;

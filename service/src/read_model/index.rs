@@ -1,28 +1,24 @@
 //! An in-memory read model of every operator and its designations, so that status
 //! look-ups and the overlap report cost no query. It is loaded in the background at
 //! start (until then, reads go to the database) and kept coherent through the change
-//! feed: every change marks the operators it concerns stale, and a stale operator is
-//! read again from the database on its next use. Marking happens before the request
-//! that made the change answers (see `changes`), so this instance never serves what it
-//! just changed; other instances follow within the feed's bound.
+//! feed: every change's effects name the operators it changed, which are marked stale
+//! and read again from the database on their next use. A change made here marks them
+//! before the use case that made it returns (see `read_model`), so this instance never
+//! serves what it just changed; other instances follow within the feed's bound.
 
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::changes::{Change, ChangeListener};
-use crate::domain::audit::{AuditOutcome, SubjectType};
 use crate::domain::designation::{self, Designation, DesignationStatus};
 use crate::domain::operator::Operator;
+use crate::domain::operator::OperatorQuery;
 use crate::domain::overlap::{self, OverlapReport};
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::{CorporateNumber, Regime, today};
-use crate::storage::operators::OperatorQuery;
 use crate::storage::{Db, StorageError, designations, operators};
 
 /// One operator with all its designations (any period).
@@ -150,6 +146,31 @@ pub struct RegistryIndex {
 }
 
 impl RegistryIndex {
+    /// The state for reading. A panic while the state was being changed leaves it
+    /// suspect: it is then started afresh (reads go to the database until the next load),
+    /// so that no look-up answers from a half-changed entry.
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        if self.state.is_poisoned() {
+            drop(self.write());
+        }
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The state for changing (see [`RegistryIndex::read`] for a poisoned one).
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        match self.state.write() {
+            Ok(state) => state,
+            Err(poisoned) => {
+                tracing::error!("the registry index was poisoned by a panic; starting it afresh");
+                let mut state = poisoned.into_inner();
+                *state = State::default();
+                self.state.clear_poison();
+                self.load_failed.store(true, Ordering::Release);
+                state
+            }
+        }
+    }
+
     pub fn new(db: Db) -> Arc<Self> {
         Arc::new(Self {
             db,
@@ -163,7 +184,7 @@ impl RegistryIndex {
     /// database). Until then look-ups go to the database, which is slow under load: the
     /// instance reports itself not ready.
     pub fn is_loaded(&self) -> bool {
-        self.load_failed.load(Ordering::Acquire) || self.state.read().is_ok_and(|state| state.complete)
+        self.load_failed.load(Ordering::Acquire) || self.read().complete
     }
 
     /// Reads every operator into memory (run in the background at start).
@@ -190,9 +211,7 @@ impl RegistryIndex {
             let loaded = self.entries_for(page).await?;
             self.store(&numbers, &loaded, epoch);
         }
-        if let Ok(mut state) = self.state.write() {
-            state.complete = true;
-        }
+        self.write().complete = true;
         tracing::info!(operators = count, seconds = started.elapsed().as_secs_f64(), "registry index loaded");
         Ok(())
     }
@@ -219,7 +238,7 @@ impl RegistryIndex {
     /// Puts freshly read entries in (and forgets the numbers not found), unless a change
     /// newer than the read marked them stale meanwhile.
     fn store(&self, numbers: &[CorporateNumber], loaded: &HashMap<CorporateNumber, Arc<OperatorEntry>>, epoch: u64) {
-        let Ok(mut guard) = self.state.write() else { return };
+        let mut guard = self.write();
         let state = &mut *guard;
         for number in numbers {
             if state.stale.get(number).is_some_and(|&changed| changed > epoch) {
@@ -253,7 +272,8 @@ impl RegistryIndex {
     ) -> Result<HashMap<CorporateNumber, Arc<OperatorEntry>>, StorageError> {
         let mut found = HashMap::new();
         let mut missing = Vec::new();
-        if let Ok(state) = self.state.read() {
+        {
+            let state = self.read();
             for number in numbers {
                 match state.entries.get(number) {
                     _ if state.stale.contains_key(number) => missing.push(*number),
@@ -281,14 +301,17 @@ impl RegistryIndex {
         snapshot: &ReferenceSnapshot,
         as_of: NaiveDate,
     ) -> Result<Option<OverlapReport>, StorageError> {
-        let stale: Vec<CorporateNumber> = match self.state.read() {
-            Ok(state) if state.complete => state.stale.keys().copied().collect(),
-            _ => return Ok(None),
+        let stale: Vec<CorporateNumber> = {
+            let state = self.read();
+            if !state.complete {
+                return Ok(None);
+            }
+            state.stale.keys().copied().collect()
         };
         if !stale.is_empty() {
             self.load(&stale).await?;
         }
-        let Ok(state) = self.state.read() else { return Ok(None) };
+        let state = self.read();
         let active = state.entries.values().map(|held| {
             held.designations
                 .iter()
@@ -301,28 +324,10 @@ impl RegistryIndex {
     /// Marks operators stale: their next use reads them again.
     pub fn invalidate(&self, numbers: impl IntoIterator<Item = CorporateNumber>) {
         let epoch = self.epoch.fetch_add(1, Ordering::AcqRel) + 1;
-        if let Ok(mut state) = self.state.write() {
-            for number in numbers {
-                state.stale.insert(number, epoch);
-            }
+        let mut state = self.write();
+        for number in numbers {
+            state.stale.insert(number, epoch);
         }
-    }
-}
-
-impl ChangeListener for RegistryIndex {
-    fn changed<'a>(&'a self, change: &'a Change) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
-        Box::pin(async move {
-            if change.event.record.outcome != AuditOutcome::Succeeded {
-                return;
-            }
-            // Every change to an operator or its designations names the operator.
-            let operators = change
-                .subjects
-                .iter()
-                .filter(|s| s.kind == SubjectType::Operator)
-                .filter_map(|s| CorporateNumber::parse(&s.id).ok());
-            self.invalidate(operators);
-        })
     }
 }
 

@@ -7,13 +7,11 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use super::index::RegistryIndex;
-use super::{RegistryError, require_reader};
+use super::{ServiceError, Services, require_reader};
 use crate::domain::import::COLUMNS;
+use crate::domain::operator::OperatorQuery;
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::{Principal, Regime};
-use crate::storage::Db;
-use crate::storage::operators::OperatorQuery;
 
 /// What can be exported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,15 +59,14 @@ impl Table {
     }
 
     /// CSV for Excel: UTF-8 with BOM, CRLF line ends, a header row, one line per record.
-    pub fn to_csv(&self) -> Result<Vec<u8>, RegistryError> {
+    pub fn to_csv(&self) -> Result<Vec<u8>, ServiceError> {
         let mut out = "\u{feff}".as_bytes().to_vec();
         let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
-        let failed = |e: &dyn std::fmt::Display| RegistryError::Invalid(format!("cannot write CSV: {e}"));
-        writer.write_record(&self.columns).map_err(|e| failed(&e))?;
+        writer.write_record(&self.columns).map_err(ServiceError::internal)?;
         for row in &self.rows {
-            writer.write_record(row).map_err(|e| failed(&e))?;
+            writer.write_record(row).map_err(ServiceError::internal)?;
         }
-        writer.flush().map_err(|e| failed(&e))?;
+        writer.flush().map_err(ServiceError::internal)?;
         drop(writer);
         Ok(out)
     }
@@ -100,33 +97,32 @@ impl Table {
 const EXPORT_PAGE: u64 = 5000;
 
 pub async fn export(
-    db: &Db,
-    index: &RegistryIndex,
-    snapshot: &ReferenceSnapshot,
+    services: &Services,
     principal: &Principal,
     kind: ExportKind,
     as_of: NaiveDate,
-) -> Result<Table, RegistryError> {
+) -> Result<Table, ServiceError> {
     if kind.needs_token() {
         require_reader(principal)?;
     }
+    let snapshot = &services.snapshot();
     match kind {
-        ExportKind::Operators => operators(db, principal, as_of).await,
-        ExportKind::Overlap => overlap(db, index, snapshot, principal, as_of).await,
+        ExportKind::Operators => operators(services, principal, as_of).await,
+        ExportKind::Overlap => overlap(services, snapshot, principal, as_of).await,
         ExportKind::Crosswalk => Ok(crosswalk(snapshot, as_of)),
         ExportKind::ScopeGaps => Ok(scope_gaps(snapshot, as_of)),
     }
 }
 
 /// One line per designation active at `as_of`, and one for each operator without one.
-async fn operators(db: &Db, principal: &Principal, as_of: NaiveDate) -> Result<Table, RegistryError> {
+async fn operators(services: &Services, principal: &Principal, as_of: NaiveDate) -> Result<Table, ServiceError> {
     let mut table = Table::new(&COLUMNS);
     let query = OperatorQuery::at(as_of);
     let mut after: Option<String> = None;
     loop {
-        let page = super::operators::list(db, principal, &query, after.as_deref(), EXPORT_PAGE).await?;
+        let page = super::operators::list(services, principal, &query, after.as_deref(), EXPORT_PAGE).await?;
         let ids: Vec<_> = page.operators.iter().map(|o| o.id).collect();
-        let mut grouped = super::designations::of_operators(db, &ids).await?;
+        let mut grouped = super::designations::of_operators(services, &ids).await?;
         for operator in &page.operators {
             let operator_cells = [
                 operator.corporate_number.to_string(),
@@ -172,13 +168,12 @@ fn names(snapshot: &ReferenceSnapshot, regime: Regime, code: &str) -> [String; 2
 
 /// The totals, one line per linked pair and one per ESPA domain's gap.
 async fn overlap(
-    db: &Db,
-    index: &RegistryIndex,
+    services: &Services,
     snapshot: &ReferenceSnapshot,
     principal: &Principal,
     as_of: NaiveDate,
-) -> Result<Table, RegistryError> {
-    let report = super::overlap::report(db, index, snapshot, principal, as_of).await?;
+) -> Result<Table, ServiceError> {
+    let report = super::overlap::report(services, snapshot, principal, as_of).await?;
     let mut table =
         Table::new(&["as_of", "kind", "sector", "sector_name_ja", "domain", "domain_name_ja", "operator_count"]);
     let date = as_of.to_string();

@@ -5,17 +5,17 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use futures_util::{Stream, StreamExt};
 use uuid::Uuid;
 
-use super::index::OperatorEntry;
 use super::operators::OperatorStatus;
-use super::{RegistryError, parse_corporate_number, require_reader};
-use crate::changes::Change;
-use crate::domain::audit::SubjectType;
+use super::{ServiceError, Services, parse_corporate_number, require_reader};
 use crate::domain::designation::Designation;
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::{CorporateNumber, Principal, Regime};
-use crate::storage::{Db, audit, designations, operators};
+pub use crate::read_model::Change;
+use crate::read_model::OperatorEntry;
+use crate::storage::{audit, designations, operators};
 
 /// Most operators one subscription may follow by corporate number.
 pub const MAX_FOLLOWED_OPERATORS: usize = 1000;
@@ -49,14 +49,12 @@ impl DesignationFilter {
         self.operators.as_ref().is_none_or(|wanted| wanted.contains(operator))
     }
 
-    /// Whether a change can concern a wanted operator at all (every change to a
-    /// designation names its operator among its subjects), so that most changes are
-    /// passed over without reading anything.
+    /// Whether a change can concern a wanted operator at all (a change to a
+    /// designation changes its operator), so that most changes are passed over without
+    /// reading anything.
     pub fn may_want(&self, change: &Change) -> bool {
         let Some(wanted) = &self.operators else { return true };
-        change.subjects.iter().any(|s| {
-            s.kind == SubjectType::Operator && CorporateNumber::parse(&s.id).is_ok_and(|n| wanted.contains(&n))
-        })
+        change.effects.operators.iter().any(|n| wanted.contains(n))
     }
 }
 
@@ -66,11 +64,11 @@ pub fn follow_designations(
     principal: &Principal,
     snapshot: &ReferenceSnapshot,
     wanted: WantedDesignations,
-) -> Result<DesignationFilter, RegistryError> {
+) -> Result<DesignationFilter, ServiceError> {
     require_reader(principal)?;
     let operators = match wanted.corporate_numbers {
         Some(numbers) if numbers.len() > MAX_FOLLOWED_OPERATORS => {
-            return Err(RegistryError::Invalid(format!(
+            return Err(ServiceError::Invalid(format!(
                 "at most {MAX_FOLLOWED_OPERATORS} corporate numbers per subscription, got {}",
                 numbers.len()
             )));
@@ -80,7 +78,7 @@ pub fn follow_designations(
     };
     let field = match (wanted.sector, wanted.domain) {
         (Some(_), Some(_)) => {
-            return Err(RegistryError::Invalid(
+            return Err(ServiceError::Invalid(
                 "a designation is in a sector (CI) or a business domain (ESPA), not both: give one of sector and domain, \
                  or subscribe twice"
                     .into(),
@@ -94,10 +92,10 @@ pub fn follow_designations(
         .map(|(regime, code)| {
             let code = code.trim().to_owned();
             if snapshot.field_index(regime, &code).is_none() {
-                return Err(RegistryError::Invalid(format!("unknown {} \"{code}\"", regime.field_noun())));
+                return Err(ServiceError::Invalid(format!("unknown {} \"{code}\"", regime.field_noun())));
             }
             match wanted.regime {
-                Some(asked) if asked != regime => Err(RegistryError::Invalid(format!(
+                Some(asked) if asked != regime => Err(ServiceError::Invalid(format!(
                     "regime {asked} has no {} \"{code}\": a {} belongs to {regime}",
                     regime.field_noun(),
                     regime.field_noun()
@@ -122,23 +120,21 @@ pub struct ChangedDesignation {
 /// Those of the designations `ids` that `filter` wants, as they stand now, in the order
 /// of `ids`, each with its operator's status. Three queries whatever the number of ids.
 pub async fn changed_designations(
-    db: &Db,
+    services: &Services,
     principal: &Principal,
     filter: &DesignationFilter,
     ids: &[Uuid],
-) -> Result<Vec<ChangedDesignation>, RegistryError> {
+) -> Result<Vec<ChangedDesignation>, ServiceError> {
     require_reader(principal)?;
-    let mut found = designations::find_many(&db.conn, ids).await?;
+    let conn = &services.db.conn;
+    let mut found = designations::find_many(conn, ids).await?;
     found.retain(|d| filter.wants_field(d));
     let operator_ids: Vec<Uuid> = found.iter().map(|d| d.operator_id).collect::<HashSet<_>>().into_iter().collect();
     let operators: HashMap<Uuid, _> =
-        operators::find_by_ids(&db.conn, &operator_ids).await?.into_iter().map(|o| (o.id, o)).collect();
+        operators::find_by_ids(conn, &operator_ids).await?.into_iter().map(|o| (o.id, o)).collect();
     found.retain(|d| operators.get(&d.operator_id).is_some_and(|o| filter.wants_operator(&o.corporate_number)));
     let wanted_operators: Vec<Uuid> = found.iter().map(|d| d.operator_id).collect::<HashSet<_>>().into_iter().collect();
-    let mut by_operator: HashMap<Uuid, Vec<Designation>> = HashMap::new();
-    for designation in designations::of_operators(&db.conn, &wanted_operators).await? {
-        by_operator.entry(designation.operator_id).or_default().push(designation);
-    }
+    let by_operator = designations::grouped_by_operator(conn, &wanted_operators).await?;
     let order: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     found.sort_by_key(|d| order.get(&d.id).copied());
     Ok(found
@@ -158,12 +154,28 @@ pub async fn changed_designations(
 
 /// Refuses to resume after an event that has not been recorded (a subscriber's last id
 /// from another database, or a mistyped one).
-pub async fn check_recorded(db: &Db, event: i64) -> Result<(), RegistryError> {
-    let latest = audit::latest_id(&db.conn).await?;
+pub async fn check_recorded(services: &Services, event: i64) -> Result<(), ServiceError> {
+    let latest = audit::latest_id(&services.db.conn).await?;
     if event < 0 || event > latest {
-        return Err(RegistryError::Invalid(format!(
+        return Err(ServiceError::Invalid(format!(
             "no audit event {event} has been recorded (the newest is {latest}); resume after an id you received"
         )));
     }
     Ok(())
+}
+
+/// The id of the last change this process has passed on: a subscription without
+/// `after` starts there.
+pub fn last_event_id(services: &Services) -> i64 {
+    services.read.feed().last_event_id()
+}
+
+/// Every change after event `after`, in commit order and each once (see
+/// `ChangeFeed::changes_after`): each has reached this process's caches before it
+/// arrives.
+pub fn changes_after(
+    services: &Services,
+    after: i64,
+) -> impl Stream<Item = Result<Arc<Change>, ServiceError>> + Send + use<> {
+    services.read.feed().changes_after(services.db.clone(), after).map(|change| change.map_err(ServiceError::from))
 }

@@ -10,19 +10,17 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, Change, guard};
-use super::index::{OperatorEntry, RegistryIndex};
 use super::{
-    RegistryError, changed_concurrently, check_version, parse_corporate_number, require_reader, require_writer,
-    with_retry,
+    ServiceError, Services, changed_concurrently, check_version, parse_corporate_number, require_reader,
+    require_writer, with_retry,
 };
-use crate::domain::audit::{AuditAction, AuditState, Subject};
-use crate::domain::designation::{self, Designation, DesignationStatus};
-use crate::domain::operator::Operator;
-use crate::domain::reference::ReferenceSnapshot;
+use crate::domain::audit::{AuditAction, AuditState, Subject, SubjectType};
+use crate::domain::designation::{self, Designation};
+use crate::domain::operator::{Operator, OperatorQuery};
 use crate::domain::text;
 use crate::domain::{CorporateNumber, Principal};
-use crate::storage::operators::OperatorQuery;
-use crate::storage::{ConflictKind, Db, StorageError, designations, operators};
+pub use crate::read_model::OperatorEntry;
+use crate::storage::{ConflictKind, StorageError, designations, operators};
 
 /// What registering an operator takes.
 #[derive(Debug, Clone)]
@@ -32,39 +30,40 @@ pub struct NewOperator {
     pub name_en: Option<String>,
 }
 
-pub async fn register(db: &Db, principal: &Principal, input: NewOperator) -> Result<Operator, RegistryError> {
+pub async fn register(
+    services: &Services,
+    principal: &Principal,
+    input: NewOperator,
+) -> Result<Operator, ServiceError> {
     let attempt = || {
-        Change::of(AuditAction::RegisterOperator, Subject::operator_asked(&input.corporate_number)).after(
+        Change::attempt(
+            AuditAction::RegisterOperator,
+            SubjectType::Operator,
+            Some(Subject::operator_asked(&input.corporate_number).id),
             json!({ "corporateNumber": input.corporate_number, "nameJa": input.name_ja, "nameEn": input.name_en }),
         )
     };
-    guard(db, principal, attempt, async {
+    guard(services, principal, attempt, async {
         require_writer(principal)?;
         let corporate_number = parse_corporate_number(&input.corporate_number)?;
-        let now = Utc::now();
-        let operator = Operator {
-            id: Uuid::now_v7(),
-            corporate_number,
-            name_ja: text::required("nameJa", &input.name_ja)?,
-            name_en: text::optional("nameEn", input.name_en.as_deref())?,
-            closed_on: None,
-            successor: None,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        let txn = db.begin_write().await?;
-        operators::insert(&txn, &operator).await.map_err(|e| match e {
-            StorageError::Conflict(ConflictKind::Unique) => RegistryError::Conflict(format!(
-                "an operator with corporate number {corporate_number} is already registered"
-            )),
-            other => other.into(),
-        })?;
-        let change =
-            Change::of(AuditAction::RegisterOperator, Subject::operator(&operator)).after(operator.audit_state());
-        audit::record(&txn, principal, change).await?;
-        txn.commit().await.map_err(StorageError::from)?;
-        Ok(operator)
+        let name_ja = text::required("nameJa", &input.name_ja)?;
+        let name_en = text::optional("nameEn", input.name_en.as_deref())?;
+        with_retry(|| async {
+            let operator =
+                Operator::register(Uuid::now_v7(), corporate_number, name_ja.clone(), name_en.clone(), Utc::now());
+            let txn = services.db.begin_write().await?;
+            operators::insert(&txn, &operator).await.map_err(|e| match e {
+                StorageError::Conflict(ConflictKind::Unique) => ServiceError::Conflict(format!(
+                    "an operator with corporate number {corporate_number} is already registered"
+                )),
+                other => other.into(),
+            })?;
+            let change = Change::to_operator(AuditAction::RegisterOperator, &operator).after(operator.audit_state());
+            let recorded = audit::record(&txn, principal, change).await?;
+            services.commit(txn, recorded).await?;
+            Ok(operator)
+        })
+        .await
     })
     .await
 }
@@ -74,10 +73,10 @@ async fn current_operator(
     txn: &impl ConnectionTrait,
     number: &CorporateNumber,
     expected_version: Option<i32>,
-) -> Result<Operator, RegistryError> {
+) -> Result<Operator, ServiceError> {
     let operator = operators::find_by_corporate_number(txn, number)
         .await?
-        .ok_or_else(|| RegistryError::NotFound(format!("no operator with corporate number {number}")))?;
+        .ok_or_else(|| ServiceError::NotFound(format!("no operator with corporate number {number}")))?;
     if let Some(expected) = expected_version {
         check_version(&format!("operator {number}"), operator.version, expected)?;
     }
@@ -103,44 +102,43 @@ pub struct OperatorUpdate {
 
 /// Corrects an operator's names, if it is still at the version the caller read. An
 /// update that changes nothing writes nothing.
-pub async fn update(db: &Db, principal: &Principal, input: OperatorUpdate) -> Result<Operator, RegistryError> {
+pub async fn update(
+    services: &Services,
+    principal: &Principal,
+    input: OperatorUpdate,
+) -> Result<Operator, ServiceError> {
     let attempt = || {
-        Change::of(AuditAction::UpdateOperator, Subject::operator_asked(&input.corporate_number))
-            .after(
-                json!({ "nameJa": input.name_ja, "nameEn": input.name_en, "expectedVersion": input.expected_version }),
-            )
-            .reason(input.reason.as_deref())
+        Change::attempt(
+            AuditAction::UpdateOperator,
+            SubjectType::Operator,
+            Some(Subject::operator_asked(&input.corporate_number).id),
+            json!({ "nameJa": input.name_ja, "nameEn": input.name_en, "expectedVersion": input.expected_version }),
+        )
+        .reason(input.reason.as_deref())
     };
-    guard(db, principal, attempt, async {
+    guard(services, principal, attempt, async {
         require_writer(principal)?;
         let number = parse_corporate_number(&input.corporate_number)?;
         let name_ja = input.name_ja.as_deref().map(|name| text::required("nameJa", name)).transpose()?;
         let name_en = input.name_en.as_ref().map(|name| text::optional("nameEn", name.as_deref())).transpose()?;
         let reason = text::optional("reason", input.reason.as_deref())?;
         with_retry(|| async {
-            let txn = db.begin_write().await?;
+            let txn = services.db.begin_write().await?;
             let current = current_operator(&txn, &number, Some(input.expected_version)).await?;
-            let updated = Operator {
-                name_ja: name_ja.clone().unwrap_or_else(|| current.name_ja.clone()),
-                name_en: name_en.clone().unwrap_or_else(|| current.name_en.clone()),
-                version: current.version + 1,
-                updated_at: Utc::now(),
-                ..current.clone()
-            };
-            if (&updated.name_ja, &updated.name_en) == (&current.name_ja, &current.name_en) {
+            let Some(updated) = current.renamed(name_ja.clone(), name_en.clone(), Utc::now()) else {
                 return Ok(current);
-            }
+            };
             if !operators::update_names(&txn, &updated, current.version).await? {
                 return Err(changed_concurrently(&format!("operator {number}")));
             }
             let designations = designations::of_operators(&txn, &[current.id]).await?;
-            let change = Change::of(AuditAction::UpdateOperator, Subject::operator(&updated))
+            let change = Change::to_operator(AuditAction::UpdateOperator, &updated)
                 .before(current.audit_state())
                 .after(updated.audit_state())
                 .reason(reason.as_deref())
                 .in_jurisdiction_of(ministries_of(&designations));
-            audit::record(&txn, principal, change).await?;
-            txn.commit().await.map_err(StorageError::from)?;
+            let recorded = audit::record(&txn, principal, change).await?;
+            services.commit(txn, recorded).await?;
             Ok(updated)
         })
         .await
@@ -167,77 +165,53 @@ const MAX_SUCCESSION: usize = 1000;
 /// Records that an operator closed (merged into `successor`, or dissolved): its
 /// designations still open on `closed_on` end there, all in one transaction. A ministry
 /// may close an operator only when it could revoke every designation that ends.
-pub async fn close(
-    db: &Db,
-    snapshot: &ReferenceSnapshot,
-    principal: &Principal,
-    input: Closure,
-) -> Result<Operator, RegistryError> {
+pub async fn close(services: &Services, principal: &Principal, input: Closure) -> Result<Operator, ServiceError> {
     let attempt = || {
-        Change::of(AuditAction::CloseOperator, Subject::operator_asked(&input.corporate_number))
-            .after(json!({ "closedOn": input.closed_on, "successorCorporateNumber": input.successor }))
-            .reason(Some(&input.reason))
+        Change::attempt(
+            AuditAction::CloseOperator,
+            SubjectType::Operator,
+            Some(Subject::operator_asked(&input.corporate_number).id),
+            json!({ "closedOn": input.closed_on, "successorCorporateNumber": input.successor }),
+        )
+        .reason(Some(&input.reason))
     };
-    guard(db, principal, attempt, async {
+    guard(services, principal, attempt, async {
         require_writer(principal)?;
         let number = parse_corporate_number(&input.corporate_number)?;
         let successor = input.successor.as_deref().map(parse_corporate_number).transpose()?;
         let reason = text::required("reason", &input.reason)?;
-        if successor == Some(number) {
-            return Err(RegistryError::Invalid(format!("operator {number} cannot be its own successor")));
-        }
+        let snapshot = services.snapshot();
         with_retry(|| async {
-            let txn = db.begin_write().await?;
+            let txn = services.db.begin_write().await?;
             let current = current_operator(&txn, &number, input.expected_version).await?;
-            if let Some(closed_on) = current.closed_on {
-                return Err(RegistryError::Conflict(format!("operator {number} already closed on {closed_on}")));
-            }
+            let now = Utc::now();
+            let closed = current.closed(input.closed_on, successor, now)?;
             if let Some(successor) = &successor {
                 check_succession(&txn, &number, successor).await?;
             }
             let all = designations::of_operators(&txn, &[current.id]).await?;
-            let now = Utc::now();
+            let closing = format!("operator closed on {}: {reason}", input.closed_on);
             let mut ended = Vec::new();
             for designation in &all {
-                let Some(end) = designation.end_on_closure(input.closed_on) else { continue };
+                let Some(end) = designation.ended_by_closure(input.closed_on, &closing, now) else { continue };
                 designation::check_revocation(
-                    snapshot,
+                    &snapshot,
                     principal,
                     designation.regime,
                     &designation.field,
                     designation.effective_from,
-                    end,
+                    end.effective_to.unwrap_or(input.closed_on),
                 )?;
-                let closing = format!("operator closed on {}: {reason}", input.closed_on);
-                let why = match &designation.revocation_reason {
-                    Some(earlier) => format!("{earlier}; {closing}"),
-                    None => closing,
-                };
-                if !designations::revoke(&txn, designation.id, designation.version, end, &why, now).await? {
+                if !designations::end(&txn, &end, designation.version).await? {
                     return Err(changed_concurrently(&format!("designation {}", designation.id)));
                 }
-                ended.push(Designation {
-                    effective_to: Some(end),
-                    status: DesignationStatus::Revoked,
-                    revocation_reason: Some(why),
-                    revoked_at: Some(now),
-                    version: designation.version + 1,
-                    updated_at: now,
-                    ..designation.clone()
-                });
+                ended.push(end);
             }
-            let closed = Operator {
-                closed_on: Some(input.closed_on),
-                successor,
-                version: current.version + 1,
-                updated_at: now,
-                ..current.clone()
-            };
             if !operators::close(&txn, &closed, current.version).await? {
                 return Err(changed_concurrently(&format!("operator {number}")));
             }
             let ended_before: Vec<&Designation> = all.iter().filter(|d| ended.iter().any(|e| e.id == d.id)).collect();
-            let mut change = Change::of(AuditAction::CloseOperator, Subject::operator(&closed))
+            let mut change = Change::to_operator(AuditAction::CloseOperator, &closed)
                 .before(json!({
                     "operator": current.audit_state(),
                     "endedDesignations": ended_before.iter().map(|d| d.audit_state()).collect::<Vec<_>>(),
@@ -246,13 +220,13 @@ pub async fn close(
                 .reason(Some(&reason))
                 .in_jurisdiction_of(ministries_of(&all));
             for designation in &ended {
-                change = change.concerning(Subject::designation(designation.id));
+                change = change.and_designation(designation, &number);
             }
             if let Some(successor) = &successor {
-                change = change.concerning(Subject::operator_number(successor));
+                change = change.mentioning(Subject::operator_number(successor));
             }
-            audit::record(&txn, principal, change).await?;
-            txn.commit().await.map_err(StorageError::from)?;
+            let recorded = audit::record(&txn, principal, change).await?;
+            services.commit(txn, recorded).await?;
             Ok(closed)
         })
         .await
@@ -266,13 +240,13 @@ async fn check_succession(
     txn: &impl ConnectionTrait,
     closing: &CorporateNumber,
     successor: &CorporateNumber,
-) -> Result<(), RegistryError> {
+) -> Result<(), ServiceError> {
     let mut chain = vec![*successor];
     let mut next = Some(*successor);
     while let Some(number) = next {
         let operator = operators::find_by_corporate_number(txn, &number).await?;
         if chain.len() == 1 && operator.is_none() {
-            return Err(RegistryError::NotFound(format!(
+            return Err(ServiceError::NotFound(format!(
                 "successor {successor} is not a registered operator; register it first"
             )));
         }
@@ -281,7 +255,7 @@ async fn check_succession(
             chain.push(following);
             if following == *closing {
                 let path: Vec<String> = chain.iter().map(ToString::to_string).collect();
-                return Err(RegistryError::Invalid(format!(
+                return Err(ServiceError::Invalid(format!(
                     "{successor} cannot succeed {closing}: its own successors lead back ({closing} → {})",
                     path.join(" → ")
                 )));
@@ -296,23 +270,23 @@ async fn check_succession(
 
 /// The operator with this corporate number (None when unknown).
 pub async fn find(
-    index: &RegistryIndex,
+    services: &Services,
     principal: &Principal,
     corporate_number: &str,
-) -> Result<Option<Arc<OperatorEntry>>, RegistryError> {
+) -> Result<Option<Arc<OperatorEntry>>, ServiceError> {
     require_reader(principal)?;
     let number = parse_corporate_number(corporate_number)?;
-    Ok(index.get(number).await?)
+    Ok(services.read.index().get(number).await?)
 }
 
 /// The operators that named this one as their successor (they merged into it).
 pub async fn predecessors(
-    db: &Db,
+    services: &Services,
     principal: &Principal,
     successor: &CorporateNumber,
-) -> Result<Vec<Operator>, RegistryError> {
+) -> Result<Vec<Operator>, ServiceError> {
     require_reader(principal)?;
-    Ok(operators::predecessors(&db.conn, successor).await?)
+    Ok(operators::predecessors(&services.db.conn, successor).await?)
 }
 
 /// One page of a listing plus the total number of matches.
@@ -324,17 +298,18 @@ pub struct OperatorPage {
 
 /// Operators matching `query`, in corporate-number order after `after`.
 pub async fn list(
-    db: &Db,
+    services: &Services,
     principal: &Principal,
     query: &OperatorQuery,
     after: Option<&str>,
     first: u64,
-) -> Result<OperatorPage, RegistryError> {
+) -> Result<OperatorPage, ServiceError> {
     require_reader(principal)?;
-    let mut page = operators::page(&db.conn, query, after, first + 1).await?;
+    let conn = &services.db.conn;
+    let mut page = operators::page(conn, query, after, first + 1).await?;
     let has_next_page = page.len() as u64 > first;
     page.truncate(first as usize);
-    let total_count = operators::count(&db.conn, query).await?;
+    let total_count = operators::count(conn, query).await?;
     Ok(OperatorPage { operators: page, total_count, has_next_page })
 }
 
@@ -352,14 +327,14 @@ pub struct OperatorStatus {
 /// are answered as not found: from the in-memory index, with at most one round trip for
 /// the numbers it does not hold current.
 pub async fn statuses(
-    index: &RegistryIndex,
+    services: &Services,
     principal: &Principal,
     asked: &[String],
     max_batch: usize,
-) -> Result<Vec<OperatorStatus>, RegistryError> {
+) -> Result<Vec<OperatorStatus>, ServiceError> {
     require_reader(principal)?;
     if asked.len() > max_batch {
-        return Err(RegistryError::Invalid(format!(
+        return Err(ServiceError::Invalid(format!(
             "at most {max_batch} corporate numbers per request, got {}",
             asked.len()
         )));
@@ -367,7 +342,7 @@ pub async fn statuses(
     let parsed: Vec<Result<CorporateNumber, String>> =
         asked.iter().map(|a| CorporateNumber::parse(a).map_err(|e| e.to_string())).collect();
     let valid: Vec<CorporateNumber> = parsed.iter().filter_map(|p| p.as_ref().ok().copied()).collect();
-    let found = index.get_many(&valid).await?;
+    let found = services.read.index().get_many(&valid).await?;
     Ok(asked
         .iter()
         .zip(parsed)

@@ -3,12 +3,12 @@
 use serde_json::{Map, Value};
 
 use super::audit::{self, Change};
-use super::{RegistryError, require_admin};
+use super::{ServiceError, Services, require_admin, with_retry};
 use crate::domain::Principal;
 use crate::domain::audit::{AuditAction, Subject, SubjectType};
 use crate::domain::reference::ReferenceData;
+use crate::storage::StorageError;
 use crate::storage::reference::{self as stored, RowChange, SyncReport};
-use crate::storage::{Db, StorageError};
 
 /// Makes the database hold `data` (read from `source`), in one transaction that also
 /// records what changed. Crosswalk pairs curated through the API are never overwritten:
@@ -16,18 +16,28 @@ use crate::storage::{Db, StorageError};
 /// reported, unless `keep_curated` is set, in which case everything else is applied and
 /// the curated pairs stay as they are.
 pub async fn sync(
-    db: &Db,
+    services: &Services,
     principal: &Principal,
     data: &ReferenceData,
     source: &str,
     keep_curated: bool,
-) -> Result<SyncReport, RegistryError> {
+) -> Result<SyncReport, ServiceError> {
     require_admin(principal, "load reference data")?;
-    let txn = db.begin_write().await?;
+    with_retry(|| sync_once(services, principal, data, source, keep_curated)).await
+}
+
+async fn sync_once(
+    services: &Services,
+    principal: &Principal,
+    data: &ReferenceData,
+    source: &str,
+    keep_curated: bool,
+) -> Result<SyncReport, ServiceError> {
+    let txn = services.db.begin_write().await?;
     let report = stored::sync(&txn, data).await?;
     if !report.conflicts.is_empty() && !keep_curated {
         let lines: Vec<String> = report.conflicts.iter().map(|c| format!("  {c}")).collect();
-        return Err(RegistryError::Conflict(format!(
+        return Err(ServiceError::Conflict(format!(
             "seed-data conflicts with {} crosswalk pair(s) curated through the API; nothing was written:\n{}\n\
              Make seed-data/crosswalk.toml say what the curated links say, or run `seed --keep-curated` to apply \
              everything else and keep the curated links.",
@@ -35,13 +45,16 @@ pub async fn sync(
             lines.join("\n")
         )));
     }
-    if report.changed() {
-        let change = Change::of(AuditAction::SyncReferenceData, Subject::new(SubjectType::ReferenceData, source))
+    if !report.changed() {
+        txn.commit().await.map_err(StorageError::from)?;
+        return Ok(report);
+    }
+    let change =
+        Change::to_reference_data(AuditAction::SyncReferenceData, Subject::new(SubjectType::ReferenceData, source))
             .before(states(&report.changes, |c| c.before.as_ref()))
             .after(states(&report.changes, |c| c.after.as_ref()));
-        audit::record(&txn, principal, change).await?;
-    }
-    txn.commit().await.map_err(StorageError::from)?;
+    let recorded = audit::record(&txn, principal, change).await?;
+    services.commit(txn, recorded).await?;
     Ok(report)
 }
 

@@ -2,27 +2,25 @@
 
 use chrono::NaiveDate;
 
-use super::index::RegistryIndex;
-use super::{RegistryError, require_reader};
+use super::{ServiceError, Services, require_reader};
 use crate::domain::Principal;
 use crate::domain::overlap::{self, OverlapReport};
 use crate::domain::reference::ReferenceSnapshot;
-use crate::storage::{Db, designations};
+use crate::storage::designations;
 
 /// Totals, per-link cells and per-domain gaps at `as_of`: one query, then one pass in
 /// memory.
 pub async fn report(
-    db: &Db,
-    index: &RegistryIndex,
+    services: &Services,
     snapshot: &ReferenceSnapshot,
     principal: &Principal,
     as_of: NaiveDate,
-) -> Result<OverlapReport, RegistryError> {
+) -> Result<OverlapReport, ServiceError> {
     require_reader(principal)?;
-    if let Some(report) = index.overlap(snapshot, as_of).await? {
+    if let Some(report) = services.read.index().overlap(snapshot, as_of).await? {
         return Ok(report);
     }
     // While the index is still loading after start-up: one query, then the same pass.
-    let active = designations::active_fields(&db.conn, as_of).await?;
+    let active = designations::active_fields(&services.db.conn, as_of).await?;
     Ok(overlap::compute(snapshot, as_of, active.iter().map(|a| (a.operator, a.regime, a.field.as_str()))))
 }

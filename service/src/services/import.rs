@@ -8,9 +8,9 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::audit::{self, Change, guard};
-use super::{RegistryError, require_writer};
-use crate::domain::audit::{AuditAction, Subject, SubjectType};
-use crate::domain::designation::{Designation, DesignationStatus};
+use super::{ServiceError, Services, require_writer, with_retry};
+use crate::domain::audit::{AuditAction, SubjectType};
+use crate::domain::designation::Designation;
 use crate::domain::import::{self, ColumnMap, ImportRow, RowError, StoredOperator};
 use crate::domain::operator::Operator;
 use crate::domain::reference::ReferenceSnapshot;
@@ -68,33 +68,37 @@ const PROGRESS_EVERY: u64 = 1000;
 /// where it has jurisdiction (rows outside are reported, one by one). A successful import
 /// is one audit event whose subjects are every operator and designation it created.
 pub async fn import(
-    db: &Db,
-    snapshot: &ReferenceSnapshot,
+    services: &Services,
     principal: &Principal,
     csv: &[u8],
     dry_run: bool,
     progress: &dyn Progress,
-) -> Result<ImportReport, RegistryError> {
+) -> Result<ImportReport, ServiceError> {
     let attempt = || {
-        Change::creating(AuditAction::ImportDesignations, SubjectType::Import)
-            .after(serde_json::json!({ "bytes": csv.len(), "dryRun": dry_run }))
+        Change::attempt(
+            AuditAction::ImportDesignations,
+            SubjectType::Import,
+            None,
+            serde_json::json!({ "bytes": csv.len(), "dryRun": dry_run }),
+        )
     };
-    guard(db, principal, attempt, checked_import(db, snapshot, principal, csv, dry_run, progress)).await
+    guard(services, principal, attempt, checked_import(services, principal, csv, dry_run, progress)).await
 }
 
 async fn checked_import(
-    db: &Db,
-    snapshot: &ReferenceSnapshot,
+    services: &Services,
     principal: &Principal,
     csv: &[u8],
     dry_run: bool,
     progress: &dyn Progress,
-) -> Result<ImportReport, RegistryError> {
+) -> Result<ImportReport, ServiceError> {
+    let snapshot = &services.snapshot();
+    let db = &services.db;
     require_writer(principal)?;
     if let Some(ministry) = principal.acting_ministry()
         && snapshot.ministry_index(ministry).is_none()
     {
-        return Err(RegistryError::Invalid(format!("unknown ministry \"{ministry}\"")));
+        return Err(ServiceError::Invalid(format!("unknown ministry \"{ministry}\"")));
     }
     let mut report = ImportReport { dry_run, ..ImportReport::default() };
     let (rows, mut errors) = read_rows(csv, snapshot, principal, &mut report, progress);
@@ -129,16 +133,8 @@ async fn checked_import(
     let new_operators: Vec<Operator> = plan
         .new_operators
         .iter()
-        .map(|row| Operator {
-            id: Uuid::now_v7(),
-            corporate_number: row.corporate_number,
-            name_ja: row.name_ja.clone(),
-            name_en: row.name_en.clone(),
-            closed_on: None,
-            successor: None,
-            version: 1,
-            created_at: now,
-            updated_at: now,
+        .map(|row| {
+            Operator::register(Uuid::now_v7(), row.corporate_number, row.name_ja.clone(), row.name_en.clone(), now)
         })
         .collect();
     let operator_ids: HashMap<CorporateNumber, Uuid> = stored
@@ -146,68 +142,56 @@ async fn checked_import(
         .map(|s| (s.operator.corporate_number, s.operator.id))
         .chain(new_operators.iter().map(|o| (o.corporate_number, o.id)))
         .collect();
-    let new_designations: Vec<Designation> = plan
+    // Each new designation with its operator's corporate number (for the audit trail).
+    let (new_designations, their_operators): (Vec<Designation>, Vec<CorporateNumber>) = plan
         .new_designations
         .iter()
         .filter_map(|row| {
             let d = row.designation.as_ref()?;
-            Some(Designation {
-                id: Uuid::now_v7(),
-                operator_id: *operator_ids.get(&row.corporate_number)?,
-                regime: d.plan.regime,
-                field: d.plan.field.clone(),
-                scope_item: d.plan.scope_item.clone(),
-                effective_from: d.plan.effective_from,
-                effective_to: d.plan.effective_to,
-                status: DesignationStatus::Designated,
-                legal_basis: d.legal_basis.clone(),
-                reference: d.reference.clone(),
-                ministry: d.plan.ministry.clone(),
-                revocation_reason: None,
-                revoked_at: None,
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            })
+            let operator_id = *operator_ids.get(&row.corporate_number)?;
+            let designation =
+                Designation::new(Uuid::now_v7(), operator_id, &d.plan, d.legal_basis.clone(), d.reference.clone(), now);
+            Some((designation, row.corporate_number))
         })
-        .collect();
+        .unzip();
 
     let total = (new_operators.len() + new_designations.len()) as u64;
     if total == 0 {
         return Ok(report);
     }
-    progress.update(Phase::Writing, 0, total);
-    let txn = db.begin_write().await?;
-    operators::insert_many(&txn, &new_operators).await?;
-    progress.update(Phase::Writing, new_operators.len() as u64, total);
-    designations::insert_many(&txn, &new_designations).await.map_err(|e| match e {
-        StorageError::Conflict(_) => {
-            RegistryError::Conflict("a concurrent change conflicts with this import; nothing was imported".into())
+    with_retry(|| async {
+        progress.update(Phase::Writing, 0, total);
+        let txn = db.begin_write().await?;
+        operators::insert_many(&txn, &new_operators).await?;
+        progress.update(Phase::Writing, new_operators.len() as u64, total);
+        designations::insert_many(&txn, &new_designations).await.map_err(|e| match e {
+            StorageError::Conflict(_) => {
+                ServiceError::Conflict("a concurrent change conflicts with this import; nothing was imported".into())
+            }
+            other => other.into(),
+        })?;
+        let ministries: HashSet<&str> = new_designations.iter().map(|d| d.ministry.as_str()).collect();
+        let mut change = Change::import()
+            .after(serde_json::json!({
+                "rowsRead": report.rows_read,
+                "created": report.created,
+                "unchanged": report.unchanged,
+                "operatorsCreated": report.operators_created,
+                "designationsCreated": new_designations.len(),
+            }))
+            .in_jurisdiction_of(ministries);
+        for operator in &new_operators {
+            change = change.and_operator(operator);
         }
-        other => other.into(),
-    })?;
-    let ministries: HashSet<&str> = new_designations.iter().map(|d| d.ministry.as_str()).collect();
-    let mut change = Change::creating(AuditAction::ImportDesignations, SubjectType::Import)
-        .after(serde_json::json!({
-            "rowsRead": report.rows_read,
-            "created": report.created,
-            "unchanged": report.unchanged,
-            "operatorsCreated": report.operators_created,
-            "designationsCreated": new_designations.len(),
-        }))
-        .in_jurisdiction_of(ministries);
-    for operator in &new_operators {
-        change = change.concerning(Subject::operator(operator));
-    }
-    for designation in &new_designations {
-        change = change.concerning(Subject::designation(designation.id));
-    }
-    for row in &plan.new_designations {
-        change = change.concerning(Subject::operator_number(&row.corporate_number));
-    }
-    audit::record(&txn, principal, change).await?;
-    txn.commit().await.map_err(StorageError::from)?;
-    progress.update(Phase::Writing, total, total);
+        for (designation, operator) in new_designations.iter().zip(&their_operators) {
+            change = change.and_designation(designation, operator);
+        }
+        let recorded = audit::record(&txn, principal, change).await?;
+        services.commit(txn, recorded).await?;
+        progress.update(Phase::Writing, total, total);
+        Ok(())
+    })
+    .await?;
     // The import stands; stale statistics only slow reads down, so a failure here is
     // logged, not reported.
     if let Err(e) = db.refresh_statistics().await {
@@ -290,13 +274,10 @@ fn utf8_fields(record: &csv::ByteRecord) -> Option<Vec<&str>> {
 async fn load_stored(
     db: &Db,
     numbers: &[CorporateNumber],
-) -> Result<HashMap<CorporateNumber, StoredOperator>, RegistryError> {
+) -> Result<HashMap<CorporateNumber, StoredOperator>, ServiceError> {
     let found = operators::find_by_corporate_numbers(&db.conn, numbers).await?;
     let ids: Vec<Uuid> = found.iter().map(|o| o.id).collect();
-    let mut by_operator: HashMap<Uuid, Vec<Designation>> = HashMap::new();
-    for d in designations::of_operators(&db.conn, &ids).await? {
-        by_operator.entry(d.operator_id).or_default().push(d);
-    }
+    let mut by_operator = designations::grouped_by_operator(&db.conn, &ids).await?;
     Ok(found
         .into_iter()
         .map(|operator| {

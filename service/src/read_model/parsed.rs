@@ -1,20 +1,24 @@
 //! Parsed GraphQL documents, kept by query text: other systems send the same few queries
 //! (with different variables) over and over, and parsing is a large part of answering
-//! a small one. Validation still runs on every request.
-
-use std::collections::HashMap;
-use std::sync::RwLock;
+//! a small one. Validation still runs on every request. Documents depend on nothing
+//! stored, so no change ever invalidates them.
 
 use async_graphql::parser::types::ExecutableDocument;
+use quick_cache::sync::Cache;
 
-/// Documents kept at most; beyond this the memory starts afresh.
-const LIMIT: usize = 512;
+/// Documents kept at most; the least used go first beyond this.
+const CAPACITY: usize = 512;
 /// Longer queries are parsed every time (they are rare and would crowd the memory).
 const LONGEST_KEPT: usize = 8 * 1024;
 
-#[derive(Default)]
 pub struct ParsedQueries {
-    documents: RwLock<HashMap<String, ExecutableDocument>>,
+    documents: Cache<String, ExecutableDocument>,
+}
+
+impl Default for ParsedQueries {
+    fn default() -> Self {
+        Self { documents: Cache::new(CAPACITY) }
+    }
 }
 
 impl ParsedQueries {
@@ -24,17 +28,11 @@ impl ParsedQueries {
         if query.len() > LONGEST_KEPT {
             return async_graphql::parser::parse_query(query);
         }
-        let known = self.documents.read().ok().and_then(|documents| documents.get(query).cloned());
-        if let Some(document) = known {
+        if let Some(document) = self.documents.get(query) {
             return Ok(document);
         }
         let document = async_graphql::parser::parse_query(query)?;
-        if let Ok(mut documents) = self.documents.write() {
-            if documents.len() >= LIMIT {
-                documents.clear();
-            }
-            documents.insert(query.to_owned(), document.clone());
-        }
+        self.documents.insert(query.to_owned(), document.clone());
         Ok(document)
     }
 

@@ -7,11 +7,10 @@ use serde::Deserialize;
 
 use super::designations::{DesignateInput, RevokeInput, designate, revoke};
 use super::operators::{NewOperator, register};
-use super::{RegistryError, parse_corporate_number};
+use super::{ServiceError, Services, parse_corporate_number};
 use crate::domain::designation::DesignationRequest;
-use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::{Principal, Regime};
-use crate::storage::{Db, operators};
+use crate::storage::operators;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,18 +57,13 @@ pub struct DemoReport {
     pub designations: usize,
 }
 
-pub async fn load(
-    db: &Db,
-    snapshot: &ReferenceSnapshot,
-    principal: &Principal,
-    text: &str,
-) -> Result<DemoReport, RegistryError> {
+pub async fn load(services: &Services, principal: &Principal, text: &str) -> Result<DemoReport, ServiceError> {
     let file: DemoFile =
-        toml::from_str(text).map_err(|e| RegistryError::Invalid(format!("seed-data/demo/operators.toml: {e}")))?;
+        toml::from_str(text).map_err(|e| ServiceError::Invalid(format!("seed-data/demo/operators.toml: {e}")))?;
     let mut report = DemoReport::default();
     for operator in file.operator {
         let number = parse_corporate_number(&operator.corporate_number)?;
-        if operators::find_by_corporate_number(&db.conn, &number).await?.is_some() {
+        if operators::find_by_corporate_number(&services.db.conn, &number).await?.is_some() {
             report.operators_skipped += 1;
             continue;
         }
@@ -78,9 +72,9 @@ pub async fn load(
             name_ja: operator.name_ja,
             name_en: operator.name_en,
         };
-        register(db, principal, new).await?;
+        register(services, principal, new).await?;
         for d in operator.designation {
-            let regime: Regime = d.regime.parse().map_err(RegistryError::Invalid)?;
+            let regime: Regime = d.regime.parse().map_err(ServiceError::Invalid)?;
             let input = DesignateInput {
                 corporate_number: operator.corporate_number.clone(),
                 request: DesignationRequest {
@@ -95,7 +89,7 @@ pub async fn load(
                 legal_basis: d.legal_basis,
                 reference: d.reference,
             };
-            let made = designate(db, snapshot, principal, input).await?;
+            let made = designate(services, principal, input).await?;
             if let Some(revocation) = d.revoke {
                 let input = RevokeInput {
                     id: made.id,
@@ -103,7 +97,7 @@ pub async fn load(
                     reason: revocation.reason,
                     expected_version: None,
                 };
-                revoke(db, snapshot, principal, input).await?;
+                revoke(services, principal, input).await?;
             }
             report.designations += 1;
         }

@@ -10,13 +10,12 @@ use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use super::audit::{self, Change, guard};
-use super::{RegistryError, require_admin};
+use super::{ServiceError, Services, require_admin, with_retry};
 use crate::domain::audit::{AuditAction, AuditEvent, AuditState, Subject};
 use crate::domain::crosswalk::{self, LinkKind, StoredLink};
 use crate::domain::reference::{LinkOrigin, LinkRecord, Provenance, ReferenceSnapshot};
 use crate::domain::{Principal, Regime, Relation, Validity, text, today};
-use crate::reference::ReferenceStore;
-use crate::storage::{self, Db, StorageError};
+use crate::storage;
 
 /// Which pair a curation is about: CI side and ESPA side codes.
 #[derive(Debug, Clone)]
@@ -62,10 +61,10 @@ pub struct RemovalInput {
 
 /// The day a curation takes effect: today or later, so that what the crosswalk said on
 /// earlier days is never rewritten.
-fn effective_day(requested: Option<NaiveDate>) -> Result<NaiveDate, RegistryError> {
+fn effective_day(requested: Option<NaiveDate>) -> Result<NaiveDate, ServiceError> {
     let today = today();
     match requested {
-        Some(day) if day < today => Err(RegistryError::Invalid(format!(
+        Some(day) if day < today => Err(ServiceError::Invalid(format!(
             "effectiveFrom ({day}) is in the past: a curation takes effect today ({today}) or later, so that what \
              the crosswalk said on earlier days stays as it was"
         ))),
@@ -76,17 +75,17 @@ fn effective_day(requested: Option<NaiveDate>) -> Result<NaiveDate, RegistryErro
 
 /// Checks that both ends exist (scope items: and that their fields are linked on `day`),
 /// and returns the ministries with jurisdiction over the two fields then.
-fn check_pair(snapshot: &ReferenceSnapshot, pair: &Pair, day: NaiveDate) -> Result<BTreeSet<String>, RegistryError> {
-    let parent = |regime: Regime, code: &str| -> Result<String, RegistryError> {
+fn check_pair(snapshot: &ReferenceSnapshot, pair: &Pair, day: NaiveDate) -> Result<BTreeSet<String>, ServiceError> {
+    let parent = |regime: Regime, code: &str| -> Result<String, ServiceError> {
         match pair.kind {
             LinkKind::Fields => snapshot
                 .field(regime, code)
                 .map(|f| f.code.clone())
-                .ok_or_else(|| RegistryError::Invalid(format!("unknown {} \"{code}\"", regime.field_noun()))),
+                .ok_or_else(|| ServiceError::Invalid(format!("unknown {} \"{code}\"", regime.field_noun()))),
             LinkKind::ScopeItems => snapshot
                 .item_index(regime, code)
                 .map(|i| snapshot.items(regime)[i].parent.clone())
-                .ok_or_else(|| RegistryError::Invalid(format!("unknown {regime} scope item \"{code}\""))),
+                .ok_or_else(|| ServiceError::Invalid(format!("unknown {regime} scope item \"{code}\""))),
         }
     };
     let sector = parent(Regime::Ci, &pair.ci)?;
@@ -97,7 +96,7 @@ fn check_pair(snapshot: &ReferenceSnapshot, pair: &Pair, day: NaiveDate) -> Resu
             link.ci == sector && link.espa == domain
         })
     {
-        return Err(RegistryError::Invalid(format!(
+        return Err(ServiceError::Invalid(format!(
             "sector \"{sector}\" and business domain \"{domain}\" are not linked on {day}: link them first"
         )));
     }
@@ -114,19 +113,19 @@ fn check_pair(snapshot: &ReferenceSnapshot, pair: &Pair, day: NaiveDate) -> Resu
 /// pair and a reason. Returns the snapshot it was checked against, the day, and the
 /// change to record (without its states yet).
 fn prepare(
-    store: &ReferenceStore,
+    services: &Services,
     principal: &Principal,
     action: AuditAction,
     pair: &Pair,
     effective_from: Option<NaiveDate>,
     reason: &str,
-) -> Result<(Arc<ReferenceSnapshot>, NaiveDate, Change), RegistryError> {
+) -> Result<(Arc<ReferenceSnapshot>, NaiveDate, Change), ServiceError> {
     require_admin(principal, "curate the crosswalk")?;
-    let snapshot = store.snapshot();
+    let snapshot = services.snapshot();
     let day = effective_day(effective_from)?;
     let ministries = check_pair(&snapshot, pair, day)?;
     let reason = text::required("reason", reason)?;
-    let change = Change::of(action, pair.subject())
+    let change = Change::to_reference_data(action, pair.subject())
         .reason(Some(&reason))
         .in_jurisdiction_of(ministries.iter().map(String::as_str));
     Ok((snapshot, day, change))
@@ -134,30 +133,30 @@ fn prepare(
 
 /// Sets the pair's link from `effective_from` on (an identical link changes nothing) and
 /// returns it.
-pub async fn upsert(
-    db: &Db,
-    store: &ReferenceStore,
-    principal: &Principal,
-    input: LinkInput,
-) -> Result<LinkRecord, RegistryError> {
+pub async fn upsert(services: &Services, principal: &Principal, input: LinkInput) -> Result<LinkRecord, ServiceError> {
     let action = input.pair.kind.actions().0;
     let attempt = || {
-        Change::of(action, input.pair.subject())
-            .after(json!({
+        let subject = input.pair.subject();
+        Change::attempt(
+            action,
+            subject.kind,
+            Some(subject.id),
+            json!({
                 "relation": input.relation.as_str(),
                 "rationale": input.rationale,
                 "source": input.source,
                 "effectiveFrom": input.effective_from,
-            }))
-            .reason(Some(&input.reason))
+            }),
+        )
+        .reason(Some(&input.reason))
     };
-    guard(db, principal, attempt, async {
+    guard(services, principal, attempt, async {
         let (snapshot, day, change) =
-            prepare(store, principal, action, &input.pair, input.effective_from, &input.reason)?;
+            prepare(services, principal, action, &input.pair, input.effective_from, &input.reason)?;
         let rationale = text::required("rationale", &input.rationale)?;
         let source = text::required("source", &input.source)?;
         if snapshot.source(&source).is_none() {
-            return Err(RegistryError::Invalid(format!("unknown source \"{source}\" (see the `sources` query)")));
+            return Err(ServiceError::Invalid(format!("unknown source \"{source}\" (see the `sources` query)")));
         }
         let proposed = LinkRecord {
             ci: input.pair.ci.clone(),
@@ -174,22 +173,24 @@ pub async fn upsert(
             origin: LinkOrigin::Curated,
         };
         let Pair { kind, ci, espa } = &input.pair;
-        let txn = db.begin_write().await?;
-        let before = storage::crosswalk::pair(&txn, *kind, ci, espa).await?;
-        let edits = crosswalk::plan_upsert(&before, day, &proposed);
-        let after = if edits.is_empty() {
-            before
-        } else {
+        let after = with_retry(|| async {
+            let txn = services.db.begin_write().await?;
+            let before = storage::crosswalk::pair(&txn, *kind, ci, espa).await?;
+            let edits = crosswalk::plan_upsert(&before, day, &proposed);
+            if edits.is_empty() {
+                return Ok(before);
+            }
             storage::crosswalk::apply(&txn, *kind, &edits).await?;
             let after = storage::crosswalk::pair(&txn, *kind, ci, espa).await?;
-            audit::record(&txn, principal, change.before(states(&before)).after(states(&after))).await?;
-            txn.commit().await.map_err(StorageError::from)?;
-            reload(db, store).await?;
-            after
-        };
+            let change = change.clone().before(states(&before)).after(states(&after));
+            let recorded = audit::record(&txn, principal, change).await?;
+            services.commit(txn, recorded).await?;
+            Ok(after)
+        })
+        .await?;
         crosswalk::in_force(&after, day)
             .map(|stored| stored.link.clone())
-            .ok_or_else(|| RegistryError::Storage(storage::corrupt("curated crosswalk link")))
+            .ok_or_else(|| ServiceError::internal(storage::corrupt("curated crosswalk link")))
     })
     .await
 }
@@ -197,41 +198,42 @@ pub async fn upsert(
 /// Ends the pair's link from `effective_from` on; returns the recorded event (its
 /// `before` holds the link as it was).
 pub async fn remove(
-    db: &Db,
-    store: &ReferenceStore,
+    services: &Services,
     principal: &Principal,
     input: RemovalInput,
-) -> Result<AuditEvent, RegistryError> {
+) -> Result<AuditEvent, ServiceError> {
     let action = input.pair.kind.actions().1;
     let attempt = || {
-        Change::of(action, input.pair.subject())
-            .after(json!({ "effectiveFrom": input.effective_from }))
+        let subject = input.pair.subject();
+        Change::attempt(action, subject.kind, Some(subject.id), json!({ "effectiveFrom": input.effective_from }))
             .reason(Some(&input.reason))
     };
-    guard(db, principal, attempt, async {
+    guard(services, principal, attempt, async {
         let (snapshot, day, change) =
-            prepare(store, principal, action, &input.pair, input.effective_from, &input.reason)?;
+            prepare(services, principal, action, &input.pair, input.effective_from, &input.reason)?;
         if input.pair.kind == LinkKind::Fields {
             check_no_item_links_after(&snapshot, &input.pair, day)?;
         }
         let Pair { kind, ci, espa } = &input.pair;
-        let txn = db.begin_write().await?;
-        let before = storage::crosswalk::pair(&txn, *kind, ci, espa).await?;
-        let edit = crosswalk::plan_removal(&before, day)
-            .ok_or_else(|| RegistryError::NotFound(format!("no link {} holds on {day}", input.pair.describe())))?;
-        storage::crosswalk::apply(&txn, *kind, std::slice::from_ref(&edit)).await?;
-        let after = storage::crosswalk::pair(&txn, *kind, ci, espa).await?;
-        let event = audit::record(&txn, principal, change.before(states(&before)).after(states(&after))).await?;
-        txn.commit().await.map_err(StorageError::from)?;
-        reload(db, store).await?;
-        Ok(event)
+        with_retry(|| async {
+            let txn = services.db.begin_write().await?;
+            let before = storage::crosswalk::pair(&txn, *kind, ci, espa).await?;
+            let edit = crosswalk::plan_removal(&before, day)
+                .ok_or_else(|| ServiceError::NotFound(format!("no link {} holds on {day}", input.pair.describe())))?;
+            storage::crosswalk::apply(&txn, *kind, std::slice::from_ref(&edit)).await?;
+            let after = storage::crosswalk::pair(&txn, *kind, ci, espa).await?;
+            let change = change.clone().before(states(&before)).after(states(&after));
+            let recorded = audit::record(&txn, principal, change).await?;
+            services.commit(txn, recorded).await
+        })
+        .await
     })
     .await
 }
 
 /// Scope-item links between the two fields' items that still hold on or after `day`
 /// must go first: they would otherwise outlive the link of their fields.
-fn check_no_item_links_after(snapshot: &ReferenceSnapshot, pair: &Pair, day: NaiveDate) -> Result<(), RegistryError> {
+fn check_no_item_links_after(snapshot: &ReferenceSnapshot, pair: &Pair, day: NaiveDate) -> Result<(), ServiceError> {
     let parent_of = |regime: Regime, code: &str| {
         snapshot.item_index(regime, code).map(|i| snapshot.items(regime)[i].parent.as_str())
     };
@@ -248,7 +250,7 @@ fn check_no_item_links_after(snapshot: &ReferenceSnapshot, pair: &Pair, day: Nai
     if blocking.is_empty() {
         Ok(())
     } else {
-        Err(RegistryError::Conflict(format!(
+        Err(ServiceError::Conflict(format!(
             "scope-item links between {} still hold on or after {day}; remove them first: {}",
             pair.describe(),
             blocking.join(", ")
@@ -259,8 +261,4 @@ fn check_no_item_links_after(snapshot: &ReferenceSnapshot, pair: &Pair, day: Nai
 /// A pair's links as the audit trail shows them.
 fn states(stored: &[StoredLink]) -> Value {
     stored.iter().map(|s| s.link.clone()).collect::<Vec<_>>().audit_state()
-}
-
-async fn reload(db: &Db, store: &ReferenceStore) -> Result<(), RegistryError> {
-    Ok(store.reload(|| storage::reference::load(&db.conn)).await?)
 }

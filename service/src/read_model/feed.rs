@@ -3,8 +3,8 @@
 //! writes, other processes on the same SQLite file (the CLI) and other instances on the
 //! same PostgreSQL database, for caches and subscribers alike:
 //!
-//! - after a request that wrote, the request catches the feed up before it answers, so
-//!   its own instance never serves what it just changed from a stale cache;
+//! - a change made by this process is applied to its caches when it commits (see
+//!   `ReadModel::committed`), and the feed is woken to pass it on to subscribers;
 //! - on PostgreSQL every appending transaction runs `pg_notify`, delivered at commit, and
 //!   a listener wakes the feed at once; a request that starts after a notification
 //!   arrived first waits for the feed to pass that change on ([`ChangeFeed::settle`]);
@@ -15,15 +15,16 @@
 //! - and the feed polls at a fixed interval (for subscribers when no request comes, and
 //!   a fallback should a notification be lost).
 //!
-//! Listeners (caches) run inside the catch-up, before it returns and before subscribers
-//! hear of the change; subscribers get the changes through a broadcast channel, or
-//! through [`ChangeFeed::changes_after`], which replays what they missed first.
+//! The feed's one listener (the read model's caches, see `read_model`) runs inside the
+//! catch-up, before it returns and before subscribers hear of the change; subscribers
+//! get the changes through a broadcast channel, or through
+//! [`ChangeFeed::changes_after`], which replays what they missed first.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use async_stream::try_stream;
@@ -34,8 +35,8 @@ use tokio::sync::{Mutex, Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::domain::audit::{AuditAction, AuditEvent, AuditOutcome, Subject, SubjectType};
-use crate::storage::audit::{self, AuditQuery, PG_CHANGE_CHANNEL};
+use crate::domain::audit::{AuditAction, AuditEvent, AuditOutcome, AuditQuery, Effects, Subject, SubjectType};
+use crate::storage::audit::{self, PG_CHANGE_CHANNEL};
 use crate::storage::{Db, StorageError};
 
 /// Events read per round trip while catching up or replaying.
@@ -44,11 +45,13 @@ const READ_PAGE: u64 = 500;
 /// them back from the audit trail.
 const BROADCAST_CAPACITY: usize = 4096;
 
-/// One committed change with every record it concerns.
+/// One committed change with every record it concerns and what it did to the data
+/// read models hold.
 #[derive(Debug, Clone)]
 pub struct Change {
     pub event: AuditEvent,
     pub subjects: Vec<Subject>,
+    pub effects: Effects,
 }
 
 impl Change {
@@ -56,11 +59,9 @@ impl Change {
         self.event.record.outcome == AuditOutcome::Succeeded
     }
 
-    /// Whether it changed the reference data (a seed-data load or a crosswalk curation).
+    /// Whether it changed the reference data (a seed-data load, a crosswalk curation).
     pub fn is_to_reference_data(&self) -> bool {
-        let kind = self.event.record.entity_type;
-        self.succeeded()
-            && matches!(kind, SubjectType::ReferenceData | SubjectType::CrosswalkLink | SubjectType::ScopeItemLink)
+        self.effects.reference_data
     }
 
     /// Whether it revoked this token.
@@ -90,7 +91,7 @@ impl Change {
     }
 }
 
-/// Something that must follow every change (a cache).
+/// What must follow every change before subscribers hear of it: the read model's caches.
 pub trait ChangeListener: Send + Sync {
     fn changed<'a>(&'a self, change: &'a Change) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 }
@@ -102,7 +103,7 @@ pub struct ChangeFeed {
     position: Mutex<i64>,
     /// The same position, readable without waiting.
     last_seen: AtomicI64,
-    listeners: RwLock<Vec<Arc<dyn ChangeListener>>>,
+    listener: Arc<dyn ChangeListener>,
     sender: broadcast::Sender<Arc<Change>>,
     wake: Notify,
     /// Change notifications received from PostgreSQL so far.
@@ -211,33 +212,26 @@ impl Drop for LeadRound<'_> {
 }
 
 impl ChangeFeed {
-    /// A feed that starts after the newest event already in the database.
-    pub async fn new(db: Db) -> Result<Arc<Self>, StorageError> {
-        Self::with_capacity(db, BROADCAST_CAPACITY).await
+    /// A feed that starts after event `latest` (the newest when the caches were read)
+    /// and passes every change to `listener` first.
+    pub fn starting_after(db: Db, listener: Arc<dyn ChangeListener>, latest: i64) -> Arc<Self> {
+        Self::with_capacity(db, listener, latest, BROADCAST_CAPACITY)
     }
 
-    async fn with_capacity(db: Db, capacity: usize) -> Result<Arc<Self>, StorageError> {
-        let latest = audit::latest_id(&db.conn).await?;
+    fn with_capacity(db: Db, listener: Arc<dyn ChangeListener>, latest: i64, capacity: usize) -> Arc<Self> {
         let (sender, _) = broadcast::channel(capacity);
-        Ok(Arc::new(Self {
+        Arc::new(Self {
             files: db.sqlite_file().map(SqliteFiles::new),
             db,
             position: Mutex::new(latest),
             last_seen: AtomicI64::new(latest),
-            listeners: RwLock::new(Vec::new()),
+            listener,
             sender,
             wake: Notify::new(),
             notified: AtomicU64::new(0),
             settled: AtomicU64::new(0),
             freshness: Freshness::default(),
-        }))
-    }
-
-    /// Registers a listener; it sees every change from now on.
-    pub fn listen(&self, listener: Arc<dyn ChangeListener>) {
-        if let Ok(mut listeners) = self.listeners.write() {
-            listeners.push(listener);
-        }
+        })
     }
 
     /// Changes from now on. Subscribers that need what came before use
@@ -256,7 +250,7 @@ impl ChangeFeed {
         self.wake.notify_one();
     }
 
-    /// Passes on every event committed since the last one passed on: listeners first
+    /// Passes on every event committed since the last one passed on: the listener first
     /// (awaited), then subscribers.
     pub async fn catch_up(&self) -> Result<(), StorageError> {
         let mut position = self.position.lock().await;
@@ -317,12 +311,9 @@ impl ChangeFeed {
         loop {
             let changes = read_after(&self.db.conn, *position, i64::MAX).await?;
             let Some(last) = changes.last().map(|c| c.event.id) else { break };
-            let listeners: Vec<Arc<dyn ChangeListener>> = self.listeners.read().map(|l| l.clone()).unwrap_or_default();
             for change in changes {
                 let change = Arc::new(change);
-                for listener in &listeners {
-                    listener.changed(&change).await;
-                }
+                self.listener.changed(&change).await;
                 // No subscriber is not an error.
                 let _ = self.sender.send(change);
             }
@@ -438,9 +429,14 @@ async fn read_after(conn: &DatabaseConnection, after: i64, through: i64) -> Resu
     events.retain(|e| e.id <= through);
     let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
     let mut subjects = audit::subjects_of(conn, &ids).await?;
+    let mut effects = audit::effects_of(conn, &ids).await?;
     Ok(events
         .into_iter()
-        .map(|event| Change { subjects: subjects.remove(&event.id).unwrap_or_default(), event })
+        .map(|event| Change {
+            subjects: subjects.remove(&event.id).unwrap_or_default(),
+            effects: effects.remove(&event.id).unwrap_or_default(),
+            event,
+        })
         .collect())
 }
 
@@ -479,6 +475,7 @@ mod tests {
                 denial: None,
             },
             subjects: BTreeSet::from([Subject::new(SubjectType::Operator, number.to_string())]),
+            effects: Effects::default(),
         };
         let txn = db.begin_write().await.expect("begin");
         audit::append(&txn, &event).await.expect("append");
@@ -534,13 +531,23 @@ mod tests {
         assert_eq!(answer.expect("the waiter is answered").expect("joined").expect("newest"), latest);
     }
 
+    /// A listener that follows nothing.
+    struct Nobody;
+
+    impl ChangeListener for Nobody {
+        fn changed<'a>(&'a self, _: &'a Change) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+            Box::pin(async {})
+        }
+    }
+
     #[tokio::test]
     async fn a_subscriber_that_falls_behind_gets_every_change_once_in_order() {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = database(&dir).await;
         append(&db, 1).await;
         append(&db, 2).await;
-        let feed = ChangeFeed::with_capacity(db.clone(), 2).await.expect("feed");
+        let latest = audit::latest_id(&db.conn).await.expect("latest");
+        let feed = ChangeFeed::with_capacity(db.clone(), Arc::new(Nobody), latest, 2);
         let start = feed.last_event_id();
         let first = audit::page(&db.conn, &AuditQuery::default(), None, None).await.expect("read")[0].id;
 

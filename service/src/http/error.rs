@@ -1,7 +1,9 @@
-//! Requests refused before GraphQL runs (too large, not JSON, too many, too slow):
-//! a 4xx or 5xx status with the body shape of a GraphQL error, so that clients parse
-//! one shape. `extensions.code` stays within the public contract's codes;
-//! `extensions.reason` says precisely what happened.
+//! Every error answer over HTTP, in one body shape — that of a GraphQL error,
+//! `{"errors": [{"message", "extensions": {"code", "reason"?}}]}` — so that clients parse
+//! one shape: requests refused before GraphQL runs (too large, not JSON, too many, too
+//! slow), requests refused as a whole (a bad token, an unavailable database), and the
+//! errors of the other endpoints (exports). `extensions.code` stays within the public
+//! contract's codes; `extensions.reason`, where present, says precisely what happened.
 
 use std::time::Duration;
 
@@ -64,7 +66,7 @@ impl Reason {
     /// The public contract's code closest to the reason.
     fn code(self) -> &'static str {
         match self {
-            Reason::RateLimited => "FORBIDDEN",
+            Reason::RateLimited => "RATE_LIMITED",
             Reason::Timeout => "INTERNAL",
             Reason::NotFound => "NOT_FOUND",
             _ => "BAD_USER_INPUT",
@@ -104,27 +106,63 @@ impl Rejection {
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        let body = json!({
-            "errors": [{
-                "message": self.message,
-                "extensions": { "code": self.reason.code(), "reason": self.reason.as_str() },
-            }],
-        });
-        let mut response = (self.reason.status(), Json(body)).into_response();
-        if let Some(after) = self.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(after.as_secs()));
-        }
-        response
+        let reason = self.reason;
+        let body = error_body(&self.message, reason.code(), Some(reason.as_str()));
+        respond(reason.status(), body, self.retry_after.map(|after| after.as_secs()))
     }
 }
 
-/// A GraphQL-shaped error for the whole request (no data), e.g. for a bad token.
+/// `{"errors": [{"message", "extensions": {"code", "reason"?}}]}`.
+fn error_body(message: &str, code: &str, reason: Option<&str>) -> serde_json::Value {
+    let mut extensions = json!({ "code": code });
+    if let Some(reason) = reason {
+        extensions["reason"] = json!(reason);
+    }
+    json!({ "errors": [{ "message": message, "extensions": extensions }] })
+}
+
+fn respond(status: StatusCode, body: serde_json::Value, retry_after_secs: Option<u64>) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    if let Some(after) = retry_after_secs {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(after));
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+/// The HTTP status an API error is answered with outside GraphQL (where the answer is
+/// the error), and for GraphQL requests refused as a whole when it is a 429 or 503.
+fn status_of(error: &ApiError) -> StatusCode {
+    match error {
+        ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ApiError::BadUserInput(_) | ApiError::QueryTooComplex(_) => StatusCode::BAD_REQUEST,
+        ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+        ApiError::Conflict(_) => StatusCode::CONFLICT,
+        ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The answer of an endpoint other than GraphQL (an export) that failed.
+pub fn endpoint_error(error: &ApiError) -> Response {
+    respond(status_of(error), error_body(error.message(), error.code(), None), error.retry_after_secs())
+}
+
+/// A GraphQL request refused as a whole (a bad token, the database away), as GraphQL
+/// over HTTP answers it: `data: null` and the error, with status 200 — or 429 / 503 with
+/// `Retry-After` when the client should come back later.
 pub fn request_error(error: &ApiError) -> Response {
-    let body = json!({
-        "data": null,
-        "errors": [{ "message": error.message(), "extensions": { "code": error.code() } }],
-    });
-    let mut response = (StatusCode::OK, Json(body)).into_response();
+    let mut body = error_body(error.message(), error.code(), None);
+    body["data"] = serde_json::Value::Null;
+    let status = match status_of(error) {
+        status @ (StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE) => status,
+        _ => StatusCode::OK,
+    };
+    let mut response = respond(status, body, error.retry_after_secs());
     if matches!(error, ApiError::Unauthenticated(_)) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }

@@ -1,0 +1,219 @@
+//! Use cases: everything the registry does, for GraphQL, the command line and imports
+//! alike (register, designate, revoke, correct, close, look up, list, report, curate,
+//! load reference data, manage and verify tokens, import, export, subscribe). Each
+//! checks who may act, lets the domain decide the new state, runs the storage calls in
+//! one transaction that also records the change with its effects ([`audit`]), and
+//! commits through [`Services::commit`], which makes this process's caches follow the
+//! change before the use case returns.
+
+pub mod audit;
+pub mod authentication;
+pub mod crosswalk;
+pub mod demo;
+pub mod designations;
+pub mod export;
+pub mod generate;
+pub mod import;
+pub mod operators;
+pub mod overlap;
+pub mod reference;
+pub mod subscriptions;
+pub mod tokens;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sea_orm::DatabaseTransaction;
+
+use self::audit::Recorded;
+use crate::domain::audit::AuditEvent;
+use crate::domain::designation::RuleViolation;
+use crate::domain::reference::ReferenceSnapshot;
+use crate::domain::text::TextError;
+use crate::domain::{CorporateNumber, Principal, Role};
+use crate::read_model::ReadModel;
+use crate::storage::{ConflictKind, Db, StorageError};
+
+/// Why a use case failed, in terms the API maps to error codes.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The transaction collided with a concurrent one; [`with_retry`] runs it again.
+    #[error("the transaction collided with a concurrent one")]
+    Collided,
+    /// The database could not be reached in time: the caller may retry later.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] StorageError),
+    /// Anything else: a fault, never the caller's (the cause is logged, never sent).
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ServiceError {
+    /// A fault with this cause.
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ServiceError::Internal(cause.into())
+    }
+}
+
+impl From<StorageError> for ServiceError {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::Conflict(ConflictKind::Unique) => {
+                ServiceError::Conflict("a record with the same key exists".into())
+            }
+            StorageError::Conflict(ConflictKind::OverlappingPeriod) => {
+                ServiceError::Conflict("the period overlaps an existing designation".into())
+            }
+            StorageError::InUse(message) => ServiceError::Conflict(message),
+            StorageError::Transient => ServiceError::Collided,
+            StorageError::Connect(_) => ServiceError::Unavailable(error),
+            other => ServiceError::internal(other),
+        }
+    }
+}
+
+impl From<RuleViolation> for ServiceError {
+    fn from(violation: RuleViolation) -> Self {
+        match violation {
+            RuleViolation::Invalid(message) => ServiceError::Invalid(message),
+            RuleViolation::Forbidden(message) => ServiceError::Forbidden(message),
+            RuleViolation::Conflict(message) => ServiceError::Conflict(message),
+        }
+    }
+}
+
+impl From<TextError> for ServiceError {
+    fn from(error: TextError) -> Self {
+        ServiceError::Invalid(error.to_string())
+    }
+}
+
+/// What every use case works with: the database and this process's read model.
+pub struct Services {
+    db: Db,
+    read: ReadModel,
+    /// Audit events this process recorded (committed changes and denied attempts).
+    audit_events_written: AtomicU64,
+}
+
+impl Services {
+    pub fn new(db: Db, read: ReadModel) -> Arc<Self> {
+        Arc::new(Self { db, read, audit_events_written: AtomicU64::new(0) })
+    }
+
+    pub fn audit_events_written(&self) -> u64 {
+        self.audit_events_written.load(Ordering::Relaxed)
+    }
+
+    pub fn read_model(&self) -> &ReadModel {
+        &self.read
+    }
+
+    /// The current reference snapshot.
+    pub fn snapshot(&self) -> Arc<ReferenceSnapshot> {
+        self.read.snapshot()
+    }
+
+    /// The database (start-up, readiness and metrics use it; use cases go through here).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Commits a write transaction in which `recorded` was recorded, then makes this
+    /// process's caches follow the change. Once the commit succeeded the change stands:
+    /// nothing after it can fail the use case (a cache that cannot follow now is
+    /// recovered by the read model, and logged).
+    async fn commit(&self, txn: DatabaseTransaction, recorded: Recorded) -> Result<AuditEvent, ServiceError> {
+        txn.commit().await.map_err(StorageError::from)?;
+        self.audit_events_written.fetch_add(1, Ordering::Relaxed);
+        self.read.committed(recorded.event.id, &recorded.effects).await;
+        Ok(recorded.event)
+    }
+}
+
+/// How often a write transaction is attempted when the database aborts it because of a
+/// concurrent one.
+const WRITE_ATTEMPTS: usize = 3;
+
+/// Runs a write transaction, again when it collided with a concurrent one (PostgreSQL
+/// may abort one of two concurrent inserts checked by the exclusion constraint with a
+/// deadlock instead of a violation; the retry then sees the committed row). Every write
+/// use case runs its transaction through here.
+pub async fn with_retry<T, F, Fut>(mut attempt: F) -> Result<T, ServiceError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ServiceError>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(ServiceError::Collided) if tries < WRITE_ATTEMPTS => tries += 1,
+            Err(ServiceError::Collided) => {
+                return Err(ServiceError::Conflict("a concurrent change collided with this one; retry".into()));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Operator data needs a token (any role).
+pub fn require_reader(principal: &Principal) -> Result<(), ServiceError> {
+    if principal.is_authenticated() {
+        Ok(())
+    } else {
+        Err(ServiceError::Unauthenticated("operator data needs a bearer token".into()))
+    }
+}
+
+/// Changes need an admin or ministry token.
+pub fn require_writer(principal: &Principal) -> Result<(), ServiceError> {
+    require_reader(principal)?;
+    if principal.can_write() {
+        Ok(())
+    } else {
+        let role = principal.role().map_or("anonymous", Role::as_str);
+        Err(ServiceError::Forbidden(format!("a {role} token cannot change the registry")))
+    }
+}
+
+/// Administrators only (admin tokens and the command line).
+pub fn require_admin(principal: &Principal, what: &str) -> Result<(), ServiceError> {
+    require_reader(principal)?;
+    if principal.is_admin() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(format!("only an administrator may {what}")))
+    }
+}
+
+/// Refuses a change made against a version that is no longer current (lost-update
+/// protection: the caller read `expected`, somebody else changed it since).
+pub fn check_version(what: &str, current: i32, expected: i32) -> Result<(), ServiceError> {
+    if current == expected {
+        Ok(())
+    } else {
+        Err(ServiceError::Conflict(format!(
+            "{what} is at version {current}, not {expected}: it changed since it was read; reload it and retry"
+        )))
+    }
+}
+
+/// The refusal when a conditional write found the record changed under it.
+pub fn changed_concurrently(what: &str) -> ServiceError {
+    ServiceError::Conflict(format!("{what} was changed concurrently; reload it and retry"))
+}
+
+/// Parses a corporate number from user input, saying what is wrong.
+pub fn parse_corporate_number(input: &str) -> Result<CorporateNumber, ServiceError> {
+    CorporateNumber::parse(input).map_err(|e| ServiceError::Invalid(e.to_string()))
+}
