@@ -2,6 +2,8 @@
 //! look-up through the GraphQL schema (no HTTP) on SQLite, and the overlap computation
 //! over 100,000 operators. Run with `cargo bench -p scope-registry`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark stops at its first failure")]
+
 use std::hint::black_box;
 use std::sync::Arc;
 

@@ -1,5 +1,7 @@
 //! The `scope-registry` command line.
 
+#![allow(clippy::print_stdout, reason = "the command line prints its results (tokens, the SDL, listings) on stdout")]
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;

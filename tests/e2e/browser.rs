@@ -25,7 +25,7 @@ pub struct BrowserPaths {
 }
 
 impl BrowserPaths {
-    /// None, after saying why, when either is missing.
+    /// None, after saying why, when either is missing (under CI the test fails instead).
     pub fn find() -> Option<Self> {
         let path = |env: &str, default: &str| PathBuf::from(std::env::var(env).unwrap_or_else(|_| default.to_owned()));
         let paths = Self {
@@ -34,10 +34,10 @@ impl BrowserPaths {
         };
         for (binary, package) in [(&paths.chromium, "chromium"), (&paths.chromedriver, "chromium-driver")] {
             if !binary.is_file() {
-                eprintln!(
-                    "skipped: {} is not installed (apt-get install {package}), so the browser test did not run",
+                crate::support::unavailable(&format!(
+                    "{} is not installed (apt-get install {package})",
                     binary.display()
-                );
+                ));
                 return None;
             }
         }

@@ -6,6 +6,7 @@
 #[path = "../../fuzz/src/lib.rs"]
 mod request_harness;
 
+use rand::{Rng as _, SeedableRng};
 use std::path::PathBuf;
 
 /// Mutated inputs per run: a few seconds.
@@ -36,51 +37,43 @@ const DICTIONARY: &[&[u8]] = &[
     b"'; DROP TABLE operator; --",
 ];
 
-/// A small deterministic generator (xorshift), so that a failure replays exactly.
-struct Rng(u64);
+/// A seeded generator, so that a failure replays exactly.
+type Rng = rand_chacha::ChaCha8Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
+/// A number below `n` (0 when `n` is 0).
+fn below(rng: &mut Rng, n: usize) -> usize {
+    rng.random_range(0..n.max(1))
 }
 
 fn mutate(corpus: &[Vec<u8>], rng: &mut Rng) -> Vec<u8> {
-    let mut input = corpus[rng.below(corpus.len())].clone();
-    for _ in 0..=rng.below(4) {
-        let at = rng.below(input.len() + 1);
-        match rng.below(6) {
+    let mut input = corpus[below(rng, corpus.len())].clone();
+    for _ in 0..=below(rng, 4) {
+        let at = below(rng, input.len() + 1);
+        match below(rng, 6) {
             0 if !input.is_empty() => {
                 let last = input.len() - 1;
-                input[at.min(last)] = rng.next() as u8;
+                input[at.min(last)] = rng.random::<u8>();
             }
             1 => {
-                let word = DICTIONARY[rng.below(DICTIONARY.len())];
+                let word = DICTIONARY[below(rng, DICTIONARY.len())];
                 input.splice(at..at, word.iter().copied());
             }
             2 => {
-                let end = (at + rng.below(16)).min(input.len());
+                let end = (at + below(rng, 16)).min(input.len());
                 input.drain(at..end);
             }
             3 => {
-                let other = &corpus[rng.below(corpus.len())];
-                let from = rng.below(other.len());
+                let other = &corpus[below(rng, corpus.len())];
+                let from = below(rng, other.len());
                 input.truncate(at);
                 input.extend_from_slice(&other[from..]);
             }
             4 => {
-                let end = (at + rng.below(64)).min(input.len());
-                let copy = input[at..end].repeat(1 + rng.below(8));
+                let end = (at + below(rng, 64)).min(input.len());
+                let copy = input[at..end].repeat(1 + below(rng, 8));
                 input.splice(at..at, copy);
             }
-            _ if !input.is_empty() => input[0] = rng.next() as u8,
+            _ if !input.is_empty() => input[0] = rng.random::<u8>(),
             _ => {}
         }
     }
@@ -100,7 +93,7 @@ fn the_fuzz_corpus_and_mutations_of_it_are_answered_cleanly() {
             panic!("{}: {violation}", path.display());
         }
     }
-    let mut rng = Rng(0x5c09_e4e9_1577_2026);
+    let mut rng = Rng::seed_from_u64(0x5c09_e4e9_1577_2026);
     for i in 0..MUTATIONS {
         let input = mutate(&corpus, &mut rng);
         if let Err(violation) = request_harness::run(&input) {

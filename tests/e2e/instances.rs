@@ -3,9 +3,9 @@
 //! reaches subscribers and caches of the other (at once for a request with a token); a
 //! subscriber loses nothing across a reconnect or the death of its instance.
 //!
-//! These apply to PostgreSQL only: a SQLite file is served by one process, so their
-//! SQLite runs say they were skipped (other processes on a SQLite file, such as the CLI,
-//! are covered in `subscriptions`).
+//! These apply to PostgreSQL only (a SQLite file is served by one process), so they are
+//! declared for PostgreSQL alone; other processes on a SQLite file, such as the CLI, are
+//! covered in `subscriptions`.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::e2e_database;
+use crate::e2e_postgres;
 use crate::fixtures::{ci, cn, designate, espa, register_all};
 use crate::support::{Api, BINARY, cli_with_database, post, seed_dir};
 use crate::ws::{Received, designation_changes};
@@ -111,16 +111,6 @@ async fn last_event_id(instance: &Instance, admin: &str) -> String {
     }
 }
 
-/// Whether the database can be shared by several instances (PostgreSQL); the SQLite runs
-/// say they were skipped.
-fn several_instances_apply(database_url: &str) -> bool {
-    let applies = database_url.starts_with("postgres");
-    if !applies {
-        eprintln!("skipped: several instances share a PostgreSQL database; a SQLite file is served by one");
-    }
-    applies
-}
-
 /// Two instances and the tokens the tests use, on a fresh database.
 struct Deployment {
     a: Instance,
@@ -130,15 +120,11 @@ struct Deployment {
 }
 
 impl Deployment {
-    /// None on SQLite, where several instances do not apply (the test says so).
-    async fn start(database_url: String) -> Option<Self> {
-        if !several_instances_apply(&database_url) {
-            return None;
-        }
+    async fn start(database_url: String) -> Self {
         // The first one migrates and seeds the new database.
         let a = Instance::start(&database_url).await;
         let b = Instance::start(&database_url).await;
-        Some(Self { admin: token(&database_url, "admin"), reader: token(&database_url, "reader"), a, b })
+        Self { admin: token(&database_url, "admin"), reader: token(&database_url, "reader"), a, b }
     }
 
     /// Registers operators 1..=n through A.
@@ -161,7 +147,7 @@ fn assert_increasing(changes: &[Value]) {
 }
 
 async fn a_change_through_one_instance_reaches_a_subscriber_on_another(database_url: String) {
-    let Some(d) = Deployment::start(database_url).await else { return };
+    let d = Deployment::start(database_url).await;
     let numbers = d.operators(1).await;
     let start = last_event_id(&d.a, &d.admin).await;
     let mut subscriber = designation_changes(&d.b.address, &d.reader, Some(&start), Value::Null).await;
@@ -183,7 +169,7 @@ async fn a_change_through_one_instance_reaches_a_subscriber_on_another(database_
 }
 
 async fn a_subscriber_that_reconnects_receives_exactly_what_it_missed_then_live_changes(database_url: String) {
-    let Some(d) = Deployment::start(database_url).await else { return };
+    let d = Deployment::start(database_url).await;
     let numbers = d.operators(5).await;
     let start = last_event_id(&d.a, &d.admin).await;
     let mut subscriber = designation_changes(&d.b.address, &d.reader, Some(&start), Value::Null).await;
@@ -218,7 +204,7 @@ async fn electricity_relation(instance: &Instance) -> String {
 }
 
 async fn a_reference_change_through_one_instance_is_served_by_another_within_the_bound(database_url: String) {
-    let Some(d) = Deployment::start(database_url).await else { return };
+    let d = Deployment::start(database_url).await;
     assert_eq!(electricity_relation(&d.b).await, "SUBSET_OF");
 
     let upsert = json!({ "i": { "sector": "electricity", "domain": "electricity", "relation": "EQUAL",
@@ -252,7 +238,7 @@ async fn a_reference_change_through_one_instance_is_served_by_another_within_the
 }
 
 async fn a_subscriber_loses_nothing_when_its_instance_is_killed(database_url: String) {
-    let Some(mut d) = Deployment::start(database_url).await else { return };
+    let mut d = Deployment::start(database_url).await;
     let numbers = d.operators(6).await;
     let start = last_event_id(&d.a, &d.admin).await;
     let mut subscriber = designation_changes(&d.b.address, &d.reader, Some(&start), Value::Null).await;
@@ -298,9 +284,6 @@ async fn a_subscriber_loses_nothing_when_its_instance_is_killed(database_url: St
 /// what B does before an authenticated request can pass these (with notifications they
 /// usually arrive first, and a race would hide).
 async fn an_instance_follows_what_another_committed_before_an_authenticated_request(database_url: String) {
-    if !several_instances_apply(&database_url) {
-        return;
-    }
     let a = Instance::start(&database_url).await;
     let b = Instance::start_with(&database_url, &["--without-notifications", "--poll-interval-ms", "60000"]).await;
     let d = Deployment { admin: token(&database_url, "admin"), reader: token(&database_url, "reader"), a, b };
@@ -333,7 +316,7 @@ async fn an_instance_follows_what_another_committed_before_an_authenticated_requ
     }
 }
 
-e2e_database!(
+e2e_postgres!(
     an_instance_follows_what_another_committed_before_an_authenticated_request,
     a_change_through_one_instance_reaches_a_subscriber_on_another,
     a_subscriber_that_reconnects_receives_exactly_what_it_missed_then_live_changes,

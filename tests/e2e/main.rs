@@ -2,6 +2,8 @@
 //! database and talks HTTP (or runs the real binary). Every test runs on SQLite and on
 //! PostgreSQL (the latter when `SCOPE_REGISTRY_TEST_POSTGRES` names a server).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test stops at its first failure")]
+
 mod browser;
 mod fixtures;
 mod support;

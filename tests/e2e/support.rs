@@ -235,8 +235,18 @@ fn init_logging() {
         .try_init();
 }
 
-/// Runs a test body against a fresh app of the given backend; PostgreSQL runs say they
-/// were skipped when no test server is configured.
+/// Says that a test cannot run here because `missing` is not available: outside CI it
+/// is skipped (and says so); under CI (`CI` is set) it fails, since a run that skips
+/// proves nothing.
+pub fn unavailable(missing: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{missing}; under CI every test must run, so this one fails instead of skipping");
+    }
+    eprintln!("skipped: {missing}, so this test did not run (under CI it would fail)");
+}
+
+/// Runs a test body against a fresh app of the given backend; PostgreSQL runs are
+/// skipped when no test server is configured (and fail under CI).
 pub async fn run<F, Fut>(backend: Backend, test: F)
 where
     F: FnOnce(TestApp) -> Fut + Send + 'static,
@@ -244,7 +254,7 @@ where
 {
     init_logging();
     let Some(database) = TestDatabase::create(backend).await else {
-        eprintln!("skipped: {POSTGRES_ENV} is not set, so the PostgreSQL run of this test did not run");
+        unavailable(&format!("{POSTGRES_ENV} is not set"));
         return;
     };
     let app = TestApp::spawn(database).await;
@@ -263,7 +273,7 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let Some(database) = TestDatabase::create(backend).await else {
-        eprintln!("skipped: {POSTGRES_ENV} is not set, so the PostgreSQL run of this test did not run");
+        unavailable(&format!("{POSTGRES_ENV} is not set"));
         return;
     };
     let outcome = tokio::spawn(test(database.url.clone())).await;
@@ -302,6 +312,22 @@ macro_rules! e2e_database {
                 async fn sqlite() {
                     $crate::support::with_database($crate::support::Backend::Sqlite, super::$name).await;
                 }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    $crate::support::with_database($crate::support::Backend::Postgres, super::$name).await;
+                }
+            }
+        )*
+    };
+}
+
+/// Declares one PostgreSQL test for an `async fn(String /* database URL */)`, for what
+/// applies to PostgreSQL only (several instances on one database).
+#[macro_export]
+macro_rules! e2e_postgres {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
                     $crate::support::with_database($crate::support::Backend::Postgres, super::$name).await;

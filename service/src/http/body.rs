@@ -101,19 +101,17 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
         return Err(unsupported("the request has no Content-Type"));
     };
     let text = value.to_str().map_err(|_| unsupported("the Content-Type is not readable text"))?;
-    let mut parts = text.split(';').map(str::trim);
-    let essence = parts.next().unwrap_or_default();
-    if !essence.eq_ignore_ascii_case("application/json") {
-        return Err(unsupported(&format!("Content-Type {essence:?} is not supported")));
+    let media: mime::Mime =
+        text.parse().map_err(|_| unsupported(&format!("Content-Type {text:?} is not a media type")))?;
+    if media.essence_str() != mime::APPLICATION_JSON.essence_str() {
+        return Err(unsupported(&format!("Content-Type {:?} is not supported", media.essence_str())));
     }
-    for parameter in parts.filter(|p| !p.is_empty()) {
-        let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
-        let value = value.trim().trim_matches('"');
-        if name.trim().eq_ignore_ascii_case("charset") && !value.eq_ignore_ascii_case("utf-8") {
-            return Err(unsupported(&format!("charset {value:?} is not supported (only utf-8)")));
+    match media.get_param(mime::CHARSET) {
+        Some(charset) if charset != mime::UTF_8 => {
+            Err(unsupported(&format!("charset {:?} is not supported (only utf-8)", charset.as_str())))
         }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Decodes a body already read by [`read`]: UTF-8, JSON, one request; then checks the

@@ -16,14 +16,18 @@ use std::time::Duration;
 
 use async_graphql_axum::GraphQLProtocol;
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::middleware::{Next, from_fn, from_fn_with_state, map_request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower::ServiceBuilder;
+use tower::{BoxError, ServiceBuilder};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
 
 use self::observe::REQUEST_ID;
 
@@ -78,6 +82,7 @@ pub fn router(state: AppState, http: &HttpSettings) -> Router {
             .max_age(Duration::from_secs(600))
     });
     let metrics = state.metrics.clone();
+    let limit = http.request_timeout();
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql::graphql))
         .route("/export/{file}", get(export::export_file))
@@ -92,12 +97,36 @@ pub fn router(state: AppState, http: &HttpSettings) -> Router {
         .with_state(state)
         .layer(
             // Outermost first: every response, even a time-out or a CORS preflight, gets
-            // a request id, a log line, metrics and the security headers.
+            // a request id, a span and log line, metrics and the security headers.
             ServiceBuilder::new()
-                .layer(from_fn_with_state(metrics, observe::trace))
-                .layer(from_fn(observe::security_headers))
+                .layer(map_request(observe::drop_unfit_request_id))
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(observe::RequestSpan)
+                        .on_request(())
+                        .on_response(observe::Finished)
+                        .on_failure(()),
+                )
+                .layer(from_fn_with_state(metrics, observe::count))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    observe::html_content_security_policy,
+                ))
+                .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, observe::html_frame_options))
+                .layer(from_fn(observe::no_store_when_authenticated))
                 .option_layer(cors)
-                .layer(from_fn_with_state(http.request_timeout(), observe::time_limit)),
+                .layer(HandleErrorLayer::new(move |_: BoxError| async move { observe::timed_out(limit) }))
+                .timeout(limit),
         )
 }
 

@@ -522,8 +522,12 @@ mod tests {
         let leader = ask();
         let waiter = ask();
         // Both started: the leader is inside its query, the waiter waits for the round.
-        while freshness.begun.load(Ordering::Acquire) == 0 || freshness.finished.receiver_count() < 2 {
-            tokio::task::yield_now().await;
+        // (On a busy machine the leader may finish first; the waiter must be answered all
+        // the same, and the wait must not spin for ever.)
+        while (freshness.begun.load(Ordering::Acquire) == 0 || freshness.finished.receiver_count() < 2)
+            && !leader.is_finished()
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
         leader.abort();
         let answer = tokio::time::timeout(Duration::from_secs(5), waiter).await;

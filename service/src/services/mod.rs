@@ -217,3 +217,62 @@ pub fn changed_concurrently(what: &str) -> ServiceError {
 pub fn parse_corporate_number(input: &str) -> Result<CorporateNumber, ServiceError> {
     CorporateNumber::parse(input).map_err(|e| ServiceError::Invalid(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::audit::AuditAction;
+    use crate::storage::{PoolSettings, operators as stored_operators};
+
+    async fn instance(url: &str) -> Arc<Services> {
+        let db = Db::connect(url, &PoolSettings::default()).await.expect("open");
+        db.migrate().await.expect("migrate");
+        Services::new(db.clone(), ReadModel::on_one_pool(&db).await.expect("read model"))
+    }
+
+    /// A use case nobody has written yet — it renames an operator through storage
+    /// directly — records its change like any other, and the caches follow with no
+    /// wiring of its own: this instance's index at once, another instance's (another
+    /// process on the same database file) through the change feed.
+    #[tokio::test]
+    async fn the_caches_follow_a_new_use_case_without_wiring() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("coherence.db").display());
+        let here = instance(&url).await;
+        let elsewhere = instance(&url).await;
+        let admin = Principal::Cli { user: "test".into(), ministry: None };
+        let new = operators::NewOperator {
+            corporate_number: "7000012050002".into(),
+            name_ja: "旧名株式会社".into(),
+            name_en: None,
+        };
+        let number = operators::register(&here, &admin, new).await.expect("registered").corporate_number;
+        for services in [&here, &elsewhere] {
+            services.read.settle().await;
+            services.read.index().load_all().await.expect("index loaded");
+            let held = services.read.index().get(number).await.expect("read").expect("held");
+            assert_eq!(held.operator.name_ja, "旧名株式会社");
+        }
+
+        let renamed = with_retry(|| async {
+            let txn = here.db.begin_write().await?;
+            let current = stored_operators::find_by_corporate_number(&txn, &number).await?.expect("registered");
+            let renamed = current.renamed(Some("新名株式会社".into()), None, Utc::now()).expect("a new name");
+            stored_operators::update_names(&txn, &renamed, current.version).await?;
+            let change = audit::Change::to_operator(AuditAction::UpdateOperator, &renamed);
+            let recorded = audit::record(&txn, &admin, change).await?;
+            here.commit(txn, recorded).await?;
+            Ok(renamed)
+        })
+        .await
+        .expect("renamed");
+
+        let read_here = here.read.index().get(number).await.expect("read").expect("held");
+        assert_eq!(read_here.operator.name_ja, renamed.name_ja, "this instance follows at once");
+        elsewhere.read.settle().await;
+        let read_elsewhere = elsewhere.read.index().get(number).await.expect("read").expect("held");
+        assert_eq!(read_elsewhere.operator.name_ja, renamed.name_ja, "another instance follows through the feed");
+    }
+}
