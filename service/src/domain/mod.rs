@@ -9,6 +9,7 @@ pub mod import;
 pub mod operator;
 pub mod overlap;
 pub mod principal;
+pub mod proposal;
 pub mod reference;
 pub mod regime;
 #[cfg(test)]
