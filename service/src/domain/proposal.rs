@@ -8,11 +8,16 @@
 //!   cannot be applied ([`ChangeRejected`]).
 //! - [`promotion_plan`]: the records to insert and the stored records whose end moves
 //!   ([`ReferenceDiff`]), for storage to write in one transaction.
+//! - [`impact`]: what the proposal changes for gaps, overlap, designations, candidates,
+//!   obligations and ministries ([`ScopeImpact`]), in one pass over the operators.
+//! - [`compare`]: where the impacts of two proposals differ ([`ImpactComparison`]).
 //!
 //! Everything here is pure: no I/O, no database, no clock.
 
 mod apply;
 mod change;
+mod compare;
+mod impact;
 mod plan;
 
 #[cfg(test)]
@@ -20,4 +25,13 @@ mod tests;
 
 pub use apply::{apply, validate};
 pub use change::{ChangeRejected, NewScopeItem, ScopeChange};
+pub use compare::{
+    ImpactComparison, ImpactDifference, JurisdictionChange, ObligationMeasure, OperatorMeasure, OverlapMeasure,
+    ScopeKind, compare,
+};
+pub use impact::{
+    CandidateGroup, CellCount, DesignationFacts, DesignationView, DomainGapCount, EndingByRecord, EndingDesignation,
+    EndingDesignations, FieldCode, LinkChange, MinistryImpact, ObligationChange, OperatorDesignations, OverlapSummary,
+    ScopeCodes, ScopeImpact, impact,
+};
 pub use plan::{NewRecord, PlanError, RecordKey, ReferenceDiff, ValidityEnd, promotion_plan};

@@ -1,7 +1,10 @@
-//! Unit tests of scope revision proposals, on a small constructed scope (a few sectors,
-//! domains, scope items and links).
+//! Unit tests of scope revision proposals: a small constructed scope (a few sectors,
+//! domains, scope items and links, a dozen operators) whose results are worked out by
+//! hand, every reason a change is rejected, promotion plans, comparison, and the README's
+//! example on the embedded seed data.
 
 mod apply;
+mod impact;
 
 use chrono::NaiveDate;
 
