@@ -145,7 +145,7 @@ enum Command {
 enum TokenCommand {
     /// Issue a new token and print it once on stdout (only its hash is stored).
     Issue {
-        /// admin, ministry or reader.
+        /// admin, ministry, policy or reader.
         #[arg(long, value_parser = parse_role)]
         role: Role,
         /// The ministry a ministry token acts for (e.g. MLIT).

@@ -10,6 +10,7 @@ mod support;
 mod ws;
 
 mod audit;
+mod authorization;
 mod bulk;
 mod curation;
 mod demo;

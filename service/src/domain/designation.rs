@@ -179,29 +179,30 @@ fn designating_ministry(
     }
 }
 
-/// May this principal revoke a designation made for `field`? A ministry may when it has
-/// jurisdiction at the designation's start or at the revocation date (jurisdiction moves,
-/// as water did from MHLW to MLIT).
+/// May this principal end a designation made for `field` from `revoked_from` on (its new
+/// `effectiveTo`)? A ministry may when it has jurisdiction over the field on the last day
+/// the designation still holds or on the day it ends. Across a transfer of jurisdiction
+/// (water moved from MHLW to MLIT on 2024-04-01) this lets the ministry that had it end
+/// a designation up to the transfer, and the one that has it end it from then on — but
+/// not MHLW end an open water designation in 2025, when water is MLIT's.
 pub fn check_revocation(
     snapshot: &ReferenceSnapshot,
     principal: &Principal,
     regime: Regime,
     field: &str,
-    effective_from: NaiveDate,
     revoked_from: NaiveDate,
 ) -> Result<(), RuleViolation> {
-    match principal.acting_ministry() {
-        None => Ok(()),
-        Some(own)
-            if snapshot.has_jurisdiction(own, regime, field, effective_from)
-                || snapshot.has_jurisdiction(own, regime, field, revoked_from) =>
-        {
-            Ok(())
-        }
-        Some(own) => {
-            Err(RuleViolation::Forbidden(format!("{own} has no jurisdiction over {} \"{field}\"", regime.field_noun())))
-        }
+    let Some(own) = principal.acting_ministry() else { return Ok(()) };
+    let last_day = revoked_from.pred_opt().unwrap_or(revoked_from);
+    if snapshot.has_jurisdiction(own, regime, field, last_day)
+        || snapshot.has_jurisdiction(own, regime, field, revoked_from)
+    {
+        return Ok(());
     }
+    Err(RuleViolation::Forbidden(format!(
+        "{own} has no jurisdiction over {} \"{field}\" on {last_day} or {revoked_from}, when the designation would end",
+        regime.field_noun()
+    )))
 }
 
 /// A stored designation.

@@ -1,6 +1,7 @@
 //! Pure domain types and rules: no I/O. Everything here can be unit-tested alone.
 
 pub mod audit;
+pub mod authorization;
 pub mod corporate_number;
 pub mod crosswalk;
 pub mod date;
@@ -9,6 +10,7 @@ pub mod import;
 pub mod operator;
 pub mod overlap;
 pub mod principal;
+pub mod proposal;
 pub mod reference;
 pub mod regime;
 #[cfg(test)]

@@ -3,8 +3,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::designation::RuleViolation;
-use super::{CorporateNumber, Regime};
+use super::designation::{Designation, RuleViolation};
+use super::reference::ReferenceSnapshot;
+use super::{CorporateNumber, Principal, Regime};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operator {
@@ -80,6 +81,34 @@ impl Operator {
             )));
         }
         Ok(Self { closed_on: Some(closed_on), successor, version: self.version + 1, updated_at: now, ..self.clone() })
+    }
+
+    /// A ministry changes an operator's master data (its names) only while every open
+    /// designation of the operator — in force on `today` or starting later — is in its
+    /// jurisdiction on `today`: it cannot rename an operator another ministry designates.
+    /// Administrators may always; an operator nobody designates now, any ministry.
+    pub fn check_master_data_change(
+        &self,
+        snapshot: &ReferenceSnapshot,
+        principal: &Principal,
+        designations: &[Designation],
+        today: NaiveDate,
+    ) -> Result<(), RuleViolation> {
+        let Some(own) = principal.acting_ministry() else { return Ok(()) };
+        let outside = designations
+            .iter()
+            .filter(|d| d.effective_to.is_none_or(|to| to > today))
+            .find(|d| !snapshot.has_jurisdiction(own, d.regime, &d.field, today));
+        match outside {
+            None => Ok(()),
+            Some(d) => Err(RuleViolation::Forbidden(format!(
+                "{own} cannot change operator {}: its {} designation in {} \"{}\" is not in {own}'s jurisdiction",
+                self.corporate_number,
+                d.regime,
+                d.regime.field_noun(),
+                d.field
+            ))),
+        }
     }
 
     /// A closed operator's designations end by the day it closed: refuses a period that

@@ -109,56 +109,87 @@ fn report(
     as_of: NaiveDate,
     operators: impl IntoIterator<Item = Fields>,
 ) -> OverlapReport {
-    let field_bit = |regime: Regime, code: &str| snapshot.field_index(regime, code).map_or(0, bit);
-    let mut cells: Vec<(OverlapCell, Fields)> = snapshot
-        .links_at(as_of)
-        .into_iter()
-        .map(|link_index| {
-            let link = &snapshot.data().links[link_index];
-            let pair =
-                Fields { sectors: field_bit(Regime::Ci, &link.ci), domains: field_bit(Regime::Espa, &link.espa) };
-            (OverlapCell { link_index, operator_count: 0 }, pair)
-        })
-        .collect();
-    // For each domain: its bit and the bits of its linked sectors.
-    let mut domain_gaps: Vec<(DomainGap, Fields)> = snapshot
-        .fields_at(Regime::Espa, as_of)
-        .into_iter()
-        .map(|domain_index| {
-            let domain = snapshot.fields(Regime::Espa)[domain_index].code.as_str();
-            let linked_sectors: Vec<String> =
-                snapshot.sectors_linked_to(domain, as_of).into_iter().map(str::to_owned).collect();
-            let linked = linked_sectors.iter().fold(0u64, |mask, s| mask | field_bit(Regime::Ci, s));
-            let masks = Fields { sectors: linked, domains: bit(domain_index) };
-            (DomainGap { domain_index, operator_count: 0, linked_sectors }, masks)
-        })
-        .collect();
-
-    let mut totals = OverlapTotals::default();
+    let mut counter = OverlapCounter::new(snapshot, as_of);
     for fields in operators {
-        match (fields.sectors != 0, fields.domains != 0) {
-            (true, true) => totals.both += 1,
-            (true, false) => totals.ci_only += 1,
-            (false, true) => totals.espa_only += 1,
-            (false, false) => continue,
+        counter.add_masks(fields.sectors, fields.domains);
+    }
+    counter.finish()
+}
+
+/// The bit a field at `index` of its regime takes in the masks [`OverlapCounter::add_masks`]
+/// takes (fields beyond the 64th share the last bit).
+pub fn field_mask(index: usize) -> u64 {
+    bit(index)
+}
+
+/// Counts an [`OverlapReport`] one operator at a time, for callers that compute other
+/// things in the same pass over the operators (as [`compute_grouped`] does alone).
+#[derive(Debug, Clone)]
+pub struct OverlapCounter {
+    as_of: NaiveDate,
+    totals: OverlapTotals,
+    cells: Vec<(OverlapCell, Fields)>,
+    domain_gaps: Vec<(DomainGap, Fields)>,
+}
+
+impl OverlapCounter {
+    /// A counter for the links and domains of `snapshot` in force at `as_of`.
+    pub fn new(snapshot: &ReferenceSnapshot, as_of: NaiveDate) -> Self {
+        let field_bit = |regime: Regime, code: &str| snapshot.field_index(regime, code).map_or(0, bit);
+        let cells = snapshot
+            .links_at(as_of)
+            .into_iter()
+            .map(|link_index| {
+                let link = &snapshot.data().links[link_index];
+                let pair =
+                    Fields { sectors: field_bit(Regime::Ci, &link.ci), domains: field_bit(Regime::Espa, &link.espa) };
+                (OverlapCell { link_index, operator_count: 0 }, pair)
+            })
+            .collect();
+        // For each domain: its bit and the bits of its linked sectors.
+        let domain_gaps = snapshot
+            .fields_at(Regime::Espa, as_of)
+            .into_iter()
+            .map(|domain_index| {
+                let domain = snapshot.fields(Regime::Espa)[domain_index].code.as_str();
+                let linked_sectors: Vec<String> =
+                    snapshot.sectors_linked_to(domain, as_of).into_iter().map(str::to_owned).collect();
+                let linked = linked_sectors.iter().fold(0u64, |mask, s| mask | field_bit(Regime::Ci, s));
+                let masks = Fields { sectors: linked, domains: bit(domain_index) };
+                (DomainGap { domain_index, operator_count: 0, linked_sectors }, masks)
+            })
+            .collect();
+        Self { as_of, totals: OverlapTotals::default(), cells, domain_gaps }
+    }
+
+    /// Counts one operator from the sectors and domains it is active in, as masks of
+    /// [`field_mask`] over the snapshot's field indexes.
+    pub fn add_masks(&mut self, sectors: u64, domains: u64) {
+        match (sectors != 0, domains != 0) {
+            (true, true) => self.totals.both += 1,
+            (true, false) => self.totals.ci_only += 1,
+            (false, true) => self.totals.espa_only += 1,
+            (false, false) => return,
         }
-        for (cell, pair) in &mut cells {
-            if fields.sectors & pair.sectors != 0 && fields.domains & pair.domains != 0 {
+        for (cell, pair) in &mut self.cells {
+            if sectors & pair.sectors != 0 && domains & pair.domains != 0 {
                 cell.operator_count += 1;
             }
         }
-        for (gap, masks) in &mut domain_gaps {
-            if fields.domains & masks.domains != 0 && fields.sectors & masks.sectors == 0 {
+        for (gap, masks) in &mut self.domain_gaps {
+            if domains & masks.domains != 0 && sectors & masks.sectors == 0 {
                 gap.operator_count += 1;
             }
         }
     }
 
-    OverlapReport {
-        as_of,
-        totals,
-        cells: cells.into_iter().map(|(cell, _)| cell).collect(),
-        domain_gaps: domain_gaps.into_iter().map(|(gap, _)| gap).collect(),
+    pub fn finish(self) -> OverlapReport {
+        OverlapReport {
+            as_of: self.as_of,
+            totals: self.totals,
+            cells: self.cells.into_iter().map(|(cell, _)| cell).collect(),
+            domain_gaps: self.domain_gaps.into_iter().map(|(gap, _)| gap).collect(),
+        }
     }
 }
 

@@ -6,11 +6,14 @@ use std::str::FromStr;
 use uuid::Uuid;
 
 /// A token's role. `admin` may do everything; `ministry` writes within its
-/// jurisdiction; `reader` reads everything.
+/// jurisdiction; `policy` (policy staff) reads everything and drafts scope revision
+/// proposals, never changing live data; `reader` reads everything. What each may do is
+/// the authorization matrix (`domain::authorization`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     Admin,
     Ministry,
+    Policy,
     Reader,
 }
 
@@ -19,6 +22,7 @@ impl Role {
         match self {
             Role::Admin => "admin",
             Role::Ministry => "ministry",
+            Role::Policy => "policy",
             Role::Reader => "reader",
         }
     }
@@ -36,8 +40,9 @@ impl FromStr for Role {
         match s {
             "admin" => Ok(Role::Admin),
             "ministry" => Ok(Role::Ministry),
+            "policy" => Ok(Role::Policy),
             "reader" => Ok(Role::Reader),
-            other => Err(format!("unknown role \"{other}\" (expected admin, ministry or reader)")),
+            other => Err(format!("unknown role \"{other}\" (expected admin, ministry, policy or reader)")),
         }
     }
 }

@@ -22,6 +22,9 @@ pub enum RoleValue {
     Admin,
     /// Registers operators; designates and revokes within its ministry's jurisdiction.
     Ministry,
+    /// Policy staff: reads everything and drafts scope revision proposals; never
+    /// changes live data.
+    Policy,
     /// Reads everything.
     Reader,
 }
@@ -31,6 +34,7 @@ impl From<Role> for RoleValue {
         match role {
             Role::Admin => RoleValue::Admin,
             Role::Ministry => RoleValue::Ministry,
+            Role::Policy => RoleValue::Policy,
             Role::Reader => RoleValue::Reader,
         }
     }

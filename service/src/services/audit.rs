@@ -16,11 +16,12 @@ use chrono::Utc;
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 
-use super::{ServiceError, Services, require_reader};
+use super::{ServiceError, Services, authorize};
 use crate::domain::audit::{
     AuditAction, AuditActor, AuditEvent, AuditOutcome, AuditQuery, AuditRecord, Effects, NewAuditEvent, Subject,
     SubjectType,
 };
+use crate::domain::authorization::Operation;
 use crate::domain::designation::Designation;
 use crate::domain::operator::Operator;
 use crate::domain::token::ApiToken;
@@ -226,7 +227,7 @@ async fn append_alone(db: &Db, event: &NewAuditEvent) -> Result<(), StorageError
 /// Narrows a reading of the trail to what `principal` may read: everything for admins
 /// and readers, the events in its jurisdiction for a ministry.
 fn readable(principal: &Principal, mut query: AuditQuery) -> Result<AuditQuery, ServiceError> {
-    require_reader(principal)?;
+    authorize(principal, Operation::ReadAuditTrail)?;
     query.ministry = principal.acting_ministry().map(str::to_owned);
     Ok(query)
 }

@@ -10,8 +10,9 @@ use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use super::audit::{self, Change, guard};
-use super::{ServiceError, Services, require_admin, with_retry};
+use super::{ServiceError, Services, authorize, with_retry};
 use crate::domain::audit::{AuditAction, AuditEvent, AuditState, Subject};
+use crate::domain::authorization::Operation;
 use crate::domain::crosswalk::{self, LinkKind, StoredLink};
 use crate::domain::reference::{LinkOrigin, LinkRecord, Provenance, ReferenceSnapshot};
 use crate::domain::{Principal, Regime, Relation, Validity, text, today};
@@ -120,7 +121,7 @@ fn prepare(
     effective_from: Option<NaiveDate>,
     reason: &str,
 ) -> Result<(Arc<ReferenceSnapshot>, NaiveDate, Change), ServiceError> {
-    require_admin(principal, "curate the crosswalk")?;
+    authorize(principal, Operation::CurateCrosswalk)?;
     let snapshot = services.snapshot();
     let day = effective_day(effective_from)?;
     let ministries = check_pair(&snapshot, pair, day)?;

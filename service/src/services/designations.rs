@@ -9,9 +9,10 @@ use uuid::Uuid;
 
 use super::audit::{self, Change, guard};
 use super::{
-    ServiceError, Services, changed_concurrently, check_version, parse_corporate_number, require_writer, with_retry,
+    ServiceError, Services, authorize, changed_concurrently, check_version, parse_corporate_number, with_retry,
 };
 use crate::domain::audit::{AuditAction, AuditState, Subject, SubjectType};
+use crate::domain::authorization::Operation;
 use crate::domain::designation::{self, Correction, Designation, DesignationRequest};
 use crate::domain::operator::Operator;
 use crate::domain::{CorporateNumber, Principal, Regime, text};
@@ -51,7 +52,7 @@ pub async fn designate(
         .mentioning(Subject::operator_asked(&input.corporate_number))
     };
     guard(services, principal, attempt, async {
-        require_writer(principal)?;
+        authorize(principal, Operation::Designate)?;
         let corporate_number = parse_corporate_number(&input.corporate_number)?;
         let plan = designation::plan(&services.snapshot(), principal, &input.request)?;
         let legal_basis = text::optional("legalBasis", input.legal_basis.as_deref())?;
@@ -160,7 +161,7 @@ pub async fn revoke(
         .reason(Some(&input.reason))
     };
     guard(services, principal, attempt, async {
-        require_writer(principal)?;
+        authorize(principal, Operation::RevokeDesignation)?;
         let reason = text::required("reason", &input.reason)?;
         let effective_to = input.effective_to.unwrap_or_else(crate::domain::today);
         with_retry(|| async {
@@ -171,7 +172,6 @@ pub async fn revoke(
                 principal,
                 current.regime,
                 &current.field,
-                current.effective_from,
                 effective_to,
             )?;
             let revoked = current.revoked(effective_to, reason.clone(), Utc::now())?;
@@ -227,7 +227,7 @@ pub async fn correct(
         .reason(Some(&input.reason))
     };
     guard(services, principal, attempt, async {
-        require_writer(principal)?;
+        authorize(principal, Operation::CorrectDesignation)?;
         let reason = text::required("reason", &input.reason)?;
         let checked_text = |field: &'static str, value: &Option<Option<String>>| {
             value.as_ref().map(|v| text::optional(field, v.as_deref())).transpose()

@@ -7,7 +7,8 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use super::{ServiceError, Services, require_reader};
+use super::{ServiceError, Services, authorize};
+use crate::domain::authorization::Operation;
 use crate::domain::import::COLUMNS;
 use crate::domain::operator::OperatorQuery;
 use crate::domain::reference::ReferenceSnapshot;
@@ -103,7 +104,7 @@ pub async fn export(
     as_of: NaiveDate,
 ) -> Result<Table, ServiceError> {
     if kind.needs_token() {
-        require_reader(principal)?;
+        authorize(principal, Operation::ExportOperatorData)?;
     }
     let snapshot = &services.snapshot();
     match kind {

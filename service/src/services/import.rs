@@ -8,8 +8,9 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::audit::{self, Change, guard};
-use super::{ServiceError, Services, require_writer, with_retry};
+use super::{ServiceError, Services, authorize, with_retry};
 use crate::domain::audit::{AuditAction, SubjectType};
+use crate::domain::authorization::Operation;
 use crate::domain::designation::Designation;
 use crate::domain::import::{self, ColumnMap, ImportRow, RowError, StoredOperator};
 use crate::domain::operator::Operator;
@@ -94,7 +95,7 @@ async fn checked_import(
 ) -> Result<ImportReport, ServiceError> {
     let snapshot = &services.snapshot();
     let db = &services.db;
-    require_writer(principal)?;
+    authorize(principal, Operation::ImportDesignations)?;
     if let Some(ministry) = principal.acting_ministry()
         && snapshot.ministry_index(ministry).is_none()
     {

@@ -27,10 +27,11 @@ use sea_orm::DatabaseTransaction;
 
 use self::audit::Recorded;
 use crate::domain::audit::AuditEvent;
+use crate::domain::authorization::{self, Operation, Refusal};
 use crate::domain::designation::RuleViolation;
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::text::TextError;
-use crate::domain::{CorporateNumber, Principal, Role};
+use crate::domain::{CorporateNumber, Principal};
 use crate::read_model::ReadModel;
 use crate::storage::{ConflictKind, Db, StorageError};
 
@@ -166,34 +167,14 @@ where
     }
 }
 
-/// Operator data needs a token (any role).
-pub fn require_reader(principal: &Principal) -> Result<(), ServiceError> {
-    if principal.is_authenticated() {
-        Ok(())
-    } else {
-        Err(ServiceError::Unauthenticated("operator data needs a bearer token".into()))
-    }
-}
-
-/// Changes need an admin or ministry token.
-pub fn require_writer(principal: &Principal) -> Result<(), ServiceError> {
-    require_reader(principal)?;
-    if principal.can_write() {
-        Ok(())
-    } else {
-        let role = principal.role().map_or("anonymous", Role::as_str);
-        Err(ServiceError::Forbidden(format!("a {role} token cannot change the registry")))
-    }
-}
-
-/// Administrators only (admin tokens and the command line).
-pub fn require_admin(principal: &Principal, what: &str) -> Result<(), ServiceError> {
-    require_reader(principal)?;
-    if principal.is_admin() {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden(format!("only an administrator may {what}")))
-    }
+/// Whether `principal` may run `operation` at all (the authorization matrix,
+/// `domain::authorization`); what confines a ministry within it is the operation's own
+/// rule.
+pub fn authorize(principal: &Principal, operation: Operation) -> Result<(), ServiceError> {
+    authorization::authorize(principal, operation).map_err(|refusal| match refusal {
+        Refusal::Unauthenticated(message) => ServiceError::Unauthenticated(message),
+        Refusal::Forbidden(message) => ServiceError::Forbidden(message),
+    })
 }
 
 /// Refuses a change made against a version that is no longer current (lost-update

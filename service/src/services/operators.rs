@@ -11,14 +11,14 @@ use uuid::Uuid;
 
 use super::audit::{self, Change, guard};
 use super::{
-    ServiceError, Services, changed_concurrently, check_version, parse_corporate_number, require_reader,
-    require_writer, with_retry,
+    ServiceError, Services, authorize, changed_concurrently, check_version, parse_corporate_number, with_retry,
 };
 use crate::domain::audit::{AuditAction, AuditState, Subject, SubjectType};
+use crate::domain::authorization::Operation;
 use crate::domain::designation::{self, Designation};
 use crate::domain::operator::{Operator, OperatorQuery};
 use crate::domain::text;
-use crate::domain::{CorporateNumber, Principal};
+use crate::domain::{CorporateNumber, Principal, today};
 pub use crate::read_model::OperatorEntry;
 use crate::storage::{ConflictKind, StorageError, designations, operators};
 
@@ -44,7 +44,7 @@ pub async fn register(
         )
     };
     guard(services, principal, attempt, async {
-        require_writer(principal)?;
+        authorize(principal, Operation::RegisterOperator)?;
         let corporate_number = parse_corporate_number(&input.corporate_number)?;
         let name_ja = text::required("nameJa", &input.name_ja)?;
         let name_en = text::optional("nameEn", input.name_en.as_deref())?;
@@ -117,7 +117,7 @@ pub async fn update(
         .reason(input.reason.as_deref())
     };
     guard(services, principal, attempt, async {
-        require_writer(principal)?;
+        authorize(principal, Operation::UpdateOperator)?;
         let number = parse_corporate_number(&input.corporate_number)?;
         let name_ja = input.name_ja.as_deref().map(|name| text::required("nameJa", name)).transpose()?;
         let name_en = input.name_en.as_ref().map(|name| text::optional("nameEn", name.as_deref())).transpose()?;
@@ -125,13 +125,14 @@ pub async fn update(
         with_retry(|| async {
             let txn = services.db.begin_write().await?;
             let current = current_operator(&txn, &number, Some(input.expected_version)).await?;
+            let designations = designations::of_operators(&txn, &[current.id]).await?;
+            current.check_master_data_change(&services.snapshot(), principal, &designations, today())?;
             let Some(updated) = current.renamed(name_ja.clone(), name_en.clone(), Utc::now()) else {
                 return Ok(current);
             };
             if !operators::update_names(&txn, &updated, current.version).await? {
                 return Err(changed_concurrently(&format!("operator {number}")));
             }
-            let designations = designations::of_operators(&txn, &[current.id]).await?;
             let change = Change::to_operator(AuditAction::UpdateOperator, &updated)
                 .before(current.audit_state())
                 .after(updated.audit_state())
@@ -176,7 +177,7 @@ pub async fn close(services: &Services, principal: &Principal, input: Closure) -
         .reason(Some(&input.reason))
     };
     guard(services, principal, attempt, async {
-        require_writer(principal)?;
+        authorize(principal, Operation::CloseOperator)?;
         let number = parse_corporate_number(&input.corporate_number)?;
         let successor = input.successor.as_deref().map(parse_corporate_number).transpose()?;
         let reason = text::required("reason", &input.reason)?;
@@ -194,14 +195,8 @@ pub async fn close(services: &Services, principal: &Principal, input: Closure) -
             let mut ended = Vec::new();
             for designation in &all {
                 let Some(end) = designation.ended_by_closure(input.closed_on, &closing, now) else { continue };
-                designation::check_revocation(
-                    &snapshot,
-                    principal,
-                    designation.regime,
-                    &designation.field,
-                    designation.effective_from,
-                    end.effective_to.unwrap_or(input.closed_on),
-                )?;
+                let ends_on = end.effective_to.unwrap_or(input.closed_on);
+                designation::check_revocation(&snapshot, principal, designation.regime, &designation.field, ends_on)?;
                 if !designations::end(&txn, &end, designation.version).await? {
                     return Err(changed_concurrently(&format!("designation {}", designation.id)));
                 }
@@ -274,7 +269,7 @@ pub async fn find(
     principal: &Principal,
     corporate_number: &str,
 ) -> Result<Option<Arc<OperatorEntry>>, ServiceError> {
-    require_reader(principal)?;
+    authorize(principal, Operation::ReadOperators)?;
     let number = parse_corporate_number(corporate_number)?;
     Ok(services.read.index().get(number).await?)
 }
@@ -285,7 +280,7 @@ pub async fn predecessors(
     principal: &Principal,
     successor: &CorporateNumber,
 ) -> Result<Vec<Operator>, ServiceError> {
-    require_reader(principal)?;
+    authorize(principal, Operation::ReadOperators)?;
     Ok(operators::predecessors(&services.db.conn, successor).await?)
 }
 
@@ -304,7 +299,7 @@ pub async fn list(
     after: Option<&str>,
     first: u64,
 ) -> Result<OperatorPage, ServiceError> {
-    require_reader(principal)?;
+    authorize(principal, Operation::ReadOperators)?;
     let conn = &services.db.conn;
     let mut page = operators::page(conn, query, after, first + 1).await?;
     let has_next_page = page.len() as u64 > first;
@@ -332,7 +327,7 @@ pub async fn statuses(
     asked: &[String],
     max_batch: usize,
 ) -> Result<Vec<OperatorStatus>, ServiceError> {
-    require_reader(principal)?;
+    authorize(principal, Operation::ReadOperators)?;
     if asked.len() > max_batch {
         return Err(ServiceError::Invalid(format!(
             "at most {max_batch} corporate numbers per request, got {}",

@@ -2,8 +2,9 @@
 
 use chrono::NaiveDate;
 
-use super::{ServiceError, Services, require_reader};
+use super::{ServiceError, Services, authorize};
 use crate::domain::Principal;
+use crate::domain::authorization::Operation;
 use crate::domain::overlap::{self, OverlapReport};
 use crate::domain::reference::ReferenceSnapshot;
 use crate::storage::designations;
@@ -16,7 +17,7 @@ pub async fn report(
     principal: &Principal,
     as_of: NaiveDate,
 ) -> Result<OverlapReport, ServiceError> {
-    require_reader(principal)?;
+    authorize(principal, Operation::ReadOperators)?;
     if let Some(report) = services.read.index().overlap(snapshot, as_of).await? {
         return Ok(report);
     }

@@ -3,9 +3,10 @@
 use serde_json::{Map, Value};
 
 use super::audit::{self, Change};
-use super::{ServiceError, Services, require_admin, with_retry};
+use super::{ServiceError, Services, authorize, with_retry};
 use crate::domain::Principal;
 use crate::domain::audit::{AuditAction, Subject, SubjectType};
+use crate::domain::authorization::Operation;
 use crate::domain::reference::ReferenceData;
 use crate::storage::StorageError;
 use crate::storage::reference::{self as stored, RowChange, SyncReport};
@@ -22,7 +23,7 @@ pub async fn sync(
     source: &str,
     keep_curated: bool,
 ) -> Result<SyncReport, ServiceError> {
-    require_admin(principal, "load reference data")?;
+    authorize(principal, Operation::LoadReferenceData)?;
     with_retry(|| sync_once(services, principal, data, source, keep_curated)).await
 }
 

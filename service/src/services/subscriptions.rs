@@ -9,7 +9,8 @@ use futures_util::{Stream, StreamExt};
 use uuid::Uuid;
 
 use super::operators::OperatorStatus;
-use super::{ServiceError, Services, parse_corporate_number, require_reader};
+use super::{ServiceError, Services, authorize, parse_corporate_number};
+use crate::domain::authorization::Operation;
 use crate::domain::designation::Designation;
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::{CorporateNumber, Principal, Regime};
@@ -65,7 +66,7 @@ pub fn follow_designations(
     snapshot: &ReferenceSnapshot,
     wanted: WantedDesignations,
 ) -> Result<DesignationFilter, ServiceError> {
-    require_reader(principal)?;
+    authorize(principal, Operation::SubscribeDesignations)?;
     let operators = match wanted.corporate_numbers {
         Some(numbers) if numbers.len() > MAX_FOLLOWED_OPERATORS => {
             return Err(ServiceError::Invalid(format!(
@@ -125,7 +126,7 @@ pub async fn changed_designations(
     filter: &DesignationFilter,
     ids: &[Uuid],
 ) -> Result<Vec<ChangedDesignation>, ServiceError> {
-    require_reader(principal)?;
+    authorize(principal, Operation::SubscribeDesignations)?;
     let conn = &services.db.conn;
     let mut found = designations::find_many(conn, ids).await?;
     found.retain(|d| filter.wants_field(d));

@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use super::audit::{self, Change, guard};
 use super::authentication::new_secret;
-use super::{ServiceError, Services, require_admin, with_retry};
+use super::{ServiceError, Services, authorize, with_retry};
 use crate::domain::audit::{AuditAction, AuditState, SubjectType};
+use crate::domain::authorization::Operation;
 use crate::domain::token::ApiToken;
 use crate::domain::{Principal, Role, text};
 use crate::storage::tokens;
@@ -50,12 +51,12 @@ pub async fn issue(
         )
     };
     guard(services, principal, attempt, async {
-        require_admin(principal, "issue tokens")?;
+        authorize(principal, Operation::IssueToken)?;
         match (request.role, request.ministry.as_deref()) {
             (Role::Ministry, Some(code)) if services.snapshot().ministry_index(code).is_none() => {
                 return Err(ServiceError::Invalid(format!("unknown ministry \"{code}\"")));
             }
-            (Role::Ministry, Some(_)) | (Role::Admin | Role::Reader, None) => {}
+            (Role::Ministry, Some(_)) | (Role::Admin | Role::Policy | Role::Reader, None) => {}
             _ => {
                 return Err(ServiceError::Invalid("a ministry token needs a ministry; other roles take none".into()));
             }
@@ -91,7 +92,7 @@ pub async fn issue(
 
 /// Every token, oldest first, without secrets.
 pub async fn list(services: &Services, principal: &Principal) -> Result<Vec<ApiToken>, ServiceError> {
-    require_admin(principal, "list tokens")?;
+    authorize(principal, Operation::ReadTokens)?;
     Ok(tokens::list(&services.db.conn).await?)
 }
 
@@ -107,7 +108,7 @@ pub async fn revoke(
             .reason(reason.as_deref())
     };
     guard(services, principal, attempt, async {
-        require_admin(principal, "revoke tokens")?;
+        authorize(principal, Operation::RevokeToken)?;
         let reason = text::optional("reason", reason.as_deref())?;
         with_retry(|| async {
             let txn = services.db.begin_write().await?;

@@ -1,0 +1,37 @@
+//! Scope revision proposals: a policy analyst drafts changes to the protection scope
+//! effective from a date, sees what they would change, and an administrator later
+//! promotes them into the live, effective-dated reference data.
+//!
+//! - [`ScopeChange`]: one change (stored as JSON, one variant per field of the GraphQL
+//!   one-of input `ScopeChangeInput`).
+//! - [`apply`] / [`validate`]: the proposed reference data, or the first change that
+//!   cannot be applied ([`ChangeRejected`]).
+//! - [`promotion_plan`]: the records to insert and the stored records whose end moves
+//!   ([`ReferenceDiff`]), for storage to write in one transaction.
+//! - [`impact`]: what the proposal changes for gaps, overlap, designations, candidates,
+//!   obligations and ministries ([`ScopeImpact`]), in one pass over the operators.
+//! - [`compare`]: where the impacts of two proposals differ ([`ImpactComparison`]).
+//!
+//! Everything here is pure: no I/O, no database, no clock.
+
+mod apply;
+mod change;
+mod compare;
+mod impact;
+mod plan;
+
+#[cfg(test)]
+mod tests;
+
+pub use apply::{apply, validate};
+pub use change::{ChangeRejected, NewScopeItem, ScopeChange};
+pub use compare::{
+    ImpactComparison, ImpactDifference, JurisdictionChange, ObligationMeasure, OperatorMeasure, OverlapMeasure,
+    ScopeKind, compare,
+};
+pub use impact::{
+    CandidateGroup, CellCount, DesignationFacts, DesignationView, DomainGapCount, EndingByRecord, EndingDesignation,
+    EndingDesignations, FieldCode, LinkChange, MinistryImpact, ObligationChange, OperatorDesignations, OverlapSummary,
+    ScopeCodes, ScopeImpact, impact,
+};
+pub use plan::{NewRecord, PlanError, RecordKey, ReferenceDiff, ValidityEnd, promotion_plan};
