@@ -22,13 +22,18 @@ UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 def parse(path):
     text = open(path).read()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    requests = int(re.search(r"(\d+) requests in", text).group(1))
+    timeouts = re.search(r"Socket errors:.*timeout (\d+)", text)
     lat = {}
     for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M):
         lat[pct] = float(value) * UNITS[unit]
     cpu = re.search(r"server CPU seconds: ([\d.]+)", text)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"),
-            "cpu": float(cpu.group(1)) if cpu else None, "errors": int(errors.group(1)) if errors else 0}
+    if requests == 0:  # nothing answered within the run: no latency to report
+        lat = {}
+    return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "requests": requests,
+            "cpu": float(cpu.group(1)) if cpu else None,
+            "errors": (int(errors.group(1)) if errors else 0) + (int(timeouts.group(1)) if timeouts else 0)}
 
 
 def median_of(label, op):
@@ -36,7 +41,8 @@ def median_of(label, op):
     if not results:
         return None
     med = lambda k: statistics.median([r[k] for r in results if r[k] is not None]) if any(r[k] is not None for r in results) else None
-    return {k: med(k) for k in ("rps", "p50", "p99", "cpu")} | {"errors": sum(r["errors"] for r in results), "n": len(results)}
+    return ({k: med(k) for k in ("rps", "p50", "p99", "cpu")}
+            | {"errors": sum(r["errors"] for r in results), "n": len(results), "requests": sum(r["requests"] for r in results)})
 
 
 def sh(cmd):
@@ -112,7 +118,7 @@ if glob.glob(f"{out}/ceiling-*.txt"):
 if ENV.get("WALL_SECONDS"):
     print(f"- wall time of the run: {int(ENV['WALL_SECONDS']) / 60:.1f} min")
 print()
-print("| operation | server | req/s | p50 | p99 | server CPU-s | non-2xx |")
+print("| operation | server | req/s | p50 | p99 | server CPU-s | non-2xx or timed out |")
 print("|---|---|---:|---:|---:|---:|---:|")
 results = {}
 for op, op_name in ops:
@@ -208,7 +214,7 @@ if SCALE:
         for b in ("sqlite", "postgres"):
             m = results.get((b, op))
             cells.append("—" if not m else (f"{fmt(m['rps'])} req/s, p99 {fmt(m['p99'], ' ms')}" if op == "lookup"
-                                            else f"{fmt(m['p50'], ' ms')}, p99 {fmt(m['p99'], ' ms')}"))
+                                            else f"{fmt(m['p50'], ' ms')}, p99 {fmt(m['p99'], ' ms')} ({m['requests']:,} request{'s' if m['requests'] != 1 else ''})"))
         row(f"{op_name}: {unit}", cells)
     print()
 
@@ -218,6 +224,8 @@ def ratio(a, b, op):
     return None
 
 print("## Targets\n")
+if SCALE:
+    print(f"The targets are set for the 100,000-operator data set; here they are read against {SCALE:,} operators.\n")
 print("| target | measured | met |")
 print("|---|---|---|")
 rows = []

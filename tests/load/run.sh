@@ -15,7 +15,8 @@
 # worktree, next to its main checkout), PG_ADMIN
 # (default postgres://postgres@127.0.0.1:5432/test), OUT (default tests/load/results/<time>),
 # TOOLS (default tests/load/.tools: Node 22, PostGraphile 4 and 5 are installed there),
-# PG5_VERSION (npm version spec, default 5: the current 5.x release), READY_TIMEOUT (s, 600).
+# PG5_VERSION (npm version spec, default 5: the current 5.x release), READY_TIMEOUT (s, 600),
+# TIMEOUT (wrk's per-request timeout, 60s).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 LOAD="$ROOT/tests/load"
@@ -31,7 +32,7 @@ PG_BASE="${PG_ADMIN%/*}"
 OUT="${OUT:-$LOAD/results/$(date +%Y%m%d-%H%M%S)}"
 TOOLS="${TOOLS:-$LOAD/.tools}"
 PG5_VERSION="${PG5_VERSION:-5}"
-READY_TIMEOUT="${READY_TIMEOUT:-600}"
+READY_TIMEOUT="${READY_TIMEOUT:-600}"; TIMEOUT="${TIMEOUT:-60s}"
 mkdir -p "$OUT" "$TOOLS"
 # The rate limit protects a shared service; the load run measures raw capacity.
 export LOAD_WRK_DIR="$LOAD/wrk" RUST_LOG=warn SCOPE_REGISTRY_RATE_LIMIT_PER_MINUTE=0
@@ -132,9 +133,10 @@ cpu() { { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v g="$1" -v hz="$(
 # run_wrk LABEL OP URL PGID SCRIPT [wrk args...]: warm-up, then the measured run.
 run_wrk() {
   local label=$1 op=$2 url=$3 pgid=$4 script=$5; shift 5
-  wrk "$@" -d"$WARM" -s "$script" "$url" > /dev/null
+  # wrk's own timeout (2 s) would drop slow answers from the latencies (large SCALE pages).
+  wrk "$@" --timeout "$TIMEOUT" -d"$WARM" -s "$script" "$url" > /dev/null
   local c0; c0=$(cpu "$pgid")
-  wrk "$@" -d"$DUR" --latency -s "$script" "$url" > "$OUT/$label-$op-$RUN.txt"
+  wrk "$@" --timeout "$TIMEOUT" -d"$DUR" --latency -s "$script" "$url" > "$OUT/$label-$op-$RUN.txt"
   echo "server CPU seconds: $(awk "BEGIN{print $(cpu "$pgid") - $c0}")" >> "$OUT/$label-$op-$RUN.txt"
 }
 
