@@ -31,7 +31,9 @@ def parse(path):
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     if requests == 0:  # nothing answered within the run: no latency to report
         lat = {}
+    cpu_s = float(cpu.group(1)) if cpu else None
     return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "requests": requests,
+            "cpu_us": cpu_s * 1e6 / requests if cpu_s is not None and requests else None,
             "cpu": float(cpu.group(1)) if cpu else None,
             "errors": (int(errors.group(1)) if errors else 0) + (int(timeouts.group(1)) if timeouts else 0)}
 
@@ -41,7 +43,7 @@ def median_of(label, op):
     if not results:
         return None
     med = lambda k: statistics.median([r[k] for r in results if r[k] is not None]) if any(r[k] is not None for r in results) else None
-    return ({k: med(k) for k in ("rps", "p50", "p99", "cpu")}
+    return ({k: med(k) for k in ("rps", "p50", "p99", "cpu", "cpu_us")}
             | {"errors": sum(r["errors"] for r in results), "n": len(results), "requests": sum(r["requests"] for r in results)})
 
 
@@ -87,7 +89,9 @@ MEM = sh("free -g | awk '/Mem/{print $2}'")
 PSQL = sh("psql --version")
 WRK = sh("wrk --version 2>&1 | head -1")
 print(f"- commit: `{COMMIT}`, date: {DATE}")
-print(f"- machine: {sh('nproc')} cores ({CPU}), {MEM} GiB; {PSQL}; {WRK}")
+LOADAVG = ENV.get("LOADAVG") or " ".join(open("/proc/loadavg").read().split()[:3])
+print(f"- machine: {sh('nproc')} cores ({CPU}), {MEM} GiB; {PSQL}; {WRK}; load average (1, 5, 15 min) "
+      f"at the end of the run {LOADAVG.replace(' ', ', ')} (wrk, the server and PostgreSQL count in it; more is other work)")
 print(f"- {open(out + '/data.txt').read().strip()}"
       + (f" ({SCALE:,} operators from `scope-registry generate`)" if SCALE else "")
       + f"; medians of {runs} run(s) of {ENV.get('DUR', '15s')} (warm-up {ENV.get('WARM', '5s')}); wrk -t2 -c32 "
@@ -170,9 +174,10 @@ if any((label, "lookup") in results for label in ("peer", "peer5", "ceiling")):
     print("Req/s ratios of the same run (p99 ratios in brackets, below 1 = shorter tail). PostGraphile has no tokens: "
           "\"sectors, with a reader token\" is compared with its (anonymous) sectors. The ceiling is axum alone "
           "answering the registry's captured answer bytes with the same wrk script, the same connections and the "
-          "same request (token header included).\n")
-    print(f"| operation | server | req/s | p99 | vs {PG4} | vs {PG5} | % of the ceiling |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+          "same request (token header included). Server CPU per request (its process group's CPU time over the requests answered; PostgreSQL's "
+          "own CPU not counted) depends less on what else the machine runs than req/s does.\n")
+    print(f"| operation | server | req/s | p99 | server CPU per request | vs {PG4} | vs {PG5} | % of the ceiling |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for op, op_name in ops[:3]:
         ceiling = results.get(("ceiling", op))
         peer_op = "sectors" if op == "sectorswithtoken" else op
@@ -188,7 +193,8 @@ if any((label, "lookup") in results for label in ("peer", "peer5", "ceiling")):
                 wanted = label in ("sqlite", "postgres") or (label == "peer5" and peer == "peer")
                 cells.append(f"{times(m['rps'], p['rps'])} (p99 {times(m['p99'], p['p99'])})" if wanted and p else "")
             pct = f"{100 * m['rps'] / ceiling['rps']:.0f}%" if ceiling and label != "ceiling" else ""
-            print(f"| {op_name} | {name} | {fmt(m['rps'])} | {fmt(m['p99'], ' ms')} | {cells[0]} | {cells[1]} | {pct} |")
+            print(f"| {op_name} | {name} | {fmt(m['rps'])} | {fmt(m['p99'], ' ms')} | {fmt(m['cpu_us'], ' µs')} "
+                  f"| {cells[0]} | {cells[1]} | {pct} |")
     print()
 
 if SCALE:
