@@ -245,8 +245,9 @@ for RUN in $(seq 1 "$RUNS"); do
     done
   fi
 done
-echo "WALL_SECONDS=$(($(date +%s) - START_TIME))" >> "$OUT/run.env"
+{ echo "WALL_SECONDS=$(($(date +%s) - START_TIME))"; echo "LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)"; } >> "$OUT/run.env"
 
 python3 "$LOAD/report.py" "$OUT" "$RUNS" | tee "$OUT/report.md"
-cp "$OUT/report.md" "$LOAD/results/latest.md"
+# A SCALE run keeps its own latest report: latest.md stays the default (peer) run's.
+cp "$OUT/report.md" "$LOAD/results/latest${SCALE:+-scale}.md"
 echo "report: $OUT/report.md"
