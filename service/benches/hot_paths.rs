@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use scope_registry::app::open_seeded_services;
-use scope_registry::config::{DatabaseArgs, SeedArgs};
+use scope_registry::config::{CreateArgs, DatabaseArgs, SeedArgs};
 use scope_registry::domain::overlap::{ActiveField, compute};
 use scope_registry::domain::reference::ReferenceSnapshot;
 use scope_registry::domain::{CorporateNumber, Principal, Regime, Role};
@@ -34,13 +34,14 @@ fn status_lookup(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     let database = DatabaseArgs {
-        database_url: format!("sqlite://{}", dir.path().join("bench.db").display()),
         db_max_connections: 4,
+        ..DatabaseArgs::at(format!("sqlite://{}", dir.path().join("bench.db").display()))
     };
     let snap = Arc::new(snapshot());
     let admin = Principal::Cli { user: "bench".into(), ministry: None };
     let services = runtime.block_on(async {
-        let services = open_seeded_services(&database, &SeedArgs::default()).await.expect("database");
+        let services =
+            open_seeded_services(&database, &SeedArgs::default(), CreateArgs { create: true }).await.expect("database");
         let mut csv = Vec::new();
         generate(&snap, 10_000, 1, &mut csv).expect("generate");
         import(&services, &admin, &csv, false, &Silent).await.expect("import");

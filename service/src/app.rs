@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::{DatabaseArgs, HttpSettings, SeedArgs, ServeSettings};
+use crate::config::{CreateArgs, DatabaseArgs, HttpSettings, SeedArgs, ServeSettings};
 use crate::domain::Principal;
 use crate::graphql::{Introspection, QueryLimits, build_schema};
 use crate::http::body::BodyLimits;
@@ -33,10 +33,21 @@ pub enum StartupError {
     Bind { addr: String, source: std::io::Error },
 }
 
-/// Opens the database and applies pending migrations.
+/// Opens (creating it when new) the database and applies pending migrations: for
+/// `serve`, `migrate` and `seed`.
 pub async fn open_database(args: &DatabaseArgs) -> Result<Db, StorageError> {
-    let pool = PoolSettings { max_connections: args.db_max_connections, ..PoolSettings::default() };
-    let db = Db::connect(&args.database_url, &pool).await?;
+    open(args, true).await
+}
+
+/// Opens the database for a one-off command, which creates a new one only when asked
+/// (`--create`): otherwise a mistyped URL would give, say, a token no server knows.
+pub async fn open_existing_database(args: &DatabaseArgs, create: CreateArgs) -> Result<Db, StorageError> {
+    open(args, create.create).await
+}
+
+async fn open(args: &DatabaseArgs, may_create: bool) -> Result<Db, StorageError> {
+    let pool = PoolSettings { max_connections: args.db_max_connections, acquire_timeout: args.acquire_timeout() };
+    let db = Db::connect(&args.database_url, &pool, may_create).await?;
     db.migrate().await?;
     Ok(db)
 }
@@ -78,9 +89,14 @@ async fn seed_when_new(services: &Services, seed: &SeedArgs) -> Result<(), Start
     Ok(())
 }
 
-/// Opens, migrates and (when new) seeds the database for a one-off command.
-pub async fn open_seeded_services(database: &DatabaseArgs, seed: &SeedArgs) -> Result<Arc<Services>, StartupError> {
-    let db = open_database(database).await?;
+/// Opens, migrates and (when new, as `create` allows) seeds the database for a one-off
+/// command.
+pub async fn open_seeded_services(
+    database: &DatabaseArgs,
+    seed: &SeedArgs,
+    create: CreateArgs,
+) -> Result<Arc<Services>, StartupError> {
+    let db = open_existing_database(database, create).await?;
     let services = command_services(&db).await?;
     seed_when_new(&services, seed).await?;
     Ok(services)

@@ -14,6 +14,13 @@ pub const DEFAULT_POLL_INTERVAL_MS: u64 = 250;
 
 // Defaults shared by the flags and the `Default`s below.
 const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
+const DEFAULT_DB_ACQUIRE_TIMEOUT_MS: u64 = 3000;
+const DEFAULT_MAX_LARGE_BODIES: u32 = 4;
+const DEFAULT_WS_MAX_CONNECTIONS: u32 = 1000;
+const DEFAULT_WS_MAX_PER_ADDRESS: u32 = 64;
+const DEFAULT_WS_MAX_PER_TOKEN: u32 = 16;
+const DEFAULT_WS_INIT_TIMEOUT_SECS: u64 = 10;
+const DEFAULT_WS_IDLE_TIMEOUT_SECS: u64 = 300;
 const DEFAULT_MAX_BODY_BYTES: u64 = 262_144;
 const DEFAULT_MAX_IMPORT_BODY_BYTES: u64 = 16_777_216;
 const DEFAULT_MAX_QUERY_DEPTH: u16 = 16;
@@ -34,6 +41,35 @@ pub struct DatabaseArgs {
     /// Maximum connections in the pool.
     #[arg(long, env = "SCOPE_REGISTRY_DB_MAX_CONNECTIONS", default_value_t = DEFAULT_DB_MAX_CONNECTIONS)]
     pub db_max_connections: u32,
+    /// How long a request waits for a database connection before it is answered 503
+    /// `UNAVAILABLE` (milliseconds): an unreachable database fails fast.
+    #[arg(long, env = "SCOPE_REGISTRY_DB_ACQUIRE_TIMEOUT_MS", default_value_t = DEFAULT_DB_ACQUIRE_TIMEOUT_MS,
+          value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub db_acquire_timeout_ms: u64,
+}
+
+impl DatabaseArgs {
+    /// `database_url` with the other defaults.
+    pub fn at(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            db_max_connections: DEFAULT_DB_MAX_CONNECTIONS,
+            db_acquire_timeout_ms: DEFAULT_DB_ACQUIRE_TIMEOUT_MS,
+        }
+    }
+
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_acquire_timeout_ms)
+    }
+}
+
+/// Whether a one-off command may create the database it is pointed at.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct CreateArgs {
+    /// Create a new database when none exists at the URL (without it, such a command
+    /// refuses: it would create a database no running server uses).
+    #[arg(long)]
+    pub create: bool,
 }
 
 /// Where reference data is loaded from.
@@ -86,10 +122,7 @@ impl ServeSettings {
     pub fn new(bind: impl Into<String>, database_url: impl Into<String>) -> Self {
         Self {
             bind: bind.into(),
-            database: DatabaseArgs {
-                database_url: database_url.into(),
-                db_max_connections: DEFAULT_DB_MAX_CONNECTIONS,
-            },
+            database: DatabaseArgs::at(database_url),
             seed: SeedArgs::default(),
             limits: Limits::default(),
             http: HttpSettings::default(),
@@ -140,9 +173,35 @@ pub struct Limits {
     /// Apply the rate limit to admin tokens too (by default they are exempt).
     #[arg(long, env = "SCOPE_REGISTRY_RATE_LIMIT_ADMIN")]
     pub rate_limit_admin: bool,
-    /// Turn GraphQL introspection off (it is on: the API is documented by its schema).
+    /// Turn GraphQL introspection off (it is on: the API is documented by its schema);
+    /// "did you mean" suggestions go with it.
     #[arg(long, env = "SCOPE_REGISTRY_DISABLE_INTROSPECTION")]
     pub disable_introspection: bool,
+    /// Request bodies larger than `--max-body-bytes` (imports) read at once; others wait.
+    #[arg(long, env = "SCOPE_REGISTRY_MAX_LARGE_BODIES", default_value_t = DEFAULT_MAX_LARGE_BODIES,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_large_bodies: u32,
+    /// WebSocket connections open at once, in all.
+    #[arg(long, env = "SCOPE_REGISTRY_WS_MAX_CONNECTIONS", default_value_t = DEFAULT_WS_MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_max_connections: u32,
+    /// WebSocket connections open at once from one client address.
+    #[arg(long, env = "SCOPE_REGISTRY_WS_MAX_PER_ADDRESS", default_value_t = DEFAULT_WS_MAX_PER_ADDRESS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_max_per_address: u32,
+    /// WebSocket connections open at once with one token.
+    #[arg(long, env = "SCOPE_REGISTRY_WS_MAX_PER_TOKEN", default_value_t = DEFAULT_WS_MAX_PER_TOKEN,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_max_per_token: u32,
+    /// Seconds a new WebSocket connection has to send `connection_init`.
+    #[arg(long, env = "SCOPE_REGISTRY_WS_INIT_TIMEOUT_SECS", default_value_t = DEFAULT_WS_INIT_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ws_init_timeout_secs: u64,
+    /// Seconds a WebSocket connection may stay open with no operation running and no
+    /// message from the client.
+    #[arg(long, env = "SCOPE_REGISTRY_WS_IDLE_TIMEOUT_SECS", default_value_t = DEFAULT_WS_IDLE_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub ws_idle_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -158,6 +217,12 @@ impl Default for Limits {
             rate_limit_burst: DEFAULT_RATE_LIMIT_BURST,
             rate_limit_admin: false,
             disable_introspection: false,
+            max_large_bodies: DEFAULT_MAX_LARGE_BODIES,
+            ws_max_connections: DEFAULT_WS_MAX_CONNECTIONS,
+            ws_max_per_address: DEFAULT_WS_MAX_PER_ADDRESS,
+            ws_max_per_token: DEFAULT_WS_MAX_PER_TOKEN,
+            ws_init_timeout_secs: DEFAULT_WS_INIT_TIMEOUT_SECS,
+            ws_idle_timeout_secs: DEFAULT_WS_IDLE_TIMEOUT_SECS,
         }
     }
 }
@@ -173,8 +238,9 @@ pub struct HttpSettings {
     #[arg(long, env = "SCOPE_REGISTRY_SHUTDOWN_GRACE_SECS", default_value_t = DEFAULT_SHUTDOWN_GRACE_SECS,
           value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_grace_secs: u64,
-    /// Browser origins allowed to call the API cross-origin (comma-separated, e.g.
-    /// https://policy.example.go.jp); none by default.
+    /// Browser origins allowed to call the API cross-origin, over HTTP (CORS) and
+    /// WebSocket (comma-separated, e.g. https://policy.example.go.jp); none by default:
+    /// only pages of this server's own origin.
     #[arg(long, env = "SCOPE_REGISTRY_CORS_ALLOW_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub cors_allow_origins: Vec<String>,
 }

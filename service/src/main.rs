@@ -13,7 +13,7 @@ use scope_registry::app::{
     seed_reference_data,
 };
 use scope_registry::cli::{self, ExportFormat};
-use scope_registry::config::{DatabaseArgs, LogFormat, SeedArgs, ServeSettings};
+use scope_registry::config::{CreateArgs, DatabaseArgs, LogFormat, SeedArgs, ServeSettings};
 use scope_registry::domain::date::parse_date;
 use scope_registry::domain::reference::ReferenceSnapshot;
 use scope_registry::domain::{Role, today};
@@ -109,6 +109,8 @@ enum Command {
         dry_run: bool,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        create: CreateArgs,
     },
     /// Export operators, the overlap report, the crosswalk or the scope gaps.
     Export {
@@ -125,6 +127,8 @@ enum Command {
         output: Option<PathBuf>,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        create: CreateArgs,
     },
     /// Write a synthetic, deterministic import file of fictional operators.
     Generate {
@@ -159,11 +163,15 @@ enum TokenCommand {
         expires_in_days: Option<u32>,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        create: CreateArgs,
     },
     /// List every token (never its secret): id, role, ministry, label, dates, status.
     List {
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        create: CreateArgs,
     },
     /// Revoke a token: it is refused from the next request on, also by running servers.
     Revoke {
@@ -174,6 +182,8 @@ enum TokenCommand {
         reason: Option<String>,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        create: CreateArgs,
     },
 }
 
@@ -245,12 +255,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Token(command) => token(command).await?,
-        Command::Import { file, ministry, dry_run, database } => {
-            let services = open_seeded_services(&database, &SeedArgs::default()).await?;
+        Command::Import { file, ministry, dry_run, database, create } => {
+            let services = open_seeded_services(&database, &SeedArgs::default(), create).await?;
             cli::import_file(&services, &cli_principal(ministry), &file, dry_run).await?;
         }
-        Command::Export { kind, as_of, format, output, database } => {
-            let services = open_seeded_services(&database, &SeedArgs::default()).await?;
+        Command::Export { kind, as_of, format, output, database, create } => {
+            let services = open_seeded_services(&database, &SeedArgs::default(), create).await?;
             let as_of = as_of.unwrap_or_else(today);
             cli::export_to(&services, &cli_principal(None), kind, as_of, format, output.as_deref()).await?;
         }
@@ -265,23 +275,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 /// Opens the database for a token command, loading reference data into a new one (a
 /// ministry token needs to know the ministries).
-async fn token_services(database: &DatabaseArgs) -> anyhow::Result<std::sync::Arc<Services>> {
-    Ok(open_seeded_services(database, &SeedArgs::default()).await?)
+async fn token_services(database: &DatabaseArgs, create: CreateArgs) -> anyhow::Result<std::sync::Arc<Services>> {
+    Ok(open_seeded_services(database, &SeedArgs::default(), create).await?)
 }
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {
     let principal = cli_principal(None);
     match command {
-        TokenCommand::Issue { role, ministry, name, expires_in_days, database } => {
-            let services = token_services(&database).await?;
+        TokenCommand::Issue { role, ministry, name, expires_in_days, database, create } => {
+            let services = token_services(&database, create).await?;
             let expires_at = expires_in_days.map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
             let request = TokenRequest { role, ministry, label: name, expires_at };
             let issued = services::tokens::issue(&services, &principal, request).await?;
             eprintln!("token {} issued; it is shown once:", issued.token.id);
             println!("{}", issued.secret);
         }
-        TokenCommand::List { database } => {
-            let services = token_services(&database).await?;
+        TokenCommand::List { database, create } => {
+            let services = token_services(&database, create).await?;
             let now = chrono::Utc::now();
             let time = |at: Option<chrono::DateTime<chrono::Utc>>| {
                 at.map_or_else(|| "-".to_owned(), |at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
@@ -304,8 +314,8 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        TokenCommand::Revoke { id, reason, database } => {
-            let services = token_services(&database).await?;
+        TokenCommand::Revoke { id, reason, database, create } => {
+            let services = token_services(&database, create).await?;
             services::tokens::revoke(&services, &principal, id, reason).await?;
             eprintln!("token {id} revoked; it is refused from now on");
         }

@@ -204,7 +204,7 @@ mod tests {
     async fn operation_names_are_bounded_and_sanitised() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("metrics.db").display());
-        let db = Db::connect(&url, &PoolSettings::default()).await.unwrap();
+        let db = Db::connect(&url, &PoolSettings::default(), true).await.unwrap();
         db.migrate().await.unwrap();
         let metrics = Metrics::new(crate::app::command_services(&db).await.unwrap());
         assert_eq!(metrics.operation_label(None), "anonymous");

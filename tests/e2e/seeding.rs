@@ -25,7 +25,7 @@ pub fn edited_seed_dir(file: &str, from: &str, to: &str) -> tempfile::TempDir {
 }
 
 async fn stored(url: &str) -> ReferenceData {
-    let db = Db::connect(url, &PoolSettings::default()).await.expect("connect");
+    let db = Db::connect(url, &PoolSettings::default(), true).await.expect("connect");
     let data = reference::load(&db.conn).await.expect("load");
     db.close().await.ok();
     data

@@ -78,7 +78,7 @@ pub struct TestApp {
 impl TestApp {
     pub async fn spawn(database: TestDatabase) -> Self {
         let settings = ServeSettings {
-            database: DatabaseArgs { database_url: database.url.clone(), db_max_connections: 5 },
+            database: DatabaseArgs { db_max_connections: 5, ..DatabaseArgs::at(database.url.clone()) },
             seed: SeedArgs { seed_dir: Some(seed_dir()) },
             ..ServeSettings::new("127.0.0.1:0", &database.url)
         };

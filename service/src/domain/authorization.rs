@@ -347,6 +347,9 @@ mod tests {
     fn the_readme_shows_this_matrix() {
         let readme = include_str!("../../../README.md");
         let table = markdown_table();
-        assert!(readme.contains(&table), "README.md's matrix differs from domain::authorization; it should be:\n{table}");
+        assert!(
+            readme.contains(&table),
+            "README.md's matrix differs from domain::authorization; it should be:\n{table}"
+        );
     }
 }

@@ -454,7 +454,7 @@ mod tests {
 
     async fn database(dir: &tempfile::TempDir) -> Db {
         let url = format!("sqlite://{}", dir.path().join("feed.db").display());
-        let db = Db::connect(&url, &PoolSettings::default()).await.expect("open");
+        let db = Db::connect(&url, &PoolSettings::default(), true).await.expect("open");
         db.migrate().await.expect("migrate");
         db
     }

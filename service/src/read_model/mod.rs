@@ -113,7 +113,7 @@ impl ReadModel {
     /// runs.
     pub async fn open(db: &Db, database_url: &str) -> Result<Self, StorageError> {
         let feed_pool = PoolSettings { max_connections: 2, ..PoolSettings::default() };
-        let feed_db = Db::connect(database_url, &feed_pool).await?;
+        let feed_db = Db::connect(database_url, &feed_pool, false).await?;
         Self::with_feed_db(db, feed_db).await
     }
 

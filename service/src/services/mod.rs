@@ -208,7 +208,7 @@ mod tests {
     use crate::storage::{PoolSettings, operators as stored_operators};
 
     async fn instance(url: &str) -> Arc<Services> {
-        let db = Db::connect(url, &PoolSettings::default()).await.expect("open");
+        let db = Db::connect(url, &PoolSettings::default(), true).await.expect("open");
         db.migrate().await.expect("migrate");
         Services::new(db.clone(), ReadModel::on_one_pool(&db).await.expect("read model"))
     }

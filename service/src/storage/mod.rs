@@ -37,9 +37,15 @@ pub enum StorageError {
     /// A record cannot be removed because others still refer to it.
     #[error("{0}")]
     InUse(String),
-    /// The database could not be reached or opened.
+    /// The database could not be reached or opened (in time).
     #[error("cannot connect to the database: {0}")]
     Connect(String),
+    /// A one-off command was pointed at a SQLite file that does not exist.
+    #[error(
+        "there is no database at {0} (the file does not exist); this command does not create one. Point it at the \
+         server's database with --database-url or DATABASE_URL, or pass --create to create a new one here"
+    )]
+    NoDatabase(String),
     /// The database schema is newer than this program.
     #[error(
         "the database was migrated by a newer version of scope-registry (unknown migration {0}); refusing to start"
@@ -80,9 +86,23 @@ const PG_SERIALIZATION_FAILURE: &str = "40001";
 const SQLITE_CONSTRAINT_UNIQUE: &str = "2067";
 const SQLITE_CONSTRAINT_PRIMARYKEY: &str = "1555";
 const SQLITE_CONSTRAINT_FOREIGNKEY: &str = "787";
+/// SQLSTATE classes of a connection that broke (08) and of a server shutting down or
+/// not accepting connections yet (57).
+const PG_CONNECTION_EXCEPTION_CLASS: &str = "08";
+const PG_OPERATOR_INTERVENTION_CLASS: &str = "57";
+
+/// Whether a failed statement failed because the database could not be reached: the
+/// connection broke, or no connection could be had in time.
+fn is_unreachable(error: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    matches!(error, Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed | Error::Tls(_))
+}
 
 fn classify(err: DbErr) -> StorageError {
     let database_error = match &err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) if is_unreachable(e) => {
+            return StorageError::Connect(e.to_string());
+        }
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e.as_database_error(),
         DbErr::Conn(RuntimeErr::SqlxError(e)) => return StorageError::Connect(e.to_string()),
         DbErr::ConnectionAcquire(e) => return StorageError::Connect(e.to_string()),
@@ -92,7 +112,10 @@ fn classify(err: DbErr) -> StorageError {
         return StorageError::Database(err);
     };
     let code = db_err.code().unwrap_or_default();
-    if code == PG_EXCLUSION_VIOLATION || db_err.message().contains(OVERLAP_MESSAGE) {
+    if code.starts_with(PG_CONNECTION_EXCEPTION_CLASS) || code.starts_with(PG_OPERATOR_INTERVENTION_CLASS) {
+        // The server is shutting down or restarting, or the connection broke.
+        StorageError::Connect(db_err.message().to_owned())
+    } else if code == PG_EXCLUSION_VIOLATION || db_err.message().contains(OVERLAP_MESSAGE) {
         StorageError::Conflict(ConflictKind::OverlappingPeriod)
     } else if code == PG_UNIQUE_VIOLATION || code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY {
         StorageError::Conflict(ConflictKind::Unique)
@@ -141,20 +164,27 @@ pub struct PoolSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+        Self { max_connections: 10, acquire_timeout: Duration::from_secs(3) }
     }
 }
 
 impl Db {
     /// Opens (and for SQLite creates) the database. SQLite runs in WAL mode with a busy
     /// timeout so that readers never block the writer and writers queue instead of failing.
-    pub async fn connect(url: &str, pool: &PoolSettings) -> Result<Self, StorageError> {
+    pub async fn connect(url: &str, pool: &PoolSettings, may_create: bool) -> Result<Self, StorageError> {
+        let sqlite_file = sqlite_file(url);
+        if let Some(file) = &sqlite_file
+            && !may_create
+            && !file.exists()
+        {
+            return Err(StorageError::NoDatabase(normalise_url(url)));
+        }
         let mut options = ConnectOptions::new(normalise_url(url));
         options
             .max_connections(pool.max_connections)
             .min_connections(1)
             .acquire_timeout(pool.acquire_timeout)
-            .connect_timeout(Duration::from_secs(5))
+            .connect_timeout(pool.acquire_timeout)
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(|opts| {
                 opts.create_if_missing(true)
@@ -172,7 +202,6 @@ impl Db {
         conn.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        let sqlite_file = sqlite_file(url);
         Ok(Self { conn, statements, max_connections: pool.max_connections, sqlite_file })
     }
 
