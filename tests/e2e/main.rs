@@ -9,6 +9,7 @@ mod ws;
 
 mod audit;
 mod bulk;
+mod conformance;
 mod curation;
 mod demo;
 mod designations;

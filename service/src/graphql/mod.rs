@@ -2,6 +2,7 @@
 //! call the service layer and map errors once (see `error`).
 
 pub mod audit;
+pub mod conformance;
 pub mod curation;
 pub mod error;
 pub mod import;
@@ -104,7 +105,9 @@ pub enum Introspection {
 pub fn build_schema(services: Option<Services>, limits: QueryLimits, introspection: Introspection) -> AppSchema {
     let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), subscriptions::SubscriptionRoot)
         .data(limits)
-        .extension(limits::LimitsExtension(limits));
+        .extension(limits::LimitsExtension(limits))
+        .extension(conformance::OmittedVariables)
+        .extension(conformance::FieldOrder);
     if introspection == Introspection::Disabled {
         builder = builder.disable_introspection();
     }
@@ -121,8 +124,10 @@ pub fn limits<'a>(ctx: &'a Context<'_>) -> &'a QueryLimits {
     ctx.data_unchecked::<QueryLimits>()
 }
 
-/// The SDL as checked in at `schema/schema.graphql`: sorted, so that it is stable.
+/// The SDL as checked in at `schema/schema.graphql`: sorted, so that it is stable, and
+/// with every directive introspection shows (`@specifiedBy` on scalars).
 pub fn sdl() -> String {
-    build_schema(None, QueryLimits::default(), Introspection::Enabled)
-        .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
+    build_schema(None, QueryLimits::default(), Introspection::Enabled).sdl_with_options(
+        SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items().include_specified_by(),
+    )
 }
