@@ -14,6 +14,7 @@ mod curation;
 mod demo;
 mod designations;
 mod fuzzing;
+mod graphiql;
 mod hostile;
 mod instances;
 mod lifecycle;
