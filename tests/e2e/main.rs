@@ -9,6 +9,7 @@ mod ws;
 
 mod audit;
 mod bulk;
+mod clients;
 mod conformance;
 mod curation;
 mod demo;
