@@ -225,7 +225,29 @@ async fn response_keys_come_in_the_order_of_the_query(app: TestApp) -> TestApp {
     app
 }
 
+/// GraphiQL sends its editor's whole text with the name of the operation to run.
+async fn the_named_operation_of_a_document_runs_whatever_the_others_need(app: TestApp) -> TestApp {
+    let reader = app.token("reader", None);
+    let document = "query Statuses($numbers: [String!]!) { operatorStatuses(corporateNumbers: $numbers) { ...Found } }
+        query Sectors { sectors { code } }
+        fragment Found on OperatorStatus { corporateNumber found }";
+    let body = json!({ "query": document, "operationName": "Sectors" });
+    let answer: Value = app.post_json(&body, Some(&reader)).await.json().await.expect("JSON");
+    assert!(answer.get("errors").is_none(), "{answer:#}");
+    assert_eq!(answer["data"]["sectors"].as_array().expect("sectors").len(), 15);
+    let body = json!({ "query": document, "operationName": "Statuses", "variables": { "numbers": [cn(1)] } });
+    let answer: Value = app.post_json(&body, Some(&reader)).await.json().await.expect("JSON");
+    assert_eq!(answer["data"]["operatorStatuses"][0], json!({ "corporateNumber": cn(1), "found": false }));
+    // Without a name, or with an unknown one, the document is refused as before.
+    for body in [json!({ "query": document }), json!({ "query": document, "operationName": "Other" })] {
+        let answer: Value = app.post_json(&body, Some(&reader)).await.json().await.expect("JSON");
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{answer:#}");
+    }
+    app
+}
+
 e2e!(
+    the_named_operation_of_a_document_runs_whatever_the_others_need,
     omitted_variables_take_the_arguments_default,
     every_default_sits_on_a_nullable_type,
     response_keys_come_in_the_order_of_the_query,

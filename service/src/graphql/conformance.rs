@@ -11,6 +11,12 @@
 //!   is validated, where the variable may stand there (its type fits the position; a
 //!   non-null position needs a default of its own), and the variable's now unused
 //!   definition with them. Everything else is left for validation to report.
+//! - [`SelectedOperation`]: validation computes the complexity of every operation in a
+//!   document, with the variables sent for the one that runs, so a document of several
+//!   operations (as GraphiQL sends its editor's whole text) is refused when another
+//!   operation's required variable feeds a complexity ("Variable numbers is not
+//!   defined"), and the operations' costs add up. The extension keeps only the operation
+//!   the request names, and the fragments it spreads, before validation.
 //! - [`FieldOrder`]: the executor inserts an object's fields into the response in the
 //!   order their resolvers finish (a `FuturesUnordered` in
 //!   `resolver_utils::container::do_resolve_container`), so the keys of one request come
@@ -57,6 +63,81 @@ impl Extension for OmittedVariables {
         leave_out_omitted_variables(&mut document, variables, &ctx.schema_env.registry);
         Ok(document)
     }
+}
+
+/// See the module documentation: a document of several operations is validated and run
+/// as the one operation the request names.
+pub struct SelectedOperation;
+
+impl ExtensionFactory for SelectedOperation {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(SelectedOperationOfRequest::default())
+    }
+}
+
+#[derive(Default)]
+struct SelectedOperationOfRequest {
+    operation_name: Mutex<Option<String>>,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for SelectedOperationOfRequest {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let request = next.run(ctx, request).await?;
+        if let Ok(mut name) = self.operation_name.lock() {
+            name.clone_from(&request.operation_name);
+        }
+        Ok(request)
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let mut document = next.run(ctx, query, variables).await?;
+        let name = self.operation_name.lock().ok().and_then(|name| name.clone());
+        if let Some(name) = name {
+            keep_only_operation(&mut document, &name);
+        }
+        Ok(document)
+    }
+}
+
+/// Keeps the operation `name` and the fragments it spreads (directly or through other
+/// fragments). A document without that operation is left for async-graphql to refuse.
+pub fn keep_only_operation(document: &mut ExecutableDocument, name: &str) {
+    let DocumentOperations::Multiple(operations) = &mut document.operations else { return };
+    if operations.len() < 2 || !operations.contains_key(name) {
+        return;
+    }
+    operations.retain(|operation, _| operation.as_str() == name);
+    let mut used: HashSet<Name> = HashSet::new();
+    let mut pending: Vec<&SelectionSet> = operations.values().map(|o| &o.node.selection_set.node).collect();
+    while let Some(set) = pending.pop() {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => pending.push(&field.node.selection_set.node),
+                Selection::InlineFragment(fragment) => pending.push(&fragment.node.selection_set.node),
+                Selection::FragmentSpread(spread) => {
+                    let fragment_name = &spread.node.fragment_name.node;
+                    if used.insert(fragment_name.clone())
+                        && let Some(fragment) = document.fragments.get(fragment_name)
+                    {
+                        pending.push(&fragment.node.selection_set.node);
+                    }
+                }
+            }
+        }
+    }
+    document.fragments.retain(|fragment, _| used.contains(fragment));
 }
 
 /// Removes every use of a variable that `variables` does not provide, whose every
@@ -501,6 +582,25 @@ mod tests {
         assert_eq!(keys(&data), ["b", "d", "e", "a"]);
         let Value::Object(map) = &data else { unreachable!() };
         assert_eq!(keys(&map["a"]), ["y", "x", "w"]);
+    }
+
+    #[test]
+    fn a_document_of_several_operations_keeps_the_one_named_and_its_fragments() {
+        let mut document = async_graphql::parser::parse_query(
+            "query A($n: [String!]!) { operatorStatuses(corporateNumbers: $n) { ...S } }
+             query B { sectors { ...T } } fragment S on OperatorStatus { found ...U }
+             fragment U on OperatorStatus { corporateNumber } fragment T on Sector { code }",
+        )
+        .expect("parses");
+        keep_only_operation(&mut document, "A");
+        let operations: Vec<String> = document.operations.iter().map(|(n, _)| n.expect("named").to_string()).collect();
+        assert_eq!(operations, ["A"]);
+        let mut fragments: Vec<String> = document.fragments.keys().map(ToString::to_string).collect();
+        fragments.sort();
+        assert_eq!(fragments, ["S", "U"]);
+        // An unknown name leaves the document for async-graphql to refuse.
+        keep_only_operation(&mut document, "C");
+        assert_eq!(document.operations.iter().count(), 1);
     }
 
     #[test]

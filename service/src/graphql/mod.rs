@@ -106,7 +106,10 @@ pub fn build_schema(services: Option<Services>, limits: QueryLimits, introspecti
     let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), subscriptions::SubscriptionRoot)
         .data(limits)
         .extension(limits::LimitsExtension(limits))
+        // Outermost first; each rewrites the document after the ones below it have
+        // (so omitted variables are looked for in the one operation that runs).
         .extension(conformance::OmittedVariables)
+        .extension(conformance::SelectedOperation)
         .extension(conformance::FieldOrder);
     if introspection == Introspection::Disabled {
         builder = builder.disable_introspection();
