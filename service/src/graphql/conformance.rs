@@ -455,7 +455,7 @@ impl Order {
     pub fn apply(&self, value: &mut Value) {
         match value {
             Value::Object(map) => {
-                if map.len() > 1 {
+                if map.len() > 1 && !self.holds(map.keys()) {
                     let mut rest = std::mem::take(map);
                     let mut ordered = IndexMap::with_capacity(rest.len());
                     for (key, _) in &self.0 {
@@ -477,6 +477,14 @@ impl Order {
             Value::List(items) => items.iter_mut().for_each(|item| self.apply(item)),
             _ => {}
         }
+    }
+}
+
+impl Order {
+    /// Whether `keys` already come in this order (most objects do: then nothing moves).
+    fn holds<'k>(&self, keys: impl Iterator<Item = &'k Name>) -> bool {
+        let mut expected = self.0.iter();
+        keys.into_iter().all(|key| expected.any(|(k, _)| k == key))
     }
 }
 
@@ -582,6 +590,10 @@ mod tests {
         assert_eq!(keys(&data), ["b", "d", "e", "a"]);
         let Value::Object(map) = &data else { unreachable!() };
         assert_eq!(keys(&map["a"]), ["y", "x", "w"]);
+        let names = |names: &[&str]| names.iter().map(Name::new).collect::<Vec<_>>();
+        assert!(order.holds(names(&["b", "e", "a"]).iter()));
+        assert!(!order.holds(names(&["e", "b"]).iter()));
+        assert!(!order.holds(names(&["b", "z"]).iter()));
     }
 
     #[test]
