@@ -324,6 +324,18 @@ async fn the_checked_in_sdl_is_what_introspection_shows(app: TestApp) -> TestApp
         "DateTime names its specification"
     );
     assert!(live.contains("Operator.designations(includeHistory): Boolean = false \"\""), "as SPEC.md declares it");
+    // The built-in scalars listed are the ones something uses (the specification: an
+    // unreferenced one is not to be listed; async-graphql would list `Float`).
+    let types = app.data("{ __schema { types { kind n: name } } }", json!({}), None).await;
+    let scalars: Vec<&str> = types["__schema"]["types"]
+        .as_array()
+        .expect("types")
+        .iter()
+        .filter(|t| t["kind"] == "SCALAR")
+        .filter_map(|t| t["n"].as_str())
+        .filter(|name| BUILT_IN_SCALARS.contains(name))
+        .collect();
+    assert_eq!(scalars, ["Boolean", "ID", "Int", "String"], "{types}");
     app
 }
 

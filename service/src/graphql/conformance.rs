@@ -365,10 +365,10 @@ struct FieldOrderOfRequest {
     order: Arc<Mutex<Option<Arc<Order>>>>,
 }
 
-/// The response keys of one selection set, in order, each with the order of its own
-/// selection (empty for a leaf).
+/// The response keys of one selection set, in order, each with its field's name and the
+/// order of its own selection (empty for a leaf).
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Order(Vec<(Name, Order)>);
+pub struct Order(Vec<(Name, Name, Order)>);
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for FieldOrderOfRequest {
@@ -410,6 +410,9 @@ impl Extension for FieldOrderOfRequest {
     ) -> Response {
         let mut response = next.run(ctx, operation_name).await;
         put_in_order(&self.order, &mut response);
+        if let Some(order) = self.order.lock().ok().and_then(|order| order.clone()) {
+            order.hide_unreferenced_scalars(&mut response.data, &ctx.schema_env.registry);
+        }
         response
     }
 
@@ -458,7 +461,7 @@ impl Order {
                 if map.len() > 1 && !self.holds(map.keys()) {
                     let mut rest = std::mem::take(map);
                     let mut ordered = IndexMap::with_capacity(rest.len());
-                    for (key, _) in &self.0 {
+                    for (key, _, _) in &self.0 {
                         if let Some((key, value)) = rest.swap_remove_entry(key.as_str()) {
                             ordered.insert(key, value);
                         }
@@ -466,7 +469,7 @@ impl Order {
                     ordered.extend(rest);
                     *map = ordered;
                 }
-                for (key, order) in &self.0 {
+                for (key, _, order) in &self.0 {
                     if !order.0.is_empty()
                         && let Some(value) = map.get_mut(key.as_str())
                     {
@@ -481,11 +484,61 @@ impl Order {
 }
 
 impl Order {
+    /// Leaves the built-in scalars that no field, argument, input field or directive
+    /// takes (`Float`) out of `__schema { types }`: async-graphql lists every built-in
+    /// scalar, where the specification says one not referenced is not to be listed (and
+    /// graphql-js, comparing with the SDL, reports it as a removed type). A type is known
+    /// by its `name`, so a selection without `name` is left as it is.
+    fn hide_unreferenced_scalars(&self, data: &mut Value, registry: &Registry) {
+        let Value::Object(map) = data else { return };
+        for (key, _, schema_order) in self.0.iter().filter(|(_, field, _)| field == "__schema") {
+            let Some(Value::Object(schema)) = map.get_mut(key.as_str()) else { continue };
+            for (types_key, _, types_order) in schema_order.0.iter().filter(|(_, field, _)| field == "types") {
+                let Some((name_key, _, _)) = types_order.0.iter().find(|(_, field, _)| field == "name") else {
+                    continue;
+                };
+                let Some(Value::List(types)) = schema.get_mut(types_key.as_str()) else { continue };
+                let unreferenced = unreferenced_built_in_scalars(registry);
+                types.retain(|ty| match ty {
+                    Value::Object(ty) => match ty.get(name_key.as_str()) {
+                        Some(Value::String(name)) => !unreferenced.contains(name.as_str()),
+                        _ => true,
+                    },
+                    _ => true,
+                });
+            }
+        }
+    }
+
     /// Whether `keys` already come in this order (most objects do: then nothing moves).
     fn holds<'k>(&self, keys: impl Iterator<Item = &'k Name>) -> bool {
         let mut expected = self.0.iter();
-        keys.into_iter().all(|key| expected.any(|(k, _)| k == key))
+        keys.into_iter().all(|key| expected.any(|(k, _, _)| k == key))
     }
+}
+
+/// The built-in scalars that no type of the schema (introspection's own included) nor
+/// any directive refers to.
+fn unreferenced_built_in_scalars(registry: &Registry) -> HashSet<&'static str> {
+    let mut referenced: HashSet<&str> = HashSet::new();
+    for ty in registry.types.values() {
+        match ty {
+            MetaType::Object { fields, .. } | MetaType::Interface { fields, .. } => {
+                for field in fields.values() {
+                    referenced.insert(named_type(&field.ty));
+                    referenced.extend(field.args.values().map(|arg| named_type(&arg.ty)));
+                }
+            }
+            MetaType::InputObject { input_fields, .. } => {
+                referenced.extend(input_fields.values().map(|field| named_type(&field.ty)));
+            }
+            _ => {}
+        }
+    }
+    for directive in registry.directives.values() {
+        referenced.extend(directive.args.values().map(|arg| named_type(&arg.ty)));
+    }
+    ["Int", "Float", "String", "Boolean", "ID"].into_iter().filter(|name| !referenced.contains(name)).collect()
 }
 
 /// The specification's CollectFields, without type conditions: the schema has no
@@ -498,18 +551,18 @@ struct Collector<'a> {
 impl<'a> Collector<'a> {
     /// The merged order of the selection sets of every field that shares a response key.
     fn order(&self, sets: &[&'a SelectionSet]) -> Order {
-        let mut keys: Vec<(Name, Vec<&'a SelectionSet>)> = Vec::new();
+        let mut keys: Vec<(Name, Name, Vec<&'a SelectionSet>)> = Vec::new();
         let mut visited = HashSet::new();
         for set in sets {
             self.collect(set, &mut keys, &mut visited);
         }
-        Order(keys.into_iter().map(|(key, sets)| (key, self.order(&sets))).collect())
+        Order(keys.into_iter().map(|(key, field, sets)| (key, field, self.order(&sets))).collect())
     }
 
     fn collect(
         &self,
         set: &'a SelectionSet,
-        keys: &mut Vec<(Name, Vec<&'a SelectionSet>)>,
+        keys: &mut Vec<(Name, Name, Vec<&'a SelectionSet>)>,
         visited: &mut HashSet<&'a str>,
     ) {
         for selection in &set.items {
@@ -520,9 +573,9 @@ impl<'a> Collector<'a> {
                 Selection::Field(field) => {
                     let key = &field.node.response_key().node;
                     let sub = &field.node.selection_set.node;
-                    match keys.iter_mut().find(|(k, _)| k == key) {
-                        Some((_, sets)) => sets.push(sub),
-                        None => keys.push((key.clone(), vec![sub])),
+                    match keys.iter_mut().find(|(k, _, _)| k == key) {
+                        Some((_, _, sets)) => sets.push(sub),
+                        None => keys.push((key.clone(), field.node.name.node.clone(), vec![sub])),
                     }
                 }
                 Selection::FragmentSpread(spread) => {
@@ -618,7 +671,7 @@ mod tests {
     #[test]
     fn a_field_skipped_first_and_selected_later_takes_its_later_place() {
         let order = order_of("{ a @skip(if: true) b a }", serde_json::json!({}));
-        let names: Vec<&str> = order.0.iter().map(|(k, _)| k.as_str()).collect();
+        let names: Vec<&str> = order.0.iter().map(|(k, _, _)| k.as_str()).collect();
         assert_eq!(names, ["b", "a"]);
     }
 
