@@ -3,6 +3,7 @@
 //! PostgreSQL (the latter when `SCOPE_REGISTRY_TEST_POSTGRES` names a server).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test stops at its first failure")]
+#![allow(clippy::print_stdout, reason = "tests print what they measured")]
 
 mod browser;
 mod fixtures;
@@ -12,10 +13,13 @@ mod ws;
 mod audit;
 mod authorization;
 mod bulk;
+mod clients;
+mod conformance;
 mod curation;
 mod demo;
 mod designations;
 mod fuzzing;
+mod graphiql;
 mod hostile;
 mod instances;
 mod lifecycle;

@@ -129,7 +129,7 @@ async fn security_headers_and_no_cors_by_default(app: TestApp) -> TestApp {
     let page = app.request(Method::GET, "/graphql").send().await.unwrap();
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let policy = page.headers()["content-security-policy"].to_str().unwrap();
-    assert!(policy.contains("frame-ancestors 'none'") && policy.contains("default-src 'self'"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'") && policy.contains("default-src 'none'"), "{policy}");
     assert_eq!(page.headers()["x-frame-options"], "DENY");
     assert_eq!(page.headers()["x-content-type-options"], "nosniff");
 

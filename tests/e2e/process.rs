@@ -26,7 +26,8 @@ fn wait_for_exit(server: &mut ServerProcess, limit: Duration) -> std::process::E
 
 async fn sigterm_lets_a_slow_request_finish_and_exits_zero(database_url: String) {
     let token = {
-        let output = cli_with_database(&database_url, &["token", "issue", "--role", "reader", "--name", "shutdown"]);
+        let output =
+            cli_with_database(&database_url, &["token", "issue", "--role", "reader", "--name", "shutdown", "--create"]);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8(output.stdout).expect("utf-8").trim().to_owned()
     };

@@ -78,6 +78,27 @@ async fn token_issue_checks_role_and_ministry(app: TestApp) -> TestApp {
     app
 }
 
+/// A command other than serve, migrate and seed pointed at a database that does not
+/// exist refuses to create one (a token for a database no server uses would be useless),
+/// names the URL and exits non-zero; `--create` creates it.
+async fn commands_do_not_create_a_database_unless_asked(app: TestApp) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mistyped.db");
+    let url = format!("sqlite://{}", path.display());
+    for args in [&["token", "issue", "--role", "reader"][..], &["token", "list"][..], &["export", "crosswalk"][..]] {
+        let output = crate::support::cli_with_database(&url, args);
+        assert!(!output.status.success(), "{args:?} must refuse");
+        assert!(output.stdout.is_empty(), "{args:?} printed {:?}", String::from_utf8_lossy(&output.stdout));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(&url) && stderr.contains("--create"), "{args:?}: {stderr}");
+        assert!(!path.exists(), "{args:?} created {}", path.display());
+    }
+    let output = crate::support::cli_with_database(&url, &["token", "issue", "--role", "reader", "--create"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(path.exists());
+    app
+}
+
 async fn a_revoked_token_is_refused_at_once_also_when_another_process_revokes_it(app: TestApp) -> TestApp {
     let admin = app.token("admin", None);
     let reader = app.token("reader", None);
@@ -181,6 +202,7 @@ async fn tokens_are_listed_with_their_use_and_never_their_secrets(app: TestApp) 
 }
 
 e2e!(
+    commands_do_not_create_a_database_unless_asked,
     a_revoked_token_is_refused_at_once_also_when_another_process_revokes_it,
     an_expired_token_is_refused_at_once,
     tokens_are_listed_with_their_use_and_never_their_secrets,

@@ -105,6 +105,24 @@ impl GraphqlSocket {
         }
     }
 
+    /// The text of the next protocol message other than a ping, as it came (for the
+    /// order of its keys, which a parsed `Value` does not keep).
+    pub async fn next_text(&mut self) -> String {
+        let read = async {
+            loop {
+                match self.socket.next().await {
+                    Some(Ok(Message::Text(text))) if text.contains("\"ping\"") => {
+                        self.send(json!({ "type": "pong" })).await;
+                    }
+                    Some(Ok(Message::Text(text))) => return text.to_string(),
+                    Some(Ok(_)) => {}
+                    other => panic!("the connection ended: {other:?}"),
+                }
+            }
+        };
+        tokio::time::timeout(WAIT, read).await.unwrap_or_else(|_| panic!("no message within {WAIT:?}"))
+    }
+
     /// What arrives next for the subscription within `within` (None: nothing did).
     pub async fn receive(&mut self, within: Duration) -> Option<Received> {
         let message = tokio::time::timeout(within, self.message()).await.ok()?;

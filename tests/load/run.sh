@@ -80,13 +80,13 @@ echo "data set: $(($(wc -l < "$OUT/registry.csv") - 1)) designation rows" | tee 
 # Import time (s) and the importing process's peak resident set (KB), per database.
 echo "== importing into SQLite"
 SQLITE_URL="sqlite://$OUT/registry.db"
-/usr/bin/time -f "%e %M" -o "$OUT/import-sqlite.time" "$BIN" import "$OUT/registry.csv" --database-url "$SQLITE_URL" 2> "$OUT/import-sqlite.log"
+/usr/bin/time -f "%e %M" -o "$OUT/import-sqlite.time" "$BIN" import "$OUT/registry.csv" --database-url "$SQLITE_URL" --create 2> "$OUT/import-sqlite.log"
 BACKENDS="sqlite"
 if pg_up; then
   echo "== importing into PostgreSQL"
   psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS registry_load WITH (FORCE)" -c "CREATE DATABASE registry_load"
   PG_URL="$PG_BASE/registry_load"
-  /usr/bin/time -f "%e %M" -o "$OUT/import-postgres.time" "$BIN" import "$OUT/registry.csv" --database-url "$PG_URL" 2> "$OUT/import-postgres.log"
+  /usr/bin/time -f "%e %M" -o "$OUT/import-postgres.time" "$BIN" import "$OUT/registry.csv" --database-url "$PG_URL" --create 2> "$OUT/import-postgres.log"
   BACKENDS="sqlite postgres"
 fi
 

@@ -67,14 +67,16 @@ impl ImportMutation {
     /// regime, sector_or_domain, scope_item, effective_from, effective_to, legal_basis,
     /// reference; see the README), acting as the token's principal. All or nothing: any
     /// invalid row means nothing is written and every invalid row is reported. Rows
-    /// identical to what is stored count as unchanged.
+    /// identical to what is stored count as unchanged. With `dryRun` (`null` is `false`)
+    /// everything is checked and nothing written.
     #[graphql(complexity = "DATABASE_COST + child_complexity")]
     async fn import_designations(
         &self,
         ctx: &Context<'_>,
         csv: String,
-        #[graphql(default = false)] dry_run: bool,
+        #[graphql(default_with = "Some(false)")] dry_run: Option<bool>,
     ) -> ApiResult<ImportReport> {
+        let dry_run = dry_run.unwrap_or(false);
         let data = request(ctx);
         let report = services::import::import(services(ctx), &data.principal, csv.as_bytes(), dry_run, &Silent).await?;
         Ok(report.into())

@@ -3,6 +3,7 @@
 //! the database or the caches directly.
 
 pub mod audit;
+pub mod conformance;
 pub mod curation;
 pub mod designations;
 pub mod error;
@@ -97,7 +98,12 @@ pub enum Introspection {
 pub fn build_schema(services: Option<Arc<Services>>, limits: QueryLimits, introspection: Introspection) -> AppSchema {
     let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), subscriptions::SubscriptionRoot)
         .data(limits)
-        .extension(limits::LimitsExtension(limits));
+        .extension(limits::LimitsExtension(limits))
+        // Outermost first; each rewrites the document after the ones below it have
+        // (so omitted variables are looked for in the one operation that runs).
+        .extension(conformance::OmittedVariables)
+        .extension(conformance::SelectedOperation)
+        .extension(conformance::FieldOrder);
     if introspection == Introspection::Disabled {
         builder = builder.disable_introspection();
     }
@@ -112,8 +118,10 @@ pub fn limits<'a>(ctx: &'a Context<'_>) -> &'a QueryLimits {
     ctx.data_unchecked::<QueryLimits>()
 }
 
-/// The SDL as checked in at `schema/schema.graphql`: sorted, so that it is stable.
+/// The SDL as checked in at `schema/schema.graphql`: sorted, so that it is stable, and
+/// with every directive introspection shows (`@specifiedBy` on scalars).
 pub fn sdl() -> String {
-    build_schema(None, QueryLimits::default(), Introspection::Enabled)
-        .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
+    build_schema(None, QueryLimits::default(), Introspection::Enabled).sdl_with_options(
+        SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items().include_specified_by(),
+    )
 }

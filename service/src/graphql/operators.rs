@@ -89,13 +89,14 @@ impl OperatorObject {
     }
 
     /// Designations active at `asOf` (default today), or with `includeHistory` all of them
-    /// (past, revoked and future), oldest first.
+    /// (past, revoked and future), oldest first. `includeHistory: null` is `false`.
     async fn designations(
         &self,
         ctx: &Context<'_>,
         as_of: Option<Date>,
-        #[graphql(default = false)] include_history: bool,
+        #[graphql(default_with = "Some(false)")] include_history: Option<bool>,
     ) -> ApiResult<Vec<DesignationObject>> {
+        let include_history = include_history.unwrap_or(false);
         let date = Date::or_today(as_of);
         let all = designations_of(ctx, self.0.id).await?;
         Ok(all

@@ -4,12 +4,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{ErrorExtensionValues, ServerError};
 use async_graphql_axum::GraphQLResponse;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::body::{self, Decoded};
@@ -22,12 +21,6 @@ use crate::services::authentication;
 
 /// The label of requests refused before their operation was read.
 const UNREAD_OPERATION: &str = "unread";
-
-pub async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").title("Scope Registry").finish(),
-    )
-}
 
 pub async fn graphql(State(state): State<AppState>, request: Request) -> Response {
     let started = Instant::now();

@@ -5,6 +5,7 @@
 pub mod body;
 pub mod error;
 mod export;
+mod graphiql;
 mod graphql;
 mod observe;
 mod page;
@@ -87,6 +88,7 @@ pub fn router(state: AppState, http: &HttpSettings) -> Router {
         .route("/graphql", get(graphql_get).post(graphql::graphql))
         .route("/export/{file}", get(export::export_file))
         .merge(page::routes())
+        .merge(graphiql::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
@@ -139,7 +141,7 @@ async fn graphql_get(
 ) -> Response {
     match upgrade {
         Ok(upgrade) => subscriptions::upgrade(state, &headers, upgrade, protocol),
-        Err(_) => graphql::graphiql().await.into_response(),
+        Err(_) => graphiql::page(),
     }
 }
 

@@ -25,11 +25,11 @@ const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 /// Longest client-supplied request id that is kept (longer ones are replaced).
 const MAX_REQUEST_ID_LEN: usize = 64;
 
-/// Pages may load scripts and styles from this origin and from the GraphiQL CDN only,
-/// may not be framed, and may talk to this origin only.
-const HTML_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; \
-     style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data:; font-src 'self' data: https://unpkg.com; \
-     connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// The policy of a page that sets none of its own (the scope map and GraphiQL do): it
+/// may load and call this origin only, and may not be framed.
+const HTML_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+     form-action 'none'";
 
 /// A client's own id is kept when it is short and plain, so that it can be followed
 /// across systems; anything else is dropped here and replaced by a new one
