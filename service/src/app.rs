@@ -12,8 +12,9 @@ use crate::config::{CreateArgs, DatabaseArgs, HttpSettings, SeedArgs, ServeSetti
 use crate::domain::Principal;
 use crate::graphql::{Introspection, QueryLimits, build_schema};
 use crate::http::body::BodyLimits;
+use crate::http::connections::Connections;
 use crate::http::rate_limit::RateLimiter;
-use crate::http::{AppState, SharedState, router};
+use crate::http::{AppState, SharedState, WsTimeouts, router};
 use crate::metrics::Metrics;
 use crate::read_model::ReadModel;
 use crate::seed::{SeedErrors, SeedSource, files};
@@ -117,6 +118,9 @@ pub async fn build_state(settings: &ServeSettings) -> Result<AppState, StartupEr
         services,
         rate_limiter: Arc::new(RateLimiter::new(limits)),
         body_limits: BodyLimits::from(limits),
+        large_bodies: Arc::new(tokio::sync::Semaphore::new(limits.max_large_bodies as usize)),
+        connections: Connections::new(limits, &settings.http),
+        ws_timeouts: WsTimeouts::from(limits),
         query_limits,
     }))
 }

@@ -15,7 +15,7 @@ pub const DEFAULT_POLL_INTERVAL_MS: u64 = 250;
 // Defaults shared by the flags and the `Default`s below.
 const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
 const DEFAULT_DB_ACQUIRE_TIMEOUT_MS: u64 = 3000;
-const DEFAULT_MAX_LARGE_BODIES: u32 = 4;
+const DEFAULT_MAX_LARGE_BODIES: u32 = 2;
 const DEFAULT_WS_MAX_CONNECTIONS: u32 = 1000;
 const DEFAULT_WS_MAX_PER_ADDRESS: u32 = 64;
 const DEFAULT_WS_MAX_PER_TOKEN: u32 = 16;

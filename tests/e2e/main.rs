@@ -30,6 +30,7 @@ mod overlap;
 mod page;
 mod process;
 mod reference;
+mod resources;
 mod schema;
 mod seeding;
 mod subscriptions;

@@ -48,6 +48,7 @@ impl ColumnMap {
         for (position, name) in header.iter().enumerate() {
             let name = name.trim();
             let Some(index) = COLUMNS.iter().position(|c| *c == name) else {
+                let name = text::excerpt(name);
                 return Err(error(format!("unknown column \"{name}\" (expected {})", COLUMNS.join(","))));
             };
             if positions[index] != usize::MAX {

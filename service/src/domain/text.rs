@@ -33,6 +33,18 @@ pub fn optional(field: &'static str, value: Option<&str>) -> Result<Option<Strin
     Ok(Some(trimmed.to_owned()))
 }
 
+/// Longest part of a caller's input an error message repeats.
+const EXCERPT_CHARS: usize = 60;
+
+/// `value` as an error message may repeat it: at most a few dozen characters, so that
+/// a hostile input of megabytes is not echoed back.
+pub fn excerpt(value: &str) -> String {
+    match value.char_indices().nth(EXCERPT_CHARS) {
+        Some((cut, _)) => format!("{}… ({} characters)", &value[..cut], value.chars().count()),
+        None => value.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +56,12 @@ mod tests {
         assert_eq!(optional("nameEn", Some("")), Ok(None));
         assert_eq!(required("nameJa", "a\0b"), Err(TextError::ControlCharacter("nameJa")));
         assert!(matches!(required("nameJa", &"x".repeat(501)), Err(TextError::TooLong { .. })));
+    }
+
+    #[test]
+    fn excerpts_are_short() {
+        assert_eq!(excerpt("電力"), "電力");
+        let long = excerpt(&"あ".repeat(10_000));
+        assert!(long.chars().count() <= 80 && long.ends_with("(10000 characters)"), "{long}");
     }
 }

@@ -105,7 +105,8 @@ pub fn build_schema(services: Option<Arc<Services>>, limits: QueryLimits, intros
         .extension(conformance::SelectedOperation)
         .extension(conformance::FieldOrder);
     if introspection == Introspection::Disabled {
-        builder = builder.disable_introspection();
+        // "Did you mean …" would name the fields introspection hides.
+        builder = builder.disable_introspection().disable_suggestions();
     }
     match services {
         Some(services) => builder.data(services).finish(),

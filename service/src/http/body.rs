@@ -11,6 +11,8 @@ use serde::Deserialize;
 
 use super::error::{Reason, Rejection};
 use crate::config::Limits;
+use crate::domain::Principal;
+use crate::domain::authorization::{Operation, authorize};
 use crate::graphql::{ApiError, QueryLimits};
 use crate::read_model::ParsedQueries;
 
@@ -43,6 +45,30 @@ pub struct BodyLimits {
     pub import: usize,
 }
 
+impl BodyLimits {
+    /// The limits for `principal`: the import allowance only for a principal that may
+    /// import; everyone else (anonymous callers included) gets the ordinary limit.
+    pub fn for_principal(self, principal: &Principal) -> Self {
+        match authorize(principal, Operation::ImportDesignations) {
+            Ok(()) => self,
+            Err(_) => Self { import: self.ordinary, ..self },
+        }
+    }
+
+    /// Whether a body read with these limits may be larger than the ordinary limit: it
+    /// may use the import allowance and declares no length, or a larger one.
+    pub fn may_be_large(self, headers: &HeaderMap) -> bool {
+        if self.import <= self.ordinary {
+            return false;
+        }
+        declared_length(headers).is_none_or(|length| length > self.ordinary as u64)
+    }
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+}
+
 impl From<&Limits> for BodyLimits {
     fn from(limits: &Limits) -> Self {
         let bytes = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
@@ -52,29 +78,29 @@ impl From<&Limits> for BodyLimits {
 }
 
 /// Checks the content type and reads the body, at most `limits.import` bytes.
-pub async fn read(headers: &HeaderMap, body: Body, limits: BodyLimits) -> Result<Vec<u8>, Rejection> {
+pub async fn read(headers: &HeaderMap, body: Body, limits: BodyLimits) -> Result<axum::body::Bytes, Rejection> {
     check_content_type(headers)?;
-    let declared =
-        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if let Some(length) = declared
+    if let Some(length) = declared_length(headers)
         && length > limits.import as u64
     {
         return Err(too_large(&length.to_string(), limits));
     }
     match axum::body::to_bytes(body, limits.import).await {
-        Ok(bytes) => Ok(bytes.to_vec()),
+        Ok(bytes) => Ok(bytes),
         Err(e) if is_length_limit(&e) => Err(too_large(&format!("more than {}", limits.import), limits)),
         Err(_) => Err(Rejection::new(Reason::UnreadableBody, "the request body could not be read to its end")),
     }
 }
 
 fn too_large(size: &str, limits: BodyLimits) -> Rejection {
+    let import = if limits.import > limits.ordinary {
+        format!(" ({} for a request that runs nothing but {IMPORT_FIELD})", limits.import)
+    } else {
+        format!(" (larger imports need a token that may import, {IMPORT_FIELD})")
+    };
     Rejection::new(
         Reason::PayloadTooLarge,
-        format!(
-            "the request body is {size} bytes; the limit is {} bytes ({} for a request that runs nothing but {IMPORT_FIELD})",
-            limits.ordinary, limits.import
-        ),
+        format!("the request body is {size} bytes; the limit is {} bytes{import}", limits.ordinary),
     )
 }
 

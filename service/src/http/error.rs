@@ -25,6 +25,9 @@ pub enum Reason {
     BatchNotSupported,
     UnreadableBody,
     RateLimited,
+    TooManyConnections,
+    TooManyLargeBodies,
+    ForbiddenOrigin,
     Timeout,
     NotFound,
     MethodNotAllowed,
@@ -41,6 +44,9 @@ impl Reason {
             Reason::BatchNotSupported => "BATCH_NOT_SUPPORTED",
             Reason::UnreadableBody => "UNREADABLE_BODY",
             Reason::RateLimited => "RATE_LIMITED",
+            Reason::TooManyConnections => "TOO_MANY_CONNECTIONS",
+            Reason::TooManyLargeBodies => "TOO_MANY_LARGE_BODIES",
+            Reason::ForbiddenOrigin => "FORBIDDEN_ORIGIN",
             Reason::Timeout => "TIMEOUT",
             Reason::NotFound => "NOT_FOUND",
             Reason::MethodNotAllowed => "METHOD_NOT_ALLOWED",
@@ -56,7 +62,10 @@ impl Reason {
             | Reason::InvalidRequest
             | Reason::BatchNotSupported
             | Reason::UnreadableBody => StatusCode::BAD_REQUEST,
-            Reason::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Reason::RateLimited | Reason::TooManyConnections | Reason::TooManyLargeBodies => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Reason::ForbiddenOrigin => StatusCode::FORBIDDEN,
             Reason::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Reason::NotFound => StatusCode::NOT_FOUND,
             Reason::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -66,13 +75,17 @@ impl Reason {
     /// The public contract's code closest to the reason.
     fn code(self) -> &'static str {
         match self {
-            Reason::RateLimited => "RATE_LIMITED",
+            Reason::RateLimited | Reason::TooManyConnections | Reason::TooManyLargeBodies => "RATE_LIMITED",
+            Reason::ForbiddenOrigin => "FORBIDDEN",
             Reason::Timeout => "INTERNAL",
             Reason::NotFound => "NOT_FOUND",
             _ => "BAD_USER_INPUT",
         }
     }
 }
+
+/// When a client refused for too many connections should try again.
+pub const TOO_MANY_CONNECTIONS_RETRY_AFTER_SECS: u64 = 10;
 
 /// A refused request: its reason, a message for people and, for rate limits, when to
 /// come back.
@@ -86,6 +99,24 @@ pub struct Rejection {
 impl Rejection {
     pub fn new(reason: Reason, message: impl Into<String>) -> Self {
         Self { reason, message: message.into(), retry_after: None }
+    }
+
+    /// Too many large bodies (imports) being read at once: come back shortly.
+    pub fn too_many_large_bodies() -> Self {
+        Self {
+            reason: Reason::TooManyLargeBodies,
+            message: "too many large requests are being read right now; retry shortly".into(),
+            retry_after: Some(Duration::from_secs(2)),
+        }
+    }
+
+    /// Too many WebSocket connections open: come back after a while.
+    pub fn too_many_connections(message: String) -> Self {
+        Self {
+            reason: Reason::TooManyConnections,
+            message,
+            retry_after: Some(Duration::from_secs(TOO_MANY_CONNECTIONS_RETRY_AFTER_SECS)),
+        }
     }
 
     pub fn rate_limited(retry_after: Duration) -> Self {

@@ -15,12 +15,15 @@ use super::body::{self, Decoded};
 use super::error::{Rejection, request_error};
 use super::observe::record_operation;
 use crate::domain::Principal;
+use crate::graphql::error::UNAVAILABLE_RETRY_AFTER_SECS;
 use crate::graphql::loader::DesignationLoader;
 use crate::graphql::{ApiError, RequestData};
 use crate::services::authentication;
 
 /// The label of requests refused before their operation was read.
 const UNREAD_OPERATION: &str = "unread";
+/// How long a large body waits for one of the places to be read in.
+const LARGE_BODY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub async fn graphql(State(state): State<AppState>, request: Request) -> Response {
     let started = Instant::now();
@@ -37,8 +40,21 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
             return response;
         }
     };
-    let decoded = match body::read(&parts.headers, body, state.body_limits).await {
-        Ok(bytes) => body::decode(&bytes, state.body_limits, &state.query_limits, state.services.read_model().parsed()),
+    // Only a principal that may import gets the import allowance, and only so many such
+    // bodies are read at once (the others are asked to come back): the body is read
+    // after authentication.
+    let limits = state.body_limits.for_principal(&principal);
+    let _large_body = if limits.may_be_large(&parts.headers) {
+        let wait = tokio::time::timeout(LARGE_BODY_WAIT, state.large_bodies.clone().acquire_owned());
+        match wait.await {
+            Ok(Ok(permit)) => Some(permit),
+            _ => return state.rejected(Rejection::too_many_large_bodies(), started),
+        }
+    } else {
+        None
+    };
+    let decoded = match body::read(&parts.headers, body, limits).await {
+        Ok(bytes) => body::decode(&bytes, limits, &state.query_limits, state.services.read_model().parsed()),
         Err(rejection) => Err(rejection),
     };
     let Decoded { operation_name, outcome } = match decoded {
@@ -50,18 +66,24 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
         Ok(request) => execute(&state, principal, request).await,
         Err(error) => async_graphql::Response::from_errors(vec![server_error(&error)]),
     };
-    let outcome = response
-        .errors
-        .first()
-        .and_then(|e| e.extensions.as_ref())
-        .and_then(|ext| ext.get("code"))
-        .and_then(|code| match code {
-            async_graphql::Value::String(code) => Some(code.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| "ok".to_owned());
+    let outcome = response.errors.first().and_then(code_of).unwrap_or("ok").to_owned();
     state.metrics.graphql_request(operation_name.as_deref(), &outcome, started.elapsed());
-    GraphQLResponse::from(response).into_response()
+    // The database could not be reached: 503 with `Retry-After`, so that clients and load
+    // balancers know to come back (the body still carries whatever could be answered).
+    let unavailable = response.errors.iter().any(|e| code_of(e) == Some("UNAVAILABLE"));
+    let mut http = GraphQLResponse::from(response).into_response();
+    if unavailable {
+        *http.status_mut() = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+        http.headers_mut().insert(header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.into());
+    }
+    http
+}
+
+fn code_of(error: &ServerError) -> Option<&str> {
+    match error.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(code) => Some(code),
+        _ => None,
+    }
 }
 
 /// What every operation is answered with: who asks, the reference snapshot, and a
@@ -92,7 +114,19 @@ pub async fn execute(
 
 /// Parse and validation errors come from async-graphql without a code: they are always
 /// the request's fault.
+/// Also caps the errors of one answer at [`MAX_ERRORS`]: a request of 5,000 duplicate
+/// directives would otherwise get 5,000 errors, an answer many times its size; the last
+/// error says how many were left out.
 pub fn code_every_error(response: &mut async_graphql::Response) {
+    let total = response.errors.len();
+    if total > MAX_ERRORS {
+        response.errors.truncate(MAX_ERRORS - 1);
+        let left_out = total - response.errors.len();
+        let first_code = response.errors.first().and_then(code_of).unwrap_or("BAD_USER_INPUT").to_owned();
+        let mut last = ServerError::new(format!("{left_out} more errors were left out ({total} in all)"), None);
+        last.extensions.get_or_insert_with(Default::default).set("code", first_code);
+        response.errors.push(last);
+    }
     for error in &mut response.errors {
         let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
         if !has_code {
@@ -100,6 +134,9 @@ pub fn code_every_error(response: &mut async_graphql::Response) {
         }
     }
 }
+
+/// The most errors one answer carries.
+pub const MAX_ERRORS: usize = 50;
 
 fn server_error(error: &ApiError) -> ServerError {
     let mut extensions = ErrorExtensionValues::default();

@@ -3,6 +3,7 @@
 //! logs, metrics, time limit, security headers, CORS).
 
 pub mod body;
+pub mod connections;
 pub mod error;
 mod export;
 mod graphiql;
@@ -12,14 +13,16 @@ mod page;
 pub mod rate_limit;
 mod subscriptions;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql_axum::GraphQLProtocol;
+use axum::Extension;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state, map_request};
 use axum::response::{IntoResponse, Response};
@@ -35,6 +38,7 @@ use self::observe::REQUEST_ID;
 pub(crate) use self::graphql::{code_every_error, execute, with_request_data};
 
 use self::body::BodyLimits;
+use self::connections::Connections;
 use self::error::{Reason, Rejection};
 use self::rate_limit::RateLimiter;
 use crate::config::HttpSettings;
@@ -62,12 +66,33 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// How long a WebSocket connection may take to say who it is, and stay idle.
+#[derive(Debug, Clone, Copy)]
+pub struct WsTimeouts {
+    pub init: Duration,
+    pub idle: Duration,
+}
+
+impl From<&crate::config::Limits> for WsTimeouts {
+    fn from(limits: &crate::config::Limits) -> Self {
+        Self {
+            init: Duration::from_secs(limits.ws_init_timeout_secs),
+            idle: Duration::from_secs(limits.ws_idle_timeout_secs),
+        }
+    }
+}
+
 pub struct SharedState {
     pub schema: AppSchema,
     pub services: Arc<Services>,
     pub metrics: Metrics,
     pub rate_limiter: Arc<RateLimiter>,
     pub body_limits: BodyLimits,
+    /// Bodies larger than the ordinary limit (imports) being read at once.
+    pub large_bodies: Arc<tokio::sync::Semaphore>,
+    /// Open WebSocket connections and their caps.
+    pub connections: Arc<Connections>,
+    pub ws_timeouts: WsTimeouts,
     pub query_limits: QueryLimits,
 }
 
@@ -136,11 +161,13 @@ pub fn router(state: AppState, http: &HttpSettings) -> Router {
 async fn graphql_get(
     State(state): State<AppState>,
     headers: HeaderMap,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     protocol: Result<GraphQLProtocol, StatusCode>,
 ) -> Response {
+    let address = connection.map(|Extension(ConnectInfo(address))| address.ip());
     match upgrade {
-        Ok(upgrade) => subscriptions::upgrade(state, &headers, upgrade, protocol),
+        Ok(upgrade) => subscriptions::upgrade(state, &headers, address, upgrade, protocol),
         Err(_) => graphiql::page(),
     }
 }
