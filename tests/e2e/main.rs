@@ -28,6 +28,7 @@ mod operations;
 mod operators;
 mod overlap;
 mod page;
+mod persisted;
 mod process;
 mod reference;
 mod resources;
