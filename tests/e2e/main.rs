@@ -18,6 +18,7 @@ mod conformance;
 mod curation;
 mod demo;
 mod designations;
+mod exports;
 mod fuzzing;
 mod graphiql;
 mod hostile;

@@ -40,10 +40,15 @@ export async function downloadExport(name) {
   }
 }
 
-/** One CSV field: quoted, and a leading formula character neutralised for spreadsheets. */
+/**
+ * One CSV field: quoted, and neutralised for spreadsheets by the server's rule
+ * (domain/spreadsheet.rs): `'` before a cell that, after any leading `'`s, starts with
+ * = + - @ tab or CR and is not a plain number, so that the import can remove it exactly.
+ */
 function csvField(value) {
   let text = value === null || value === undefined ? '' : String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  const rest = text.replace(/^'+/, '');
+  if (/^[=+\-@\t\r]/.test(rest) && !/^[-+]?\d+(\.\d+)?$/.test(rest)) text = `'${text}`;
   return `"${text.replace(/"/g, '""')}"`;
 }
 
