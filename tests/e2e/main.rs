@@ -25,6 +25,7 @@ mod hostile;
 mod instances;
 mod lifecycle;
 mod limits;
+mod nta_sync;
 mod operations;
 mod operators;
 mod overlap;
