@@ -6,20 +6,18 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use scope_registry::app::{
     Application, StartupError, cli_principal, command_services, open_database, open_seeded_services,
     seed_reference_data,
 };
-use scope_registry::cli::{self, ExportFormat};
+use scope_registry::cli;
 use scope_registry::config::{CreateArgs, DatabaseArgs, LogFormat, SeedArgs, ServeSettings};
-use scope_registry::domain::date::parse_date;
+use scope_registry::domain::Role;
 use scope_registry::domain::reference::ReferenceSnapshot;
-use scope_registry::domain::{Role, today};
 use scope_registry::graphql;
 use scope_registry::seed::{SeedSource, files};
-use scope_registry::services::export::ExportKind;
+use scope_registry::services::export::{ExportKind, ExportQuery, Format};
 use scope_registry::services::tokens::TokenRequest;
 use scope_registry::services::{self, Services};
 use tracing_subscriber::EnvFilter;
@@ -131,11 +129,11 @@ enum Command {
         /// operators, overlap, crosswalk or scope-gaps.
         #[arg(value_parser = parse_export_kind)]
         kind: ExportKind,
-        /// The date the export answers for (default: today in Japan).
-        #[arg(long, value_parser = parse_cli_date)]
-        as_of: Option<NaiveDate>,
-        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
-        format: ExportFormat,
+        /// The date the export answers for, YYYY-MM-DD (default: today in Japan).
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
         /// Write here instead of stdout.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -209,10 +207,6 @@ fn parse_export_kind(text: &str) -> Result<ExportKind, String> {
     text.parse()
 }
 
-fn parse_cli_date(text: &str) -> Result<NaiveDate, String> {
-    parse_date(text).map_err(|e| e.to_string())
-}
-
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -278,9 +272,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             cli::nta_sync_file(&services, &file, dry_run).await?;
         }
         Command::Export { kind, as_of, format, output, database, create } => {
+            let query = ExportQuery::parse(as_of.as_deref())?;
             let services = open_seeded_services(&database, &SeedArgs::default(), create).await?;
-            let as_of = as_of.unwrap_or_else(today);
-            cli::export_to(&services, &cli_principal(None), kind, as_of, format, output.as_deref()).await?;
+            cli::export_to(&services, &cli_principal(None), kind, query, format, output.as_deref()).await?;
         }
         Command::Generate { operators, seed, output, seed_data } => {
             let data = files::load(&SeedSource::resolve(seed_data.seed_dir.as_deref()))?;

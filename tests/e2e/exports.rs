@@ -96,6 +96,33 @@ async fn hostile_cells_are_neutralised_and_reimport_unchanged(app: TestApp) -> T
     app
 }
 
+/// A CSV that Excel re-saved: dates as `2024/4/1`, a corporate number as `1.44444E+12`.
+async fn a_csv_excel_saved_imports_its_dates_and_explains_its_numbers(app: TestApp) -> TestApp {
+    let admin = app.token("admin", None);
+    let header = scope_registry::domain::import::COLUMNS.join(",");
+    let saved = format!("{header}\r\n{},エクセル株式会社,,CI,gas,,2024/4/1,2025/04/01,,\r\n", cn(1));
+    let report = app.data(IMPORT, json!({ "csv": saved }), Some(&admin)).await["importDesignations"].clone();
+    assert_eq!(report["created"], 1, "{report}");
+    let query = format!(
+        r#"{{ operator(corporateNumber: "{}") {{ designations(includeHistory: true) {{ effectiveFrom effectiveTo }} }} }}"#,
+        cn(1)
+    );
+    let stored = app.data(&query, json!({}), Some(&admin)).await;
+    assert_eq!(
+        stored["operator"]["designations"][0],
+        json!({ "effectiveFrom": "2024-04-01", "effectiveTo": "2025-04-01" })
+    );
+
+    let mangled = format!("{header}\r\n1.44444E+12,数値化株式会社,,CI,gas,,2024/4/1,,,\r\n");
+    let report = app.data(IMPORT, json!({ "csv": mangled }), Some(&admin)).await["importDesignations"].clone();
+    let error = &report["errors"][0];
+    assert_eq!((error["line"].clone(), error["column"].clone()), (json!(2), json!("corporate_number")), "{report}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("Excel turned into a number") && message.contains("as text"), "{message}");
+    assert_eq!(report["created"], 0);
+    app
+}
+
 /// The page's `csvField` (service/src/http/page/js/downloads.js), run in Node.js, writes what
 /// the server's rule writes, quoted.
 #[test]
@@ -126,4 +153,7 @@ fn the_page_neutralises_cells_as_the_server_does() {
     assert_eq!(written, expected);
 }
 
-e2e!(hostile_cells_are_neutralised_and_reimport_unchanged);
+e2e!(
+    hostile_cells_are_neutralised_and_reimport_unchanged,
+    a_csv_excel_saved_imports_its_dates_and_explains_its_numbers
+);

@@ -4,18 +4,18 @@
 use std::net::SocketAddr;
 
 use axum::Extension;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::TryStreamExt;
 use serde::Deserialize;
 
 use super::AppState;
 use super::error::endpoint_error;
 use super::graphql::Refusal;
-use crate::domain::date::parse_date;
-use crate::domain::today;
 use crate::graphql::ApiError;
-use crate::services::export::{ExportKind, export};
+use crate::services::export::{ExportKind, ExportQuery, Format, export};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -41,13 +41,13 @@ pub async fn export_file(
             "no export \"{file}\" (operators.csv, overlap.csv, crosswalk.csv or scope-gaps.csv)"
         )));
     };
-    let as_of = match params.as_of.as_deref().map(parse_date).transpose() {
-        Ok(date) => date.unwrap_or_else(today),
-        Err(e) => return error(ApiError::bad_input(format!("asOf: {e}"))),
+    let query = match ExportQuery::parse(params.as_of.as_deref()) {
+        Ok(query) => query,
+        Err(e) => return error(e.into()),
     };
-    let json = match params.format.as_deref() {
-        None | Some("csv") => false,
-        Some("json") => true,
+    let format = match params.format.as_deref() {
+        None | Some("csv") => Format::Csv,
+        Some("json") => Format::Json,
         Some(other) => return error(ApiError::bad_input(format!("unknown format \"{other}\" (csv or json)"))),
     };
     let principal = match state.admit(&headers, address).await {
@@ -55,25 +55,19 @@ pub async fn export_file(
         Err(Refusal::RateLimited(rejection)) => return rejection.into_response(),
         Err(Refusal::Unauthenticated(e)) => return error(e),
     };
-    let table = match export(&state.services, &principal, kind, as_of).await {
-        Ok(table) => table,
+    // Errors until the first byte are answered as errors; one after it (the database
+    // went away mid-download) can only cut the download short, and is logged.
+    let started = match export(&state.services, &principal, kind, query).await {
+        Ok(started) => started,
         Err(e) => return error(e.into()),
     };
-    if json {
-        return axum::Json(table.to_json()).into_response();
+    let chunks = started.encode(format).inspect_err(|e| tracing::error!(error = %e, "an export broke off"));
+    let mut response = ([(header::CONTENT_TYPE, format.content_type())], Body::from_stream(chunks)).into_response();
+    if format == Format::Csv {
+        let name = format!("attachment; filename=\"{}-{}.csv\"", file.trim_end_matches(".csv"), query.as_of);
+        if let Ok(value) = HeaderValue::from_str(&name) {
+            response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+        }
     }
-    match table.to_csv() {
-        Ok(bytes) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{}-{as_of}.csv\"", file.trim_end_matches(".csv")),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(e) => error(e.into()),
-    }
+    response
 }
