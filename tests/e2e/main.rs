@@ -29,6 +29,7 @@ mod operators;
 mod overlap;
 mod page;
 mod process;
+mod proposals;
 mod reference;
 mod resources;
 mod schema;

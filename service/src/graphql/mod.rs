@@ -13,6 +13,7 @@ pub mod loader;
 pub mod operators;
 pub mod overlap;
 pub mod pagination;
+pub mod proposals;
 pub mod reference;
 pub mod scalars;
 pub mod subscriptions;
@@ -72,6 +73,7 @@ pub struct QueryRoot(
     overlap::OverlapQuery,
     audit::AuditTrailQuery,
     tokens::TokenQuery,
+    proposals::ProposalQuery,
 );
 
 /// All mutations.
@@ -82,6 +84,7 @@ pub struct MutationRoot(
     curation::CurationMutation,
     tokens::TokenMutation,
     import::ImportMutation,
+    proposals::ProposalMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, subscriptions::SubscriptionRoot>;

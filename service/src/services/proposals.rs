@@ -22,7 +22,7 @@ use crate::domain::proposal::{
     self, ImpactComparison, OperatorDesignations, PromotedRecords, ProposalStatus, RecordKey, ReferenceDiff,
     ScopeChange, ScopeImpact, ScopeProposal,
 };
-use crate::domain::reference::{LinkOrigin, Provenance, ReferenceData, ReferenceSnapshot, SourceRecord};
+use crate::domain::reference::{Provenance, ReferenceData, ReferenceSnapshot, SourceRecord};
 use crate::domain::{CorporateNumber, Principal, Regime, today};
 use crate::storage::{self, designations as stored_designations, proposals as stored, reference as stored_reference};
 
@@ -154,6 +154,14 @@ async fn edit(
     .await
 }
 
+/// A change as asked for: exactly, or with the regime of its scope item left for the
+/// code to say (see [`ScopeChange::with_regime_from`]).
+#[derive(Debug, Clone)]
+pub enum AskedChange {
+    Exact(ScopeChange),
+    RegimeFromCode(ScopeChange),
+}
+
 /// Appends a change; refused (nothing stored) when it cannot apply to the scope at the
 /// proposal's date after the changes before it.
 pub async fn add_change(
@@ -161,11 +169,20 @@ pub async fn add_change(
     principal: &Principal,
     id: Uuid,
     expected_version: i32,
-    change: ScopeChange,
+    change: AskedChange,
 ) -> Result<ScopeProposal, ServiceError> {
-    let asked = serde_json::to_value(&change).unwrap_or(Value::Null);
+    let (AskedChange::Exact(asked) | AskedChange::RegimeFromCode(asked)) = &change;
+    let asked = serde_json::to_value(asked).unwrap_or(Value::Null);
     edit(services, principal, AuditAction::AddScopeProposalChange, id, expected_version, asked, |current, live| {
-        let next = current.with_change(change.clone(), Utc::now())?;
+        let change = match change.clone() {
+            AskedChange::Exact(change) => change,
+            AskedChange::RegimeFromCode(change) => {
+                let drafted = proposal::apply(live, current.effective_from, &provenance_of(current), &current.changes)
+                    .map_err(|rejected| ServiceError::Invalid(rejected.to_string()))?;
+                change.with_regime_from(&drafted).map_err(ServiceError::Invalid)?
+            }
+        };
+        let next = current.with_change(change, Utc::now())?;
         proposal::validate(live, next.effective_from, &next.changes)
             .map_err(|rejected| ServiceError::Invalid(rejected.to_string()))?;
         Ok(next)
@@ -276,7 +293,7 @@ pub async fn promote(
             // The live data as stored now, with the proposal's source.
             let mut live = stored_reference::load(&txn).await?;
             live.sources.push(source_of(&current));
-            let mut proposed =
+            let proposed =
                 proposal::apply(&live, day, &provenance_of(&current), &current.changes).map_err(|rejected| {
                     ServiceError::Conflict(format!(
                         "the live reference data changed since the proposal was drafted, and {rejected}; nothing \
@@ -284,11 +301,6 @@ pub async fn promote(
                     ))
                 })?;
             let source = current.source_code();
-            for link in proposed.links.iter_mut().chain(proposed.item_links.iter_mut()) {
-                if link.provenance.source == source {
-                    link.origin = LinkOrigin::Promoted;
-                }
-            }
             let diff = proposal::promotion_plan(&live, &proposed).map_err(ServiceError::internal)?;
             let records = PromotedRecords::of(source, &diff);
             let rows = stored_reference::write_records(&txn, &proposed, &records.positions(&proposed)).await?;
