@@ -63,6 +63,7 @@ const EXPECTED: &[(&str, [Outcome; 6])] = &[
     ("withdrawScopeProposal", [U, F, R, F, F, R]),
     ("promoteScopeProposal", [U, F, F, F, F, R]),
     ("scopeProposals", [U, R, R, R, R, R]),
+    ("/export/proposals/{id}/impact.csv", [U, R, R, R, R, R]),
     ("designationChanged", [U, R, R, R, R, R]),
     ("referenceDataChanged", [R, R, R, R, R, R]),
     ("operators", [U, R, R, R, R, R]),
@@ -289,7 +290,13 @@ impl Walk<'_> {
             "auditEvents" => self.run("{ auditEvents(first: 1) { totalCount } }", json!({}), who).await,
             "tokens" => self.run("{ tokens { id } }", json!({}), who).await,
             path if path.starts_with("/export/") => {
-                let mut request = self.app.request(reqwest::Method::GET, path);
+                let path = if path.contains("{id}") {
+                    let (id, _) = self.draft(n, true).await;
+                    path.replace("{id}", id.as_str().expect("id"))
+                } else {
+                    path.to_owned()
+                };
+                let mut request = self.app.request(reqwest::Method::GET, &path);
                 if let Some(token) = self.tokens.of(who) {
                     request = request.bearer_auth(token);
                 }

@@ -269,6 +269,28 @@ async fn the_readme_example_is_promoted_and_survives_a_seed(app: TestApp) -> Tes
     assert_eq!(codes(&ministries[0]["gainsDomains"]), ["medical"]);
     assert_eq!(ministries[0]["operatorsGained"], 3);
 
+    // The same figures as an export (UTF-8 with BOM, CRLF), and as JSON.
+    let path = format!("/export/proposals/{id}/impact.csv");
+    let response = app.request(reqwest::Method::GET, &path).bearer_auth(&policy).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let csv = response.text().await.unwrap();
+    assert!(csv.starts_with("\u{feff}section,subject,before,after\r\n"), "{csv}");
+    assert!(csv.contains("\r\nsector without domain,medical,yes,no\r\n"), "{csv}");
+    assert!(csv.contains("\r\ncandidates,medical:medical:ESPA,,3\r\n"), "{csv}");
+    let anonymous = app.request(reqwest::Method::GET, &path).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let json: Value = app
+        .request(reqwest::Method::GET, &format!("{path}?format=json"))
+        .bearer_auth(&policy)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let overlap = json.as_array().unwrap().iter().find(|r| r["section"] == "overlap total" && r["subject"] == "both");
+    assert_eq!(overlap.expect("a row")["after"], "1");
+
     // Promotion: stale version first, then for real.
     assert_eq!(
         error_code(&app.graphql(PROMOTE, json!({ "id": id, "v": version - 1 }), Some(&admin)).await),

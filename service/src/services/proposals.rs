@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::audit::{self, Change, guard};
+use super::export::Table;
 use super::reference::states;
 use super::{ServiceError, Services, authorize, changed_concurrently, check_version, with_retry};
 use crate::domain::audit::{AuditAction, AuditActor, AuditState, Subject, SubjectType};
@@ -432,4 +433,96 @@ pub async fn designations(
     let mut found: HashMap<Uuid, Designation> =
         stored_designations::find_many(&services.db.conn, ids).await?.into_iter().map(|d| (d.id, d)).collect();
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+/// The columns of a proposal's impact as a table.
+const IMPACT_COLUMNS: [&str; 4] = ["section", "subject", "before", "after"];
+
+/// A proposal's impact as a table for the exports: one line per figure, with its value
+/// under the live scope (`before`) and under the proposal (`after`); a membership is
+/// "yes"/"no", a figure only one side has is empty on the other.
+pub async fn impact_table(services: &Services, principal: &Principal, id: Uuid) -> Result<Table, ServiceError> {
+    let proposal = find(services, principal, id).await?.ok_or_else(|| not_found(id))?;
+    let ProposalImpact { impact, .. } = impact(services, principal, &proposal).await?;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut row = |section: &str, subject: String, before: String, after: String| {
+        rows.push(vec![section.to_owned(), subject, before, after]);
+    };
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
+    row("proposal", proposal.title.clone(), String::new(), proposal.effective_from.to_string());
+    for (kind, before, after) in [
+        ("sector without domain", &impact.gaps_before.sectors, &impact.gaps_after.sectors),
+        ("domain without sector", &impact.gaps_before.domains, &impact.gaps_after.domains),
+        ("sector scope item without link", &impact.gaps_before.sector_items, &impact.gaps_after.sector_items),
+        ("domain scope item without link", &impact.gaps_before.domain_items, &impact.gaps_after.domain_items),
+    ] {
+        let mut codes: Vec<&String> = before.iter().chain(after).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        for code in codes {
+            row(kind, code.clone(), yes_no(before.contains(code)), yes_no(after.contains(code)));
+        }
+    }
+    let (tb, ta) = (impact.overlap_before.totals, impact.overlap_after.totals);
+    for (measure, before, after) in
+        [("both", tb.both, ta.both), ("espaOnly", tb.espa_only, ta.espa_only), ("ciOnly", tb.ci_only, ta.ci_only)]
+    {
+        row("overlap total", measure.to_owned(), before.to_string(), after.to_string());
+    }
+    let cell_count = |cells: &[proposal::CellCount], sector: &str, domain: &str| {
+        let found = cells.iter().find(|c| c.sector == sector && c.domain == domain);
+        found.map_or_else(String::new, |c| c.operator_count.to_string())
+    };
+    let mut pairs: Vec<(&str, &str)> = impact
+        .overlap_before
+        .cells
+        .iter()
+        .chain(&impact.overlap_after.cells)
+        .map(|c| (c.sector.as_str(), c.domain.as_str()))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    for (sector, domain) in pairs {
+        row(
+            "overlap cell",
+            format!("{sector}:{domain}"),
+            cell_count(&impact.overlap_before.cells, sector, domain),
+            cell_count(&impact.overlap_after.cells, sector, domain),
+        );
+    }
+    row("ending designations", "all".to_owned(), String::new(), impact.ending.count.to_string());
+    for record in &impact.ending.by_record {
+        row("ending designations", record.record.to_string(), String::new(), record.designation_count.to_string());
+    }
+    for group in &impact.candidates {
+        let subject = format!("{}:{}:{}", group.sector, group.domain, group.side);
+        row("candidates", subject, String::new(), group.count.to_string());
+    }
+    for change in &impact.obligation_changes {
+        let after = change.subject_before - change.would_stop;
+        row("obligation subjects", change.rule.clone(), change.subject_before.to_string(), after.to_string());
+        let candidates = change.candidates_would_start.to_string();
+        row("obligation candidates", change.rule.clone(), String::new(), candidates);
+    }
+    for ministry in &impact.by_ministry {
+        for field in &ministry.gains {
+            row(
+                "ministry gains",
+                format!("{}:{}:{}", ministry.ministry, field.regime, field.code),
+                "no".into(),
+                "yes".into(),
+            );
+        }
+        for field in &ministry.loses {
+            row(
+                "ministry loses",
+                format!("{}:{}:{}", ministry.ministry, field.regime, field.code),
+                "yes".into(),
+                "no".into(),
+            );
+        }
+        let counts = format!("{} gained, {} lost", ministry.operators_gained, ministry.operators_lost);
+        row("ministry operators", ministry.ministry.clone(), String::new(), counts);
+    }
+    Ok(Table { columns: IMPACT_COLUMNS.to_vec(), rows })
 }
