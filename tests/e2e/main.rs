@@ -32,6 +32,7 @@ mod overlap;
 mod page;
 mod persisted;
 mod process;
+mod proposals;
 mod reference;
 mod resources;
 mod schema;

@@ -15,6 +15,7 @@ pub mod operators;
 pub mod overlap;
 pub mod pagination;
 pub mod persisted;
+pub mod proposals;
 pub mod reference;
 pub mod scalars;
 pub mod subscriptions;
@@ -74,6 +75,7 @@ pub struct QueryRoot(
     overlap::OverlapQuery,
     audit::AuditTrailQuery,
     tokens::TokenQuery,
+    proposals::ProposalQuery,
 );
 
 /// All mutations.
@@ -85,6 +87,7 @@ pub struct MutationRoot(
     tokens::TokenMutation,
     import::ImportMutation,
     nta_sync::NtaSyncMutation,
+    proposals::ProposalMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, subscriptions::SubscriptionRoot>;

@@ -107,6 +107,13 @@ pub struct OverlapReportObject {
     report: OverlapReport,
 }
 
+impl OverlapReportObject {
+    /// A report computed over `snap` (a proposal's impact shows two).
+    pub fn new(snap: Arc<ReferenceSnapshot>, report: OverlapReport) -> Self {
+        Self { snap, report }
+    }
+}
+
 /// How the two regimes' designated operators overlap at a date.
 #[Object(name = "OverlapReport")]
 impl OverlapReportObject {
@@ -159,6 +166,6 @@ impl OverlapQuery {
         let data = request(ctx);
         let report =
             services::overlap::report(services(ctx), &data.snapshot(), &data.principal, Date::or_today(as_of)).await?;
-        Ok(OverlapReportObject { snap: data.snapshot(), report })
+        Ok(OverlapReportObject::new(data.snapshot(), report))
     }
 }

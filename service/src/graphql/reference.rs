@@ -95,8 +95,6 @@ pub enum LinkOriginValue {
     Seed,
     /// Set by an administrator through the API.
     Curated,
-    /// Written by promoting a scope revision proposal (`promoteScopeProposal`).
-    Promoted,
 }
 
 impl From<LinkOrigin> for LinkOriginValue {
@@ -104,7 +102,6 @@ impl From<LinkOrigin> for LinkOriginValue {
         match origin {
             LinkOrigin::Seed => LinkOriginValue::Seed,
             LinkOrigin::Curated => LinkOriginValue::Curated,
-            LinkOrigin::Promoted => LinkOriginValue::Promoted,
         }
     }
 }
@@ -546,6 +543,13 @@ pub struct ScopeGapsObject {
     as_of: NaiveDate,
 }
 
+impl ScopeGapsObject {
+    /// The gaps of `snap` at `as_of` (a proposal's impact shows those of two snapshots).
+    pub fn at(snap: Arc<ReferenceSnapshot>, as_of: NaiveDate) -> Self {
+        Self { gaps: snap.gaps_at(as_of), snap, as_of }
+    }
+}
+
 /// Sectors, domains and scope items without a counterpart in the other regime.
 #[Object(name = "ScopeGaps")]
 impl ScopeGapsObject {
@@ -709,9 +713,7 @@ impl ReferenceQuery {
 
     /// What no link covers at `asOf`: sectors, domains and scope items without a counterpart.
     async fn scope_gaps(&self, ctx: &Context<'_>, as_of: Option<Date>) -> ScopeGapsObject {
-        let snap = request(ctx).snapshot();
-        let date = date_or_today(as_of);
-        ScopeGapsObject { gaps: snap.gaps_at(date), snap, as_of: date }
+        ScopeGapsObject::at(request(ctx).snapshot(), date_or_today(as_of))
     }
 
     /// Every obligation rule, with whether it is in force at `asOf`.

@@ -204,3 +204,28 @@ fn promoted_records_are_kept_by_a_later_seed() {
     assert_eq!(positions.domains, vec![2, 3], "post ended, health inserted: {positions:?}");
     assert_eq!(positions.sector_items, vec![1], "power/grid ended");
 }
+
+/// A scope-item change asked for without a regime takes it from its code: a CI-only
+/// parent is CI, a domain added by the proposal itself is ESPA, a code of both regimes
+/// must say which.
+#[test]
+fn a_scope_items_regime_comes_from_its_code() {
+    let drafted =
+        apply(&small_data(), day(), &proposal_source(), &[add_domain("health", "MHLW", &[])]).expect("applies");
+    let add = |parent: &str| ScopeChange::AddScopeItem {
+        regime: Regime::Ci,
+        parent: parent.into(),
+        code: "clinics".into(),
+        name_ja: "診療所".into(),
+        name_en: "Clinics".into(),
+    };
+    let regime = |change: ScopeChange| match change.with_regime_from(&small_data()) {
+        Ok(ScopeChange::AddScopeItem { regime, .. } | ScopeChange::RetireScopeItem { regime, .. }) => Ok(regime),
+        other => Err(format!("{other:?}")),
+    };
+    assert_eq!(regime(add("post")), Ok(Regime::Espa));
+    assert_eq!(regime(add("health")), Ok(Regime::Ci), "only CI knows health in the live data");
+    assert!(add("health").with_regime_from(&drafted).is_err_and(|e| e.contains("both regimes")));
+    assert_eq!(regime(ScopeChange::RetireScopeItem { regime: Regime::Ci, code: "post/mail".into() }), Ok(Regime::Espa));
+    assert!(add("power").with_regime_from(&small_data()).is_err(), "power is a sector and a domain");
+}
