@@ -112,6 +112,15 @@ pub struct LinkRecord {
     pub origin: LinkOrigin,
 }
 
+/// Why a sector–domain pair's declared relation stands although its scope-item links
+/// imply another (see `consistency`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkOverride {
+    pub sector: String,
+    pub domain: String,
+    pub reason: String,
+}
+
 /// A duty that a regime status triggers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ObligationRule {
@@ -144,6 +153,7 @@ pub struct ReferenceData {
     pub jurisdictions: Vec<JurisdictionRecord>,
     pub links: Vec<LinkRecord>,
     pub item_links: Vec<LinkRecord>,
+    pub link_overrides: Vec<LinkOverride>,
     pub obligations: Vec<ObligationRule>,
 }
 

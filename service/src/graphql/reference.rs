@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use super::limits::LIST_COST;
 use super::scalars::Date;
 use super::{ApiResult, request};
+use crate::domain::consistency::{Inconsistency, inconsistencies_at};
 use crate::domain::crosswalk::LinkKind;
 use crate::domain::reference::{LinkOrigin, LinkRecord, Provenance, ReferenceSnapshot};
 use crate::domain::{Regime, Relation, today};
@@ -575,6 +576,56 @@ impl ScopeGapsObject {
     }
 }
 
+/// A sector–domain link whose declared relation its scope-item links do not bear out.
+pub struct CrosswalkInconsistencyObject {
+    snap: Arc<ReferenceSnapshot>,
+    found: Inconsistency,
+    as_of: NaiveDate,
+}
+
+/// A crosswalk link whose declared relation differs from the one its scope-item links
+/// imply by set logic (the rule table is in the README, "Reference data").
+#[Object(name = "CrosswalkInconsistency")]
+impl CrosswalkInconsistencyObject {
+    /// The CI side of the link.
+    async fn sector(&self) -> ApiResult<SectorObject> {
+        let link = &self.snap.data().links[self.found.link];
+        SectorObject::by_code(&self.snap, &link.ci, self.as_of).ok_or(super::ApiError::Internal)
+    }
+
+    /// The ESPA side of the link.
+    async fn domain(&self) -> ApiResult<DomainObject> {
+        let link = &self.snap.data().links[self.found.link];
+        DomainObject::by_code(&self.snap, &link.espa, self.as_of).ok_or(super::ApiError::Internal)
+    }
+
+    /// The relation the link declares.
+    async fn declared(&self) -> RelationValue {
+        self.found.declared.into()
+    }
+
+    /// The relation its scope-item links imply (null: no scope-item link joins the two
+    /// sides' items).
+    async fn implied(&self) -> Option<RelationValue> {
+        self.found.implied.map(Into::into)
+    }
+
+    /// The scope items that decide the disagreement: those the declared relation needs
+    /// inside the other side and that are not, or those that show more than it claims.
+    async fn deciding(&self) -> Vec<ScopeItemObject> {
+        self.found
+            .deciding
+            .iter()
+            .map(|&(regime, index)| ScopeItemObject::new(self.snap.clone(), regime, index, self.as_of))
+            .collect()
+    }
+
+    /// Why the declared relation stands anyway, when seed-data says so.
+    async fn override_reason(&self) -> Option<&str> {
+        self.found.override_reason.as_deref()
+    }
+}
+
 /// A duty that a regime status triggers, as seen at a date.
 pub struct ObligationObject {
     snap: Arc<ReferenceSnapshot>,
@@ -709,6 +760,18 @@ impl ReferenceQuery {
         let snap = request(ctx).snapshot();
         let date = date_or_today(as_of);
         ScopeGapsObject { gaps: snap.gaps_at(date), snap, as_of: date }
+    }
+
+    /// The crosswalk's self-check at `asOf`: every sector–domain link whose declared
+    /// relation differs from the one its scope-item links imply (empty when all agree).
+    #[graphql(complexity = "LIST_COST * child_complexity")]
+    async fn crosswalk_consistency(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<CrosswalkInconsistencyObject> {
+        let snap = request(ctx).snapshot();
+        let date = date_or_today(as_of);
+        inconsistencies_at(&snap, date)
+            .into_iter()
+            .map(|found| CrosswalkInconsistencyObject { snap: snap.clone(), found, as_of: date })
+            .collect()
     }
 
     /// Every obligation rule, with whether it is in force at `asOf`.

@@ -13,12 +13,12 @@ use serde_json::Value;
 use super::StorageError;
 use super::crosswalk::LinkRow;
 use super::entities::{
-    business_domain, crosswalk_link, domain_scope_item, jurisdiction, ministry, obligation_rule, scope_item_link,
-    sector, sector_scope_item, source,
+    business_domain, crosswalk_link, crosswalk_override, domain_scope_item, jurisdiction, ministry, obligation_rule,
+    scope_item_link, sector, sector_scope_item, source,
 };
 use crate::domain::reference::{
-    FieldRecord, JurisdictionRecord, LinkOrigin, LinkRecord, MinistryRecord, ObligationRule, Provenance, ReferenceData,
-    ScopeItemRecord, SourceRecord,
+    FieldRecord, JurisdictionRecord, LinkOrigin, LinkOverride, LinkRecord, MinistryRecord, ObligationRule, Provenance,
+    ReferenceData, ScopeItemRecord, SourceRecord,
 };
 use crate::domain::{Regime, Validity};
 
@@ -133,6 +133,11 @@ pub async fn load(conn: &impl ConnectionTrait) -> Result<ReferenceData, StorageE
     let jurisdictions = jurisdiction::Entity::find().order_by_asc(jurisdiction::Column::Id).all(conn).await?;
     let links = crosswalk_link::Entity::find().order_by_asc(crosswalk_link::Column::Id).all(conn).await?;
     let item_links = scope_item_link::Entity::find().order_by_asc(scope_item_link::Column::Id).all(conn).await?;
+    let link_overrides = crosswalk_override::Entity::find()
+        .order_by_asc(crosswalk_override::Column::SectorCode)
+        .order_by_asc(crosswalk_override::Column::DomainCode)
+        .all(conn)
+        .await?;
     let obligations = obligation_rule::Entity::find().order_by_asc(obligation_rule::Column::Position).all(conn).await?;
 
     let corrupt =
@@ -162,6 +167,10 @@ pub async fn load(conn: &impl ConnectionTrait) -> Result<ReferenceData, StorageE
         domains: domains.into_iter().map(business_domain::Model::into_record).collect(),
         sector_items: sector_items.into_iter().map(sector_scope_item::Model::into_record).collect(),
         domain_items: domain_items.into_iter().map(domain_scope_item::Model::into_record).collect(),
+        link_overrides: link_overrides
+            .into_iter()
+            .map(|o| LinkOverride { sector: o.sector_code, domain: o.domain_code, reason: o.reason })
+            .collect(),
         ..ReferenceData::default()
     };
     for j in jurisdictions {
@@ -320,6 +329,7 @@ seed_row!(business_domain, "domains", |r| r.code.clone());
 seed_row!(sector_scope_item, "sector items", |r| r.code.clone());
 seed_row!(domain_scope_item, "domain items", |r| r.code.clone());
 seed_row!(obligation_rule, "obligations", |r| r.code.clone());
+seed_row!(crosswalk_override, "link overrides", |r| format!("{}|{}", r.sector_code, r.domain_code));
 seed_row!(
     jurisdiction,
     "jurisdictions",
@@ -345,6 +355,7 @@ struct DesiredRows {
     jurisdictions: Vec<jurisdiction::Model>,
     links: Vec<crosswalk_link::Model>,
     item_links: Vec<scope_item_link::Model>,
+    link_overrides: Vec<crosswalk_override::Model>,
     obligations: Vec<obligation_rule::Model>,
 }
 
@@ -360,6 +371,15 @@ impl DesiredRows {
             jurisdictions: data.jurisdictions.iter().map(jurisdiction::Model::from_record).collect(),
             links: data.links.iter().map(|l| crosswalk_link::Model::from_record(0, l)).collect(),
             item_links: data.item_links.iter().map(|l| scope_item_link::Model::from_record(0, l)).collect(),
+            link_overrides: data
+                .link_overrides
+                .iter()
+                .map(|o| crosswalk_override::Model {
+                    sector_code: o.sector.clone(),
+                    domain_code: o.domain.clone(),
+                    reason: o.reason.clone(),
+                })
+                .collect(),
             obligations: in_order(&data.obligations, obligation_rule::Model::from_record),
         }
     }
@@ -576,8 +596,10 @@ pub async fn sync(conn: &impl ConnectionTrait, data: &ReferenceData) -> Result<S
     let jurisdictions = upsert(conn, desired.jurisdictions, keep_all, &mut report).await?;
     let links = upsert(conn, links, |l| !curated_links.contains(&l.pair_key()), &mut report).await?;
     let item_links = upsert(conn, item_links, |l| !curated_item_links.contains(&l.pair_key()), &mut report).await?;
+    let link_overrides = upsert(conn, desired.link_overrides, keep_all, &mut report).await?;
     let obligations = upsert(conn, desired.obligations, keep_all, &mut report).await?;
     delete_rows(conn, obligations).await?;
+    delete_rows(conn, link_overrides).await?;
     delete_rows(conn, item_links).await?;
     delete_rows(conn, links).await?;
     delete_rows(conn, jurisdictions).await?;

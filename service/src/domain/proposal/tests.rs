@@ -146,6 +146,7 @@ fn small_data() -> ReferenceData {
             link("power/generation", "power/generation", Relation::Equal, "Same."),
             link("water/supply", "water/supply", Relation::Equal, "Same."),
         ],
+        link_overrides: Vec::new(),
         obligations: vec![rule("espa-duty", Regime::Espa, Some(d("2020-01-01"))), rule("ci-duty", Regime::Ci, None)],
     }
 }
