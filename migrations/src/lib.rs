@@ -13,6 +13,7 @@ mod m20261127_000004_change_control;
 mod m20261201_000005_change_effects;
 mod m20261201_000006_policy_role;
 mod m20261204_000001_crosswalk_overrides;
+mod m20261204_000002_exhaustive_lists;
 mod provenance;
 
 /// The error text the SQLite non-overlap trigger raises (PostgreSQL reports SQLSTATE 23P01).
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_change_effects::Migration),
             Box::new(m20261201_000006_policy_role::Migration),
             Box::new(m20261204_000001_crosswalk_overrides::Migration),
+            Box::new(m20261204_000002_exhaustive_lists::Migration),
         ]
     }
 }

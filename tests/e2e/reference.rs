@@ -137,6 +137,34 @@ async fn scope_gaps_name_the_fields_and_items_without_counterpart(app: TestApp) 
     };
     assert!(names(&gaps["sectorScopeItemsWithoutLink"]).contains(&"倉庫業".to_owned()));
     assert!(names(&gaps["domainScopeItemsWithoutLink"]).contains(&"送電事業".to_owned()));
+    // Where the other side's list ends in 「等」 (CI finance), a gap is not certain.
+    let data = app
+        .data(
+            r#"{ scopeGaps { scopeItemGaps { item { code } certain } }
+                 finance: sector(code: "finance") { exhaustive }
+                 railways: sector(code: "railways") { exhaustive }
+                 domains: businessDomains { code exhaustive } }"#,
+            json!({}),
+            None,
+        )
+        .await;
+    let certain = |code: &str| {
+        data["scopeGaps"]["scopeItemGaps"].as_array().unwrap().iter().find(|g| g["item"]["code"] == code).unwrap()
+            ["certain"]
+            .clone()
+    };
+    assert_eq!(certain("finance/securities"), json!(false));
+    assert_eq!(certain("electricity/transmission"), json!(true));
+    assert_eq!(certain("logistics/warehousing"), json!(true));
+    assert_eq!((&data["finance"]["exhaustive"], &data["railways"]["exhaustive"]), (&json!(false), &json!(true)));
+    let partial: Vec<&str> = data["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["exhaustive"] == false)
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(partial, ["electricity", "finance"]);
     // A covered item is not a gap; insurers are ESPA finance businesses too, so they are not.
     for covered in ["electricity/power-generation", "finance/life-insurance", "finance/non-life-insurance"] {
         assert!(!codes(&gaps["sectorScopeItemsWithoutLink"]).contains(&covered.to_owned()), "{covered}");

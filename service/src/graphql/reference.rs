@@ -259,6 +259,12 @@ impl<K: FieldKind> FieldObject<K> {
             .collect()
     }
 
+    /// False where the source's list of its services or sub-businesses ends in 「等」: an
+    /// item the list does not name may still belong here, so gaps beside it are not certain.
+    async fn exhaustive(&self) -> bool {
+        self.record().exhaustive
+    }
+
     /// The regime this field belongs to.
     async fn regime(&self) -> RegimeValue {
         K::REGIME.into()
@@ -566,6 +572,19 @@ impl ScopeGapsObject {
             .collect()
     }
 
+    /// Every scope item that no scope-item link covers, CI first, with whether it is
+    /// certainly a gap (false when a linked field on the other side is not exhaustive).
+    async fn scope_item_gaps(&self) -> Vec<ScopeItemGap> {
+        let ci = self.gaps.sector_items_without_link.iter().map(|&i| (Regime::Ci, i));
+        let espa = self.gaps.domain_items_without_link.iter().map(|&i| (Regime::Espa, i));
+        ci.chain(espa)
+            .map(|(regime, index)| ScopeItemGap {
+                item: ScopeItemObject::new(self.snap.clone(), regime, index, self.as_of),
+                certain: self.snap.item_gap_is_certain(regime, index, self.as_of),
+            })
+            .collect()
+    }
+
     /// ESPA sub-businesses that no scope-item link covers (e.g. 送電事業).
     async fn domain_scope_items_without_link(&self) -> Vec<ScopeItemObject> {
         self.gaps
@@ -624,6 +643,16 @@ impl CrosswalkInconsistencyObject {
     async fn override_reason(&self) -> Option<&str> {
         self.found.override_reason.as_deref()
     }
+}
+
+/// A scope item that no scope-item link covers.
+#[derive(SimpleObject)]
+pub struct ScopeItemGap {
+    /// The uncovered service (CI) or sub-business (ESPA).
+    item: ScopeItemObject,
+    /// False when the other side's linked list ends in 「等」, so an item it does not name
+    /// may cover this one: an analyst should check before calling it a gap.
+    certain: bool,
 }
 
 /// A duty that a regime status triggers, as seen at a date.

@@ -218,6 +218,8 @@ cited_entry!(
         name_en: String,
         valid_from: Option<String>,
         valid_to: Option<String>,
+        /// false where the source's list ends in 「等」; true when left out.
+        exhaustive: Option<bool>,
         #[serde(default)]
         scope_item: Vec<ItemEntry>,
     }
@@ -645,6 +647,7 @@ fn fields(
             name_en: entry.name_en.clone(),
             validity,
             provenance,
+            exhaustive: entry.exhaustive.unwrap_or(true),
         });
     }
     (fields, items)

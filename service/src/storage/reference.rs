@@ -238,6 +238,7 @@ macro_rules! field_row {
                     code: self.code,
                     name_ja: self.name_ja,
                     name_en: self.name_en,
+                    exhaustive: self.exhaustive,
                 }
             }
 
@@ -249,6 +250,7 @@ macro_rules! field_row {
                     position: position(index),
                     valid_from: field.validity.from,
                     valid_to: field.validity.to,
+                    exhaustive: field.exhaustive,
                 })
             }
         }

@@ -418,6 +418,8 @@ impl<'a> Draft<'a> {
             name_en,
             validity: self.new_validity(),
             provenance: self.provenance.clone(),
+            // A new field's items are what the proposal lists.
+            exhaustive: true,
         };
         let jurisdiction = JurisdictionRecord {
             ministry,

@@ -48,6 +48,7 @@ fn field(code: &str) -> FieldRecord {
         name_en: code.into(),
         validity: since_2020(),
         provenance: provenance("test"),
+        exhaustive: true,
     }
 }
 
