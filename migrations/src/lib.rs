@@ -14,6 +14,7 @@ mod m20261201_000005_change_effects;
 mod m20261201_000006_policy_role;
 mod m20261204_000001_crosswalk_overrides;
 mod m20261204_000002_exhaustive_lists;
+mod m20261204_000003_scope_item_legal_basis;
 mod provenance;
 
 /// The error text the SQLite non-overlap trigger raises (PostgreSQL reports SQLSTATE 23P01).
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_policy_role::Migration),
             Box::new(m20261204_000001_crosswalk_overrides::Migration),
             Box::new(m20261204_000002_exhaustive_lists::Migration),
+            Box::new(m20261204_000003_scope_item_legal_basis::Migration),
         ]
     }
 }

@@ -143,7 +143,8 @@ async fn scope_gaps_name_the_fields_and_items_without_counterpart(app: TestApp) 
             r#"{ scopeGaps { scopeItemGaps { item { code } certain } }
                  finance: sector(code: "finance") { exhaustive }
                  railways: sector(code: "railways") { exhaustive }
-                 domains: businessDomains { code exhaustive } }"#,
+                 domains: businessDomains { code exhaustive }
+                 espaFinance: businessDomain(code: "finance") { scopeItems { code legalBasis } } }"#,
             json!({}),
             None,
         )
@@ -165,6 +166,9 @@ async fn scope_gaps_name_the_fields_and_items_without_counterpart(app: TestApp) 
         .map(|d| d["code"].as_str().unwrap())
         .collect();
     assert_eq!(partial, ["electricity", "finance"]);
+    let items = data["espaFinance"]["scopeItems"].as_array().unwrap();
+    assert_eq!(items[0], json!({ "code": "finance/banking", "legalBasis": "銀行法第2条第2項" }));
+    assert_eq!(items.len(), 11);
     // A covered item is not a gap; insurers are ESPA finance businesses too, so they are not.
     for covered in ["electricity/power-generation", "finance/life-insurance", "finance/non-life-insurance"] {
         assert!(!codes(&gaps["sectorScopeItemsWithoutLink"]).contains(&covered.to_owned()), "{covered}");

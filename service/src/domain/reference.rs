@@ -63,6 +63,8 @@ pub struct ScopeItemRecord {
     pub name_en: String,
     pub validity: Validity,
     pub provenance: Provenance,
+    /// The law and article that define the business, where found.
+    pub legal_basis: Option<String>,
 }
 
 /// A ministry's jurisdiction over one sector or domain, for a period.

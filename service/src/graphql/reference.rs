@@ -313,6 +313,12 @@ impl ScopeItemObject {
         &self.record().name_en
     }
 
+    /// The law and article that define the business (null where not recorded); its
+    /// source is the item's provenance.
+    async fn legal_basis(&self) -> Option<&str> {
+        self.record().legal_basis.as_deref()
+    }
+
     /// The regime it belongs to.
     async fn regime(&self) -> RegimeValue {
         self.regime.into()

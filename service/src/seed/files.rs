@@ -233,6 +233,8 @@ struct ItemEntry {
     name_en: String,
     valid_from: Option<String>,
     valid_to: Option<String>,
+    /// The law and article that define the business.
+    legal_basis: Option<String>,
     source: Option<String>,
     locator: Option<String>,
     confirmed: Option<bool>,
@@ -639,6 +641,7 @@ fn fields(
                 name_en: item.name_en.clone(),
                 validity: item_validity,
                 provenance: item_provenance,
+                legal_basis: item.legal_basis.clone(),
             });
         }
         fields.push(FieldRecord {

@@ -269,6 +269,7 @@ macro_rules! scope_item_row {
                     parent: self.$parent,
                     name_ja: self.name_ja,
                     name_en: self.name_en,
+                    legal_basis: self.legal_basis,
                 }
             }
 
@@ -281,6 +282,7 @@ macro_rules! scope_item_row {
                     position: position(index),
                     valid_from: item.validity.from,
                     valid_to: item.validity.to,
+                    legal_basis: item.legal_basis.clone(),
                 })
             }
         }

@@ -380,6 +380,7 @@ impl<'a> Draft<'a> {
             name_en: text::required("nameEn", name_en).map_err(|e| e.to_string())?,
             validity: self.new_validity(),
             provenance: self.provenance.clone(),
+            legal_basis: None,
         })
     }
 

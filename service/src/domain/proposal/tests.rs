@@ -60,6 +60,7 @@ fn item(parent: &str, name: &str) -> ScopeItemRecord {
         name_en: name.into(),
         validity: since_2020(),
         provenance: provenance("test"),
+        legal_basis: None,
     }
 }
 
