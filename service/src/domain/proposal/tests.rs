@@ -48,6 +48,7 @@ fn field(code: &str) -> FieldRecord {
         name_en: code.into(),
         validity: since_2020(),
         provenance: provenance("test"),
+        exhaustive: true,
     }
 }
 
@@ -59,6 +60,7 @@ fn item(parent: &str, name: &str) -> ScopeItemRecord {
         name_en: name.into(),
         validity: since_2020(),
         provenance: provenance("test"),
+        legal_basis: None,
     }
 }
 
@@ -146,6 +148,7 @@ fn small_data() -> ReferenceData {
             link("power/generation", "power/generation", Relation::Equal, "Same."),
             link("water/supply", "water/supply", Relation::Equal, "Same."),
         ],
+        link_overrides: Vec::new(),
         obligations: vec![rule("espa-duty", Regime::Espa, Some(d("2020-01-01"))), rule("ci-duty", Regime::Ci, None)],
     }
 }
