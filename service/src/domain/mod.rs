@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod authorization;
+pub mod changes;
 pub mod corporate_number;
 pub mod crosswalk;
 pub mod date;

@@ -13,6 +13,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+use crate::domain::changes::{self, DesignationChanges, Window};
 use crate::domain::designation::{self, Designation, DesignationStatus};
 use crate::domain::operator::Operator;
 use crate::domain::operator::OperatorQuery;
@@ -295,12 +296,9 @@ impl RegistryIndex {
         Ok(self.get_many(&[number]).await?.remove(&number))
     }
 
-    /// The overlap report from memory, or None while the index is still loading.
-    pub async fn overlap(
-        &self,
-        snapshot: &ReferenceSnapshot,
-        as_of: NaiveDate,
-    ) -> Result<Option<OverlapReport>, StorageError> {
+    /// The state with every operator current (stale ones read again first), or None
+    /// while the index is still loading.
+    async fn current(&self) -> Result<Option<RwLockReadGuard<'_, State>>, StorageError> {
         let stale: Vec<CorporateNumber> = {
             let state = self.read();
             if !state.complete {
@@ -311,7 +309,16 @@ impl RegistryIndex {
         if !stale.is_empty() {
             self.load(&stale).await?;
         }
-        let state = self.read();
+        Ok(Some(self.read()))
+    }
+
+    /// The overlap report from memory, or None while the index is still loading.
+    pub async fn overlap(
+        &self,
+        snapshot: &ReferenceSnapshot,
+        as_of: NaiveDate,
+    ) -> Result<Option<OverlapReport>, StorageError> {
+        let Some(state) = self.current().await? else { return Ok(None) };
         let active = state.entries.values().map(|held| {
             held.designations
                 .iter()
@@ -319,6 +326,21 @@ impl RegistryIndex {
                 .map(|d| (d.regime, &*d.field))
         });
         Ok(Some(overlap::compute_grouped(snapshot, as_of, active)))
+    }
+
+    /// What designations started and ended in `window`, from memory, or None while the
+    /// index is still loading.
+    pub async fn designation_changes(
+        &self,
+        snapshot: &ReferenceSnapshot,
+        window: Window,
+    ) -> Result<Option<DesignationChanges>, StorageError> {
+        let Some(state) = self.current().await? else { return Ok(None) };
+        let periods = state
+            .entries
+            .values()
+            .flat_map(|held| held.designations.iter().map(|d| (d.regime, &*d.field, d.effective_from, d.effective_to)));
+        Ok(Some(changes::designation_changes(snapshot, window, periods)))
     }
 
     /// Marks operators stale: their next use reads them again.
