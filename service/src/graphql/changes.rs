@@ -11,7 +11,7 @@ use super::reference::{CrosswalkLinkObject, DomainObject, RegimeValue, ScopeItem
 use super::scalars::Date;
 use super::{ApiResult, request, services};
 use crate::domain::Regime;
-use crate::domain::changes::{Change, ChangeKind, Counts, DesignationChanges, FieldCounts, ItemRef, ReferenceChanges};
+use crate::domain::changes::{Change, ChangeKind, Counts, DesignationChanges, ItemRef, ReferenceChanges};
 use crate::domain::reference::{FieldRef, ReferenceSnapshot};
 use crate::services;
 
@@ -50,193 +50,115 @@ impl From<Counts> for ChangeCounts {
     }
 }
 
-/// A sector or domain as the change objects show it: the sector (CI) or the domain (ESPA).
-fn sector_of(snap: &Arc<ReferenceSnapshot>, field: FieldRef, as_of: NaiveDate) -> Option<SectorObject> {
-    (field.regime == Regime::Ci).then(|| SectorObject::new(snap.clone(), field.index, as_of))
+/// Which sector or domain a change concerns: the sector (CI) or the domain (ESPA).
+#[derive(SimpleObject)]
+pub struct FieldSide {
+    /// Its regime.
+    regime: RegimeValue,
+    /// The sector (CI only).
+    sector: Option<SectorObject>,
+    /// The business domain (ESPA only).
+    domain: Option<DomainObject>,
 }
 
-fn domain_of(snap: &Arc<ReferenceSnapshot>, field: FieldRef, as_of: NaiveDate) -> Option<DomainObject> {
-    (field.regime == Regime::Espa).then(|| DomainObject::new(snap.clone(), field.index, as_of))
+impl FieldSide {
+    /// The field as seen at `as_of` (the date its nested fields answer for).
+    fn new(snap: &Arc<ReferenceSnapshot>, field: FieldRef, as_of: NaiveDate) -> Self {
+        Self {
+            regime: field.regime.into(),
+            sector: (field.regime == Regime::Ci).then(|| SectorObject::new(snap.clone(), field.index, as_of)),
+            domain: (field.regime == Regime::Espa).then(|| DomainObject::new(snap.clone(), field.index, as_of)),
+        }
+    }
 }
 
-/// A CI sector or ESPA business domain that started or ended.
+/// A CI sector or ESPA business domain that started or ended (seen on its first day, or
+/// its last).
+#[derive(SimpleObject)]
+#[graphql(name = "FieldChange")]
 pub struct FieldChangeObject {
-    snap: Arc<ReferenceSnapshot>,
-    change: Change<FieldRef>,
+    #[graphql(flatten)]
+    side: FieldSide,
+    /// Whether it started or ended.
+    change: ChangeKindValue,
+    /// The day: its first day, or the first day it no longer holds.
+    on: Date,
 }
 
-/// A CI sector or ESPA business domain that started or ended.
-#[Object(name = "FieldChange")]
 impl FieldChangeObject {
-    /// Its regime.
-    async fn regime(&self) -> RegimeValue {
-        self.change.subject.regime.into()
-    }
-
-    /// The sector (CI only), as on its first day (started) or its last (ended).
-    async fn sector(&self) -> Option<SectorObject> {
-        sector_of(&self.snap, self.change.subject, self.change.seen_on())
-    }
-
-    /// The business domain (ESPA only), as on its first day (started) or its last (ended).
-    async fn domain(&self) -> Option<DomainObject> {
-        domain_of(&self.snap, self.change.subject, self.change.seen_on())
-    }
-
-    /// Whether it started or ended.
-    async fn change(&self) -> ChangeKindValue {
-        self.change.kind.into()
-    }
-
-    /// The day: its first day, or the first day it no longer holds.
-    async fn on(&self) -> Date {
-        Date(self.change.on)
+    fn new(snap: &Arc<ReferenceSnapshot>, change: &Change<FieldRef>) -> Self {
+        Self {
+            side: FieldSide::new(snap, change.subject, change.seen_on()),
+            change: change.kind.into(),
+            on: Date(change.on),
+        }
     }
 }
 
-/// A service (CI) or sub-business (ESPA) that started or ended (with its own dates or
-/// its sector's or domain's).
+/// A service (CI) or sub-business (ESPA) that started or ended, with its own dates or
+/// its sector's or domain's (seen on its first day, or its last); `sector` or `domain`
+/// is the one it belongs to.
+#[derive(SimpleObject)]
+#[graphql(name = "ScopeItemChange")]
 pub struct ScopeItemChangeObject {
-    snap: Arc<ReferenceSnapshot>,
-    change: Change<ItemRef>,
-}
-
-impl ScopeItemChangeObject {
-    fn parent(&self) -> Option<FieldRef> {
-        let ItemRef { regime, index } = self.change.subject;
-        let parent = &self.snap.items(regime)[index].parent;
-        self.snap.field_index(regime, parent).map(|index| FieldRef { regime, index })
-    }
-}
-
-/// A service (CI) or sub-business (ESPA) that started or ended (with its own dates or
-/// its sector's or domain's).
-#[Object(name = "ScopeItemChange")]
-impl ScopeItemChangeObject {
-    /// Its regime.
-    async fn regime(&self) -> RegimeValue {
-        self.change.subject.regime.into()
-    }
-
+    #[graphql(flatten)]
+    side: FieldSide,
     /// The service or sub-business.
-    async fn scope_item(&self) -> ScopeItemObject {
-        let ItemRef { regime, index } = self.change.subject;
-        ScopeItemObject::new(self.snap.clone(), regime, index, self.change.seen_on())
-    }
-
-    /// The sector it belongs to (CI only).
-    async fn sector(&self) -> Option<SectorObject> {
-        self.parent().and_then(|field| sector_of(&self.snap, field, self.change.seen_on()))
-    }
-
-    /// The business domain it belongs to (ESPA only).
-    async fn domain(&self) -> Option<DomainObject> {
-        self.parent().and_then(|field| domain_of(&self.snap, field, self.change.seen_on()))
-    }
-
+    scope_item: ScopeItemObject,
     /// Whether it started or ended.
-    async fn change(&self) -> ChangeKindValue {
-        self.change.kind.into()
-    }
-
+    change: ChangeKindValue,
     /// The day: its first day, or the first day it no longer holds.
-    async fn on(&self) -> Date {
-        Date(self.change.on)
+    on: Date,
+}
+
+impl ScopeItemChangeObject {
+    /// None for an item whose sector or domain is unknown (the seed checks rule it out).
+    fn new(snap: &Arc<ReferenceSnapshot>, change: &Change<ItemRef>) -> Option<Self> {
+        let ItemRef { regime, index } = change.subject;
+        let parent = snap.field_index(regime, &snap.items(regime)[index].parent)?;
+        let seen_on = change.seen_on();
+        Some(Self {
+            side: FieldSide::new(snap, FieldRef { regime, index: parent }, seen_on),
+            scope_item: ScopeItemObject::new(snap.clone(), regime, index, seen_on),
+            change: change.kind.into(),
+            on: Date(change.on),
+        })
     }
 }
 
-/// A sector–domain link that started or ended (with its own dates or its ends').
+/// A sector–domain link that started or ended, with its own dates or its ends'.
+#[derive(SimpleObject)]
+#[graphql(name = "LinkChange")]
 pub struct LinkChangeObject {
-    snap: Arc<ReferenceSnapshot>,
-    change: Change<usize>,
-}
-
-/// A sector–domain link that started or ended (with its own dates or its ends').
-#[Object(name = "LinkChange")]
-impl LinkChangeObject {
     /// The link, as on its first day (started) or its last (ended).
-    async fn link(&self) -> CrosswalkLinkObject {
-        CrosswalkLinkObject::new(self.snap.clone(), self.change.subject, self.change.seen_on())
-    }
-
+    link: CrosswalkLinkObject,
     /// Whether it started or ended.
-    async fn change(&self) -> ChangeKindValue {
-        self.change.kind.into()
-    }
-
+    change: ChangeKindValue,
     /// The day: its first day, or the first day it no longer holds.
-    async fn on(&self) -> Date {
-        Date(self.change.on)
-    }
+    on: Date,
 }
 
-/// One sector's or domain's reference-data changes in the window.
+/// One sector's or domain's reference-data changes in the window (seen on its second date).
+#[derive(SimpleObject)]
+#[graphql(name = "FieldChangeCounts")]
 pub struct FieldChangeCountsObject {
-    snap: Arc<ReferenceSnapshot>,
-    field: FieldRef,
-    counts: FieldCounts,
-    as_of: NaiveDate,
-}
-
-/// One sector's or domain's reference-data changes in the window.
-#[Object(name = "FieldChangeCounts")]
-impl FieldChangeCountsObject {
-    /// Its regime.
-    async fn regime(&self) -> RegimeValue {
-        self.field.regime.into()
-    }
-
-    /// The sector (CI only), as on the window's second date.
-    async fn sector(&self) -> Option<SectorObject> {
-        sector_of(&self.snap, self.field, self.as_of)
-    }
-
-    /// The business domain (ESPA only), as on the window's second date.
-    async fn domain(&self) -> Option<DomainObject> {
-        domain_of(&self.snap, self.field, self.as_of)
-    }
-
+    #[graphql(flatten)]
+    side: FieldSide,
     /// Its services or sub-businesses that started or ended.
-    async fn scope_items(&self) -> ChangeCounts {
-        self.counts.scope_items.into()
-    }
-
+    scope_items: ChangeCounts,
     /// Its links to the other regime that started or ended.
-    async fn links(&self) -> ChangeCounts {
-        self.counts.links.into()
-    }
+    links: ChangeCounts,
 }
 
-/// One sector's or domain's designations that started or ended in the window.
+/// One sector's or domain's designations that started or ended in the window (seen on
+/// its second date).
+#[derive(SimpleObject)]
+#[graphql(name = "FieldDesignationChanges")]
 pub struct FieldDesignationChangesObject {
-    snap: Arc<ReferenceSnapshot>,
-    field: FieldRef,
-    counts: Counts,
-    as_of: NaiveDate,
-}
-
-/// One sector's or domain's designations that started or ended in the window.
-#[Object(name = "FieldDesignationChanges")]
-impl FieldDesignationChangesObject {
-    /// Its regime.
-    async fn regime(&self) -> RegimeValue {
-        self.field.regime.into()
-    }
-
-    /// The sector (CI only), as on the window's second date.
-    async fn sector(&self) -> Option<SectorObject> {
-        sector_of(&self.snap, self.field, self.as_of)
-    }
-
-    /// The business domain (ESPA only), as on the window's second date.
-    async fn domain(&self) -> Option<DomainObject> {
-        domain_of(&self.snap, self.field, self.as_of)
-    }
-
+    #[graphql(flatten)]
+    side: FieldSide,
     /// Its designations that started and ended.
-    async fn designations(&self) -> ChangeCounts {
-        self.counts.into()
-    }
+    designations: ChangeCounts,
 }
 
 /// The designations that started or ended in the window.
@@ -262,10 +184,8 @@ impl DesignationChangesObject {
             .by_field
             .iter()
             .map(|&(field, counts)| FieldDesignationChangesObject {
-                snap: self.snap.clone(),
-                field,
-                counts,
-                as_of: self.as_of,
+                side: FieldSide::new(&self.snap, field, self.as_of),
+                designations: counts.into(),
             })
             .collect()
     }
@@ -296,23 +216,27 @@ impl ChangesBetweenObject {
     /// Sectors and business domains that started or ended, in date order.
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn fields(&self) -> Vec<FieldChangeObject> {
-        self.changes.fields.iter().map(|&change| FieldChangeObject { snap: self.snap.clone(), change }).collect()
+        self.changes.fields.iter().map(|change| FieldChangeObject::new(&self.snap, change)).collect()
     }
 
     /// Services and sub-businesses that started or ended, in date order.
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn scope_items(&self) -> Vec<ScopeItemChangeObject> {
-        self.changes
-            .scope_items
-            .iter()
-            .map(|&change| ScopeItemChangeObject { snap: self.snap.clone(), change })
-            .collect()
+        self.changes.scope_items.iter().filter_map(|change| ScopeItemChangeObject::new(&self.snap, change)).collect()
     }
 
     /// Sector–domain links that started or ended, in date order.
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn links(&self) -> Vec<LinkChangeObject> {
-        self.changes.links.iter().map(|&change| LinkChangeObject { snap: self.snap.clone(), change }).collect()
+        self.changes
+            .links
+            .iter()
+            .map(|change| LinkChangeObject {
+                link: CrosswalkLinkObject::new(self.snap.clone(), change.subject, change.seen_on()),
+                change: change.kind.into(),
+                on: Date(change.on),
+            })
+            .collect()
     }
 
     /// Per sector and domain whose scope items or links changed (a link counts for
@@ -323,10 +247,9 @@ impl ChangesBetweenObject {
             .by_field
             .iter()
             .map(|&(field, counts)| FieldChangeCountsObject {
-                snap: self.snap.clone(),
-                field,
-                counts,
-                as_of: self.changes.window.to(),
+                side: FieldSide::new(&self.snap, field, self.changes.window.to()),
+                scope_items: counts.scope_items.into(),
+                links: counts.links.into(),
             })
             .collect()
     }
