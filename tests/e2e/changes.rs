@@ -3,6 +3,9 @@
 
 use std::collections::BTreeSet;
 
+use scope_registry::domain::changes::{Window, designation_changes};
+use scope_registry::domain::reference::ReferenceSnapshot;
+use scope_registry::storage::{designations, reference};
 use serde_json::{Value, json};
 
 use crate::e2e;
@@ -166,6 +169,20 @@ async fn designation_changes_need_a_token_and_count_per_field(app: TestApp) -> T
         ],
         "sectors first, each in snapshot order"
     );
+
+    // While the read model is still loading, the same answer comes from one query.
+    let day = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a date");
+    let snapshot = ReferenceSnapshot::new(reference::load(&app.db.conn).await.expect("reference data"));
+    let window = Window::new(day("2025-01-01"), day("2025-06-01")).expect("in order");
+    let periods = designations::starting_or_ending(&app.db.conn, window.from(), window.to()).await.expect("query");
+    assert_eq!(periods.len(), 4, "the cancelled one is read, and counted for nothing: {periods:?}");
+    let queried = designation_changes(
+        &snapshot,
+        window,
+        periods.iter().map(|p| (p.regime, p.field.as_str(), p.effective_from, p.effective_to)),
+    );
+    assert_eq!((queried.total.started, queried.total.ended), (2, 2));
+    assert_eq!(queried.by_field.len(), 3);
     app
 }
 

@@ -487,6 +487,9 @@ async fn the_scope_map_in_a_browser(app: TestApp, paths: BrowserPaths) -> TestAp
         electricity["nameEn"].as_str().expect("nameEn")
     );
     assert!(browser.text("#overlap").await.contains("ESPA only"));
+    assert!(browser.text("#heat-map h3").await.starts_with("Heat map"));
+    assert!(browser.text("#changes-summary").await.contains("started"));
+    assert!(browser.text("#lede").await.contains("the 15 sectors"));
 
     // A reload keeps the token for the session (no second entry), and the language asked
     // for in the address. The picture in the README: the whole page, with an operator
