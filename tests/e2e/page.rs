@@ -505,6 +505,8 @@ async fn the_scope_map_in_a_browser(app: TestApp, paths: BrowserPaths) -> TestAp
     browser.wait_for_text("#operator-number", "5999910000035").await;
     assert_eq!(browser.count("#designations tr.active").await, 1, "CI electricity holds");
     assert_eq!(browser.count("#designations tr.ended").await, 1, "ESPA electricity ended on 2025-10-01");
+    let body = browser.text("body").await;
+    assert!(!body.lines().any(|line| line.trim() == "null"), "nothing left out is drawn as \"null\"");
     browser.screenshot_page(&artifacts_dir().join("scope-map.png")).await;
     browser.client.set_window_size(1280, 1400).await.expect("resize");
     browser.screenshot_element("#heat-map", &artifacts_dir().join("scope-map-heatmap.png")).await;

@@ -4,7 +4,7 @@
 
 import { CHANGED_DESIGNATIONS_QUERY, CHANGES_QUERY, graphql } from './api.js';
 import { bar } from './charts.js';
-import { $, h, headRow } from './dom.js';
+import { $, h, headRow, replace } from './dom.js';
 import { isIsoDate, nameOf, pairVisible, state, t, visible } from './state.js';
 
 /** Refused dates are said next to the form and load nothing. */
@@ -50,7 +50,7 @@ export function renderChanges() {
   const container = $('changes');
   const shown = state.changes;
   if (!shown) {
-    container.replaceChildren();
+    replace(container);
     return;
   }
   const { data, designations } = shown;
@@ -112,7 +112,7 @@ export function renderChanges() {
       ))),
     );
 
-  container.replaceChildren(
+  replace(container,
     h('p', { class: 'summary', id: 'changes-summary' }, t('changesSummary', {
       fieldsStarted: count(fields, 'STARTED'),
       fieldsEnded: count(fields, 'ENDED'),

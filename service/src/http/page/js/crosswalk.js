@@ -1,6 +1,6 @@
 // The crosswalk between CI sectors and ESPA business domains, and what no link covers.
 
-import { $, h, headRow } from './dom.js';
+import { $, h, headRow, replace } from './dom.js';
 import { filtering, nameOf, pairVisible, state, t, visible } from './state.js';
 
 const RELATION_SYMBOL = { EQUAL: '=', SUBSET_OF: '⊂', SUPERSET_OF: '⊃', INTERSECTS_WITH: '∩' };
@@ -125,7 +125,7 @@ function renderCrosswalk() {
     if (visible(domain, 'ESPA')) rows.push(h('tr', { class: 'no-counterpart' }, emptyCell(t('noSector')), emptyCell('—'), fieldCell(domain, 'ESPA', index, false)));
   }
   const table = $('crosswalk');
-  table.replaceChildren(
+  replace(table,
     headRow([t('ci'), t('relation'), t('espa')]),
     h('tbody', {}, rows),
   );
@@ -163,7 +163,7 @@ function renderGaps() {
     );
   };
   const container = $('scope-gaps');
-  container.replaceChildren(
+  replace(container,
     column(t('ciItemsWithout'), 'CI', sectors, scopeGaps.sectorScopeItemsWithoutLink),
     column(t('espaItemsWithout'), 'ESPA', businessDomains, scopeGaps.domainScopeItemsWithoutLink),
   );

@@ -26,6 +26,12 @@ export const h = (tag, attrs, ...children) => fill(document.createElement(tag), 
 /** Creates an SVG element. */
 export const svg = (tag, attrs, ...children) => fill(document.createElementNS(SVG_NAMESPACE, tag), attrs, children);
 
+/** Replaces an element's children (null, undefined and false are left out). */
+export function replace(element, ...children) {
+  element.replaceChildren();
+  return fill(element, {}, children);
+}
+
 export const headRow = (labels) => h('thead', {}, h('tr', {}, labels.map((label) => h('th', { scope: 'col' }, label))));
 
 export function showStatus(message, isError) {

@@ -1,6 +1,6 @@
 // The filter by ministry and regime that every view follows (kept in the address).
 
-import { $, h } from './dom.js';
+import { $, h, replace } from './dom.js';
 import { nameOf, rememberView, state, t } from './state.js';
 
 /** Draws the two selects for the loaded date's ministries; `onChange` re-draws the views. */
@@ -13,7 +13,7 @@ export function renderFilters(onChange) {
     onChange();
   };
   const option = (value, label, selected) => h('option', { value, selected: value === selected }, label);
-  $('filters').replaceChildren(
+  replace($('filters'),
     h('span', { class: 'filter-label' }, t('filterLabel')),
     h(
       'label',

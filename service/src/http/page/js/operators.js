@@ -3,7 +3,7 @@
 
 import { OPERATOR_QUERY, OVERLAP_QUERY, graphql, listPage } from './api.js';
 import { bar, heatMap, regimeBar } from './charts.js';
-import { $, h, headRow, showStatus } from './dom.js';
+import { $, h, headRow, replace, showStatus } from './dom.js';
 import { downloadList } from './downloads.js';
 import { TOKEN_KEY, filtering, nameOf, pairVisible, scopeField, state, t, visible } from './state.js';
 
@@ -164,7 +164,7 @@ export function renderOverlap() {
   const container = $('overlap');
   const report = state.overlap;
   if (!report) {
-    container.replaceChildren();
+    replace(container);
     delete container.dataset.asOf;
     return;
   }
@@ -232,7 +232,7 @@ export function renderOverlap() {
     t('espaShort'),
     t('totalsPicture'),
   );
-  container.replaceChildren(
+  replace(container,
     h(
       'div',
       { class: 'totals', id: 'totals' },
@@ -350,7 +350,7 @@ export function renderList() {
     h('button', { type: 'button', class: 'download', disabled: page.totalCount === 0, onclick: () => act(() => downloadList(selection)) }, t('downloadList')),
     h('button', { type: 'button', onclick: () => { state.list = null; state.operator = null; renderList(); renderOperator(); } }, t('close')),
   );
-  $('operators').replaceChildren(
+  replace($('operators'),
     h(
       'table',
       { class: 'operators', dataset: { total: String(page.totalCount) } },
@@ -377,7 +377,7 @@ export function renderOperator() {
   if (!shown) return;
   const operator = shown.data;
   if (!operator) {
-    $('operator').replaceChildren(h('h2', { id: 'operator-heading' }, shown.corporateNumber), h('p', { class: 'notice' }, t('operatorMissing', shown.corporateNumber)));
+    replace($('operator'), h('h2', { id: 'operator-heading' }, shown.corporateNumber), h('p', { class: 'notice' }, t('operatorMissing', shown.corporateNumber)));
     return;
   }
   const other = state.lang === 'en' ? operator.nameJa : operator.nameEn;
@@ -400,7 +400,7 @@ export function renderOperator() {
   });
   const obligations = operator.obligations.map((o) =>
     h('li', {}, h('strong', {}, nameOf(o)), `（${o.legalBasis}）`, h('span', { class: o.inForce ? 'badge status-active' : 'badge status-future' }, o.inForce ? t('inForce') : t('notInForce', o.inForceFrom))));
-  $('operator').replaceChildren(
+  replace($('operator'),
     h('h2', { id: 'operator-heading' }, nameOf(operator), other ? h('span', { class: 'other-name' }, other) : null),
     h(
       'p',
