@@ -13,6 +13,7 @@ mod ws;
 mod audit;
 mod authorization;
 mod bulk;
+mod changes;
 mod clients;
 mod conformance;
 mod curation;

@@ -82,6 +82,16 @@ impl Validity {
         self.from.is_none_or(|from| from <= date) && self.to.is_none_or(|to| date < to)
     }
 
+    /// The days both periods hold (empty, `from >= to`, when they do not meet).
+    pub fn intersect(&self, other: &Validity) -> Validity {
+        let later = |a: Option<NaiveDate>, b: Option<NaiveDate>| a.max(b);
+        let earlier = |a: Option<NaiveDate>, b: Option<NaiveDate>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Validity { from: later(self.from, other.from), to: earlier(self.to, other.to) }
+    }
+
     /// True when `to` is after `from` (or either is open).
     pub fn is_well_formed(&self) -> bool {
         match (self.from, self.to) {

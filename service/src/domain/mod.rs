@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod authorization;
 pub mod consistency;
+pub mod changes;
 pub mod corporate_number;
 pub mod crosswalk;
 pub mod date;

@@ -3,6 +3,7 @@
 //! the database or the caches directly.
 
 pub mod audit;
+pub mod changes;
 pub mod conformance;
 pub mod curation;
 pub mod designations;
@@ -73,6 +74,7 @@ pub struct QueryRoot(
     reference::ReferenceQuery,
     operators::OperatorQueries,
     overlap::OverlapQuery,
+    changes::ChangesQuery,
     audit::AuditTrailQuery,
     tokens::TokenQuery,
     proposals::ProposalQuery,

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod authentication;
+pub mod changes;
 pub mod crosswalk;
 pub mod demo;
 pub mod designations;
