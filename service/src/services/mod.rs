@@ -19,6 +19,7 @@ pub mod overlap;
 pub mod reference;
 pub mod subscriptions;
 pub mod tokens;
+pub mod workbook;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

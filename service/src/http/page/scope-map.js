@@ -30,6 +30,7 @@
       downloadGaps: '対応なし・対象外 CSV',
       downloadOverlap: '重なり CSV',
       downloadOperators: '全事業者 CSV',
+      downloadWorkbook: 'すべて Excel (.xlsx)',
       downloadList: 'この一覧を CSV',
       tokenLabel: 'アクセストークン',
       tokenUse: '使用する',
@@ -135,6 +136,7 @@
       downloadGaps: 'Gaps CSV',
       downloadOverlap: 'Overlap CSV',
       downloadOperators: 'All operators CSV',
+      downloadWorkbook: 'Everything as Excel (.xlsx)',
       downloadList: 'This list as CSV',
       tokenLabel: 'Access token',
       tokenUse: 'Use',
@@ -830,7 +832,8 @@
 
   /** Downloads one of the server's exports (operator data with the token). */
   async function downloadExport(name) {
-    const needsToken = name === 'overlap' || name === 'operators';
+    const needsToken = name === 'overlap' || name === 'operators' || name === 'workbook';
+    const file = name === 'workbook' ? `${name}.xlsx` : `${name}.csv`;
     if (needsToken && !state.token) {
       state.overlapProblem = { kind: 'needed' };
       renderOverlap();
@@ -840,7 +843,7 @@
     const headers = needsToken ? { Authorization: `Bearer ${state.token}` } : {};
     let response;
     try {
-      response = await fetch(`/export/${name}.csv?${new URLSearchParams({ asOf: state.asOf })}`, { headers });
+      response = await fetch(`/export/${file}?${new URLSearchParams({ asOf: state.asOf })}`, { headers });
     } catch (error) {
       showStatus(t('downloadFailed', error.message), true);
       return;
@@ -854,7 +857,7 @@
     } else if (!response.ok) {
       showStatus(t('downloadFailed', `HTTP ${response.status}`), true);
     } else {
-      saveBlob(await response.blob(), `${name}-${state.asOf}.csv`);
+      saveBlob(await response.blob(), file.replace('.', `-${state.asOf}.`));
     }
   }
 
