@@ -15,6 +15,7 @@ use crate::domain::reference::ReferenceSnapshot;
 use crate::services::export::{ExportKind, ExportQuery, Format, export};
 use crate::services::import::{ImportReport, Phase, Progress, import};
 use crate::services::nta_sync::{self, SyncReport};
+use crate::services::workbook::{Headers, workbook};
 use crate::services::{ServiceError, Services, generate};
 
 /// Progress on stderr: a bar on a terminal, a plain line every tenth otherwise (logs, CI).
@@ -162,6 +163,22 @@ pub async fn export_to(
         out.write_all(&chunk?).map_err(cannot_write)?;
     }
     out.flush().map_err(cannot_write)
+}
+
+/// Writes the Excel workbook to a file or stdout.
+pub async fn workbook_to(
+    services: &Services,
+    principal: &Principal,
+    query: ExportQuery,
+    headers: Headers,
+    output: Option<&Path>,
+) -> Result<(), ServiceError> {
+    let bytes = workbook(services, principal, query, headers).await?;
+    let written = match output {
+        Some(path) => std::fs::write(path, &bytes),
+        None => std::io::stdout().write_all(&bytes),
+    };
+    written.map_err(|e| ServiceError::Invalid(format!("cannot write the workbook: {e}")))
 }
 
 /// Writes a synthetic import file.

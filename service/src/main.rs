@@ -19,6 +19,7 @@ use scope_registry::graphql;
 use scope_registry::seed::{SeedSource, files};
 use scope_registry::services::export::{ExportKind, ExportQuery, Format};
 use scope_registry::services::tokens::TokenRequest;
+use scope_registry::services::workbook::Headers;
 use scope_registry::services::{self, Services};
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
@@ -126,14 +127,17 @@ enum Command {
     },
     /// Export operators, the overlap report, the crosswalk or the scope gaps.
     Export {
-        /// operators, overlap, crosswalk or scope-gaps.
-        #[arg(value_parser = parse_export_kind)]
-        kind: ExportKind,
+        /// operators, overlap, crosswalk, scope-gaps, or workbook (all of them in one .xlsx).
+        #[arg(value_parser = parse_export_target)]
+        kind: ExportTarget,
         /// The date the export answers for, YYYY-MM-DD (default: today in Japan).
         #[arg(long)]
         as_of: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Csv)]
         format: Format,
+        /// The workbook's header rows: Japanese labels or the CSV column names.
+        #[arg(long, value_enum, default_value_t = Headers::Ja)]
+        headers: Headers,
         /// Write here instead of stdout.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -203,8 +207,18 @@ fn parse_role(text: &str) -> Result<Role, String> {
     text.parse()
 }
 
-fn parse_export_kind(text: &str) -> Result<ExportKind, String> {
-    text.parse()
+fn parse_export_target(text: &str) -> Result<ExportTarget, String> {
+    match text {
+        "workbook" => Ok(ExportTarget::Workbook),
+        other => other.parse().map(ExportTarget::File).map_err(|e: String| format!("{e}, or workbook")),
+    }
+}
+
+/// What `export` writes: one of the files, or the workbook of all of them.
+#[derive(Debug, Clone, Copy)]
+enum ExportTarget {
+    File(ExportKind),
+    Workbook,
 }
 
 fn init_logging(format: LogFormat) {
@@ -271,10 +285,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let services = open_seeded_services(&database, &SeedArgs::default(), create).await?;
             cli::nta_sync_file(&services, &file, dry_run).await?;
         }
-        Command::Export { kind, as_of, format, output, database, create } => {
+        Command::Export { kind, as_of, format, headers, output, database, create } => {
             let query = ExportQuery::parse(as_of.as_deref())?;
             let services = open_seeded_services(&database, &SeedArgs::default(), create).await?;
-            cli::export_to(&services, &cli_principal(None), kind, query, format, output.as_deref()).await?;
+            let principal = cli_principal(None);
+            match kind {
+                ExportTarget::File(kind) => {
+                    cli::export_to(&services, &principal, kind, query, format, output.as_deref()).await?;
+                }
+                ExportTarget::Workbook => {
+                    cli::workbook_to(&services, &principal, query, headers, output.as_deref()).await?;
+                }
+            }
         }
         Command::Generate { operators, seed, output, seed_data } => {
             let data = files::load(&SeedSource::resolve(seed_data.seed_dir.as_deref()))?;

@@ -123,6 +123,69 @@ async fn a_csv_excel_saved_imports_its_dates_and_explains_its_numbers(app: TestA
     app
 }
 
+/// The workbook: a sheet per view, corporate numbers as text, dates as dates; the
+/// command-line import reads it back as all unchanged, and names bad cells by reference.
+async fn the_workbook_opens_in_excel_and_reimports_unchanged(app: TestApp) -> TestApp {
+    use calamine::{Data, Reader};
+    let admin = app.token("admin", None);
+    assert!(app.cli(&["seed", "--demo"]).status.success());
+    let response = app
+        .request(reqwest::Method::GET, "/export/workbook.xlsx?asOf=2026-01-01")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let anonymous = app.request(reqwest::Method::GET, "/export/workbook.xlsx").send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.clone())).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        ["表紙", "対応表", "対応なし", "重なり（対応の組）", "重なり（事業ごとの漏れ）", "事業者"]
+    );
+    let operators = book.worksheet_range("事業者").unwrap();
+    assert_eq!(operators.get((0, 0)), Some(&Data::String("法人番号".into())));
+    assert!(matches!(operators.get((1, 0)), Some(Data::String(n)) if n.len() == 13), "corporate numbers are text");
+    assert!(matches!(operators.get((1, 6)), Some(Data::DateTime(_))), "dates are dates: {:?}", operators.get((1, 6)));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("book.xlsx");
+    std::fs::write(&path, &bytes).unwrap();
+    let output = app.cli(&["import", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let rows = operators.height() - 1;
+    assert!(
+        stderr.contains(&format!("{rows} rows read, 0 created (0 operators registered), {rows} unchanged, 0 errors")),
+        "{stderr}"
+    );
+
+    // A bad date and a corporate number Excel made a number, named by cell.
+    let mut bad = rust_xlsxwriter::Workbook::new();
+    let sheet = bad.add_worksheet().set_name("事業者").unwrap();
+    for (i, column) in scope_registry::domain::import::COLUMNS.iter().enumerate() {
+        sheet.write_string(0, i as u16, *column).unwrap();
+    }
+    sheet.write_string(1, 0, cn(1)).unwrap().write_string(1, 1, "テスト").unwrap();
+    sheet
+        .write_string(1, 3, "CI")
+        .unwrap()
+        .write_string(1, 4, "gas")
+        .unwrap()
+        .write_string(1, 6, "2024-13-01")
+        .unwrap();
+    sheet.write_number(2, 0, 1_444_440_000_000.0).unwrap().write_string(2, 1, "数値").unwrap();
+    std::fs::write(&path, bad.save_to_buffer().unwrap()).unwrap();
+    let output = app.cli(&["import", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("事業者!G2: "), "{stderr}");
+    assert!(stderr.contains("事業者!A3: ") && stderr.contains("Excel turned into a number"), "{stderr}");
+    app
+}
+
 /// The page's `csvField` (service/src/http/page/js/downloads.js), run in Node.js, writes what
 /// the server's rule writes, quoted.
 #[test]
@@ -155,5 +218,6 @@ fn the_page_neutralises_cells_as_the_server_does() {
 
 e2e!(
     hostile_cells_are_neutralised_and_reimport_unchanged,
-    a_csv_excel_saved_imports_its_dates_and_explains_its_numbers
+    a_csv_excel_saved_imports_its_dates_and_explains_its_numbers,
+    the_workbook_opens_in_excel_and_reimports_unchanged,
 );

@@ -190,6 +190,11 @@ impl From<Table> for Export {
 }
 
 impl Export {
+    /// The rows, in batches as they are read.
+    pub fn into_rows(self) -> Rows {
+        self.rows
+    }
+
     /// The file, chunk by chunk as the rows arrive: memory stays that of one batch.
     pub fn encode(self, format: Format) -> BoxStream<'static, Result<Vec<u8>, ServiceError>> {
         let Export { columns, mut rows } = self;

@@ -22,6 +22,7 @@ pub mod proposals;
 pub mod reference;
 pub mod subscriptions;
 pub mod tokens;
+pub mod workbook;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -17,12 +17,13 @@ function saveBlob(blob, filename) {
 
 /** Downloads one of the server's exports (operator data with the token). */
 export async function downloadExport(name) {
-  const needsToken = name === 'overlap' || name === 'operators';
+  const needsToken = name === 'overlap' || name === 'operators' || name === 'workbook';
+  const file = name === 'workbook' ? `${name}.xlsx` : `${name}.csv`;
   if (needsToken && !state.token) throw new ApiFailure('TOKEN_NEEDED', '');
   const headers = needsToken ? { Authorization: `Bearer ${state.token}` } : {};
   let response;
   try {
-    response = await fetch(`/export/${name}.csv?${new URLSearchParams({ asOf: state.asOf })}`, { headers });
+    response = await fetch(`/export/${file}?${new URLSearchParams({ asOf: state.asOf })}`, { headers });
   } catch (error) {
     showStatus(t('downloadFailed', error.message), true);
     return;
@@ -36,7 +37,7 @@ export async function downloadExport(name) {
   } else if (!response.ok) {
     showStatus(t('downloadFailed', `HTTP ${response.status}`), true);
   } else {
-    saveBlob(await response.blob(), `${name}-${state.asOf}.csv`);
+    saveBlob(await response.blob(), file.replace('.', `-${state.asOf}.`));
   }
 }
 
