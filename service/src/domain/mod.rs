@@ -13,6 +13,7 @@ pub mod principal;
 pub mod proposal;
 pub mod reference;
 pub mod regime;
+pub mod spreadsheet;
 #[cfg(test)]
 pub mod strategies;
 pub mod text;
