@@ -24,6 +24,7 @@ pub enum Operation {
     RevokeDesignation,
     CorrectDesignation,
     ImportDesignations,
+    SyncCorporateNumbers,
     CurateCrosswalk,
     LoadReferenceData,
     IssueToken,
@@ -34,6 +35,7 @@ pub enum Operation {
     SubscribeReferenceData,
     ExportOperatorData,
     ExportReferenceData,
+    RunAnyDocument,
 }
 
 /// Which roles may run an operation.
@@ -150,6 +152,12 @@ pub const MATRIX: &[Rule] = &[
         jurisdiction: "every row as for `designate` (rows outside are reported)",
     },
     Rule {
+        operation: Operation::SyncCorporateNumbers,
+        entry_points: "`syncCorporateNumbers`, `nta-sync`",
+        allowed: Allowed::Admins,
+        jurisdiction: "",
+    },
+    Rule {
         operation: Operation::CurateCrosswalk,
         entry_points: "`upsertCrosswalkLink`, `removeCrosswalkLink`, `upsertScopeItemLink`, `removeScopeItemLink`",
         allowed: Allowed::Admins,
@@ -210,6 +218,12 @@ pub const MATRIX: &[Rule] = &[
         allowed: Allowed::Everyone,
         jurisdiction: "",
     },
+    Rule {
+        operation: Operation::RunAnyDocument,
+        entry_points: "any GraphQL document, when `--trusted-documents` lists the only ones that run",
+        allowed: Allowed::Admins,
+        jurisdiction: "",
+    },
 ];
 
 /// Why a caller may not run an operation.
@@ -236,6 +250,7 @@ impl fmt::Display for Operation {
             Operation::RevokeDesignation => "revoke designations",
             Operation::CorrectDesignation => "correct designations",
             Operation::ImportDesignations => "import designations",
+            Operation::SyncCorporateNumbers => "sync operators with the NTA's corporate-number files",
             Operation::CurateCrosswalk => "curate the crosswalk",
             Operation::LoadReferenceData => "load reference data",
             Operation::IssueToken => "issue tokens",
@@ -246,6 +261,7 @@ impl fmt::Display for Operation {
             Operation::SubscribeReferenceData => "subscribe to reference-data changes",
             Operation::ExportOperatorData => "export operator data",
             Operation::ExportReferenceData => "export reference data",
+            Operation::RunAnyDocument => "run documents that are not trusted",
         };
         f.write_str(text)
     }
@@ -326,7 +342,7 @@ mod tests {
             assert_eq!(rows, 1, "{:?} has {rows} rows", rule.operation);
             assert_eq!(super::rule(rule.operation).operation, rule.operation, "row {i}");
         }
-        assert_eq!(MATRIX.len(), 22, "a new Operation needs its row");
+        assert_eq!(MATRIX.len(), 24, "a new Operation needs its row");
     }
 
     #[test]

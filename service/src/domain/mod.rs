@@ -8,12 +8,14 @@ pub mod crosswalk;
 pub mod date;
 pub mod designation;
 pub mod import;
+pub mod nta;
 pub mod operator;
 pub mod overlap;
 pub mod principal;
 pub mod proposal;
 pub mod reference;
 pub mod regime;
+pub mod spreadsheet;
 #[cfg(test)]
 pub mod strategies;
 pub mod text;

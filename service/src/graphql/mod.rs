@@ -10,9 +10,11 @@ pub mod error;
 pub mod import;
 pub mod limits;
 pub mod loader;
+pub mod nta_sync;
 pub mod operators;
 pub mod overlap;
 pub mod pagination;
+pub mod persisted;
 pub mod reference;
 pub mod scalars;
 pub mod subscriptions;
@@ -82,6 +84,7 @@ pub struct MutationRoot(
     curation::CurationMutation,
     tokens::TokenMutation,
     import::ImportMutation,
+    nta_sync::NtaSyncMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, subscriptions::SubscriptionRoot>;

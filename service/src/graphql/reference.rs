@@ -96,6 +96,8 @@ pub enum LinkOriginValue {
     Seed,
     /// Set by an administrator through the API.
     Curated,
+    /// Written by promoting a scope revision proposal (`promoteScopeProposal`).
+    Promoted,
 }
 
 impl From<LinkOrigin> for LinkOriginValue {
@@ -103,6 +105,7 @@ impl From<LinkOrigin> for LinkOriginValue {
         match origin {
             LinkOrigin::Seed => LinkOriginValue::Seed,
             LinkOrigin::Curated => LinkOriginValue::Curated,
+            LinkOrigin::Promoted => LinkOriginValue::Promoted,
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::domain::designation::{self, Designation, DesignationStatus};
 use crate::domain::operator::Operator;
 use crate::domain::operator::OperatorQuery;
 use crate::domain::overlap::{self, OverlapReport};
+use crate::domain::proposal::{self, DesignationFacts, OperatorDesignations, ScopeImpact};
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::{CorporateNumber, Regime, today};
 use crate::storage::{Db, StorageError, designations, operators};
@@ -122,6 +123,30 @@ impl HeldOperator {
             })
             .collect();
         Arc::new(OperatorEntry { operator: self.operator.clone(), designations: Arc::new(designations) })
+    }
+}
+
+impl DesignationFacts for HeldDesignation {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn regime(&self) -> Regime {
+        self.regime
+    }
+    fn field(&self) -> &str {
+        &self.field
+    }
+    fn scope_item(&self) -> Option<&str> {
+        self.scope_item.as_deref()
+    }
+    fn effective_from(&self) -> NaiveDate {
+        self.effective_from
+    }
+    fn effective_to(&self) -> Option<NaiveDate> {
+        self.effective_to
+    }
+    fn ministry(&self) -> &str {
+        &self.ministry
     }
 }
 
@@ -295,21 +320,30 @@ impl RegistryIndex {
         Ok(self.get_many(&[number]).await?.remove(&number))
     }
 
+    /// Whether every operator is held, with those a change marked stale read again
+    /// first (false while the index is still loading).
+    async fn refreshed(&self) -> Result<bool, StorageError> {
+        let stale: Vec<CorporateNumber> = {
+            let state = self.read();
+            if !state.complete {
+                return Ok(false);
+            }
+            state.stale.keys().copied().collect()
+        };
+        if !stale.is_empty() {
+            self.load(&stale).await?;
+        }
+        Ok(true)
+    }
+
     /// The overlap report from memory, or None while the index is still loading.
     pub async fn overlap(
         &self,
         snapshot: &ReferenceSnapshot,
         as_of: NaiveDate,
     ) -> Result<Option<OverlapReport>, StorageError> {
-        let stale: Vec<CorporateNumber> = {
-            let state = self.read();
-            if !state.complete {
-                return Ok(None);
-            }
-            state.stale.keys().copied().collect()
-        };
-        if !stale.is_empty() {
-            self.load(&stale).await?;
+        if !self.refreshed().await? {
+            return Ok(None);
         }
         let state = self.read();
         let active = state.entries.values().map(|held| {
@@ -319,6 +353,26 @@ impl RegistryIndex {
                 .map(|d| (d.regime, &*d.field))
         });
         Ok(Some(overlap::compute_grouped(snapshot, as_of, active)))
+    }
+
+    /// What a scope revision proposal would change (`before`: the live snapshot,
+    /// `after`: the proposal applied) at `date`, over every operator in one pass in
+    /// memory; None while the index is still loading.
+    pub async fn impact(
+        &self,
+        before: &ReferenceSnapshot,
+        after: &ReferenceSnapshot,
+        date: NaiveDate,
+    ) -> Result<Option<ScopeImpact>, StorageError> {
+        if !self.refreshed().await? {
+            return Ok(None);
+        }
+        let state = self.read();
+        let operators = state
+            .entries
+            .iter()
+            .map(|(number, held)| OperatorDesignations { operator: *number, designations: &held.designations[..] });
+        Ok(Some(proposal::impact(before, after, date, operators)))
     }
 
     /// Marks operators stale: their next use reads them again.

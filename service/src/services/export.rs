@@ -12,7 +12,7 @@ use crate::domain::authorization::Operation;
 use crate::domain::import::COLUMNS;
 use crate::domain::operator::OperatorQuery;
 use crate::domain::reference::ReferenceSnapshot;
-use crate::domain::{Principal, Regime};
+use crate::domain::{Principal, Regime, spreadsheet};
 
 /// What can be exported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,13 +59,16 @@ impl Table {
         self.rows.push(row);
     }
 
-    /// CSV for Excel: UTF-8 with BOM, CRLF line ends, a header row, one line per record.
+    /// CSV for Excel: UTF-8 with BOM, CRLF line ends, a header row, one line per record,
+    /// formula-like cells neutralised.
     pub fn to_csv(&self) -> Result<Vec<u8>, ServiceError> {
         let mut out = "\u{feff}".as_bytes().to_vec();
         let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
         writer.write_record(&self.columns).map_err(ServiceError::internal)?;
         for row in &self.rows {
-            writer.write_record(row).map_err(ServiceError::internal)?;
+            writer
+                .write_record(row.iter().map(|cell| spreadsheet::neutralise(cell).into_owned()))
+                .map_err(ServiceError::internal)?;
         }
         writer.flush().map_err(ServiceError::internal)?;
         drop(writer);

@@ -16,6 +16,7 @@ use super::entities::{
     business_domain, crosswalk_link, crosswalk_override, domain_scope_item, jurisdiction, ministry, obligation_rule,
     scope_item_link, sector, sector_scope_item, source,
 };
+use crate::domain::proposal::RecordPositions;
 use crate::domain::reference::{
     FieldRecord, JurisdictionRecord, LinkOrigin, LinkOverride, LinkRecord, MinistryRecord, ObligationRule, Provenance,
     ReferenceData, ScopeItemRecord, SourceRecord,
@@ -614,4 +615,30 @@ pub async fn sync(conn: &impl ConnectionTrait, data: &ReferenceData) -> Result<S
     delete_rows(conn, ministries).await?;
     delete_rows(conn, sources).await?;
     Ok(report)
+}
+
+/// Writes the records of `data` at `positions` — inserting those not stored yet,
+/// updating the stored ones — as the rows a sync writes, and leaves every other row as
+/// it is: how a promoted scope revision proposal reaches the tables, inside the
+/// caller's transaction. Returns the rows written (for the audit trail).
+pub async fn write_records(
+    conn: &impl ConnectionTrait,
+    data: &ReferenceData,
+    positions: &RecordPositions,
+) -> Result<Vec<RowChange>, StorageError> {
+    fn at<M>(rows: Vec<M>, positions: &[usize]) -> Vec<M> {
+        rows.into_iter().enumerate().filter(|(i, _)| positions.contains(i)).map(|(_, row)| row).collect()
+    }
+    let desired = DesiredRows::from(data);
+    let mut report = SyncReport::default();
+    // Rows the data does not pick are left alone: the pending deletes are dropped.
+    upsert(conn, at(desired.sources, &positions.sources), keep_all, &mut report).await?;
+    upsert(conn, at(desired.sectors, &positions.sectors), keep_all, &mut report).await?;
+    upsert(conn, at(desired.domains, &positions.domains), keep_all, &mut report).await?;
+    upsert(conn, at(desired.sector_items, &positions.sector_items), keep_all, &mut report).await?;
+    upsert(conn, at(desired.domain_items, &positions.domain_items), keep_all, &mut report).await?;
+    upsert(conn, at(desired.jurisdictions, &positions.jurisdictions), keep_all, &mut report).await?;
+    upsert(conn, at(desired.links, &positions.links), keep_all, &mut report).await?;
+    upsert(conn, at(desired.item_links, &positions.item_links), keep_all, &mut report).await?;
+    Ok(report.changes)
 }
