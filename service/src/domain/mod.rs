@@ -2,8 +2,8 @@
 
 pub mod audit;
 pub mod authorization;
-pub mod consistency;
 pub mod changes;
+pub mod consistency;
 pub mod corporate_number;
 pub mod crosswalk;
 pub mod date;
