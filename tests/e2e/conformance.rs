@@ -112,7 +112,9 @@ async fn every_default_sits_on_a_nullable_type(app: TestApp) -> TestApp {
     assert_eq!(
         with_default,
         [
+            "AddScopeFieldInput.scopeItems: ? = \"[]\"",
             "MutationRoot.importDesignations(dryRun): Boolean = \"false\"",
+            "MutationRoot.syncCorporateNumbers(dryRun): Boolean = \"false\"",
             "Operator.designations(includeHistory): Boolean = \"false\"",
         ],
         "SPEC.md: `includeHistory: Boolean = false`"

@@ -785,9 +785,10 @@ pub struct AddScopeFieldInput {
     name_en: String,
     /// The ministry with jurisdiction over it.
     ministry: String,
-    /// Its scope items (services of a sector, sub-businesses of a domain).
-    #[graphql(default)]
-    scope_items: Vec<NewScopeItemInput>,
+    /// Its scope items (services of a sector, sub-businesses of a domain); none when
+    /// left out (nullable, as every argument with a default).
+    #[graphql(default_with = "Some(Vec::new())")]
+    scope_items: Option<Vec<NewScopeItemInput>>,
 }
 
 /// A sector or business domain to retire (with its scope items, links and jurisdictions).
@@ -905,8 +906,12 @@ pub enum ScopeChangeInput {
     SetJurisdiction(SetJurisdictionInput),
 }
 
-fn new_items(items: Vec<NewScopeItemInput>) -> Vec<NewScopeItem> {
-    items.into_iter().map(|i| NewScopeItem { code: i.code, name_ja: i.name_ja, name_en: i.name_en }).collect()
+fn new_items(items: Option<Vec<NewScopeItemInput>>) -> Vec<NewScopeItem> {
+    items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| NewScopeItem { code: i.code, name_ja: i.name_ja, name_en: i.name_en })
+        .collect()
 }
 
 impl ScopeChangeInput {
