@@ -11,6 +11,7 @@ pub mod operator;
 pub mod overlap;
 pub mod principal;
 pub mod proposal;
+pub mod record_time;
 pub mod reference;
 pub mod regime;
 #[cfg(test)]

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::domain::designation::{self, Designation, DesignationStatus};
 use crate::domain::operator::Operator;
-use crate::domain::operator::OperatorQuery;
+use crate::domain::operator::{DesignatedPeriod, OperatorQuery};
 use crate::domain::overlap::{self, OverlapReport};
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::{CorporateNumber, Regime, today};
@@ -27,6 +27,9 @@ pub struct OperatorEntry {
     pub operator: Operator,
     pub designations: Arc<Vec<Designation>>,
 }
+
+/// Operators answered in place of the index's own (None: absent), by corporate number.
+pub type Overrides = HashMap<CorporateNumber, Option<Arc<OperatorEntry>>>;
 
 /// Operators read per round trip while loading.
 const LOAD_PAGE: u64 = 1000;
@@ -301,15 +304,8 @@ impl RegistryIndex {
         snapshot: &ReferenceSnapshot,
         as_of: NaiveDate,
     ) -> Result<Option<OverlapReport>, StorageError> {
-        let stale: Vec<CorporateNumber> = {
-            let state = self.read();
-            if !state.complete {
-                return Ok(None);
-            }
-            state.stale.keys().copied().collect()
-        };
-        if !stale.is_empty() {
-            self.load(&stale).await?;
+        if !self.refresh().await? {
+            return Ok(None);
         }
         let state = self.read();
         let active = state.entries.values().map(|held| {
@@ -319,6 +315,60 @@ impl RegistryIndex {
                 .map(|d| (d.regime, &*d.field))
         });
         Ok(Some(overlap::compute_grouped(snapshot, as_of, active)))
+    }
+
+    /// Reads the operators marked stale again; false while the index is still loading.
+    async fn refresh(&self) -> Result<bool, StorageError> {
+        let stale: Vec<CorporateNumber> = {
+            let state = self.read();
+            if !state.complete {
+                return Ok(false);
+            }
+            state.stale.keys().copied().collect()
+        };
+        if !stale.is_empty() {
+            self.load(&stale).await?;
+        }
+        Ok(true)
+    }
+
+    /// Visits every operator with its designations, `instead` taking the place of the
+    /// held ones (None there: absent), in no particular order; false while the index is
+    /// still loading. Answers as recorded at an instant (`knownAt`) pass over it.
+    pub async fn scan(
+        &self,
+        instead: &Overrides,
+        mut visit: impl FnMut(&Operator, &[DesignatedPeriod<'_>]),
+    ) -> Result<bool, StorageError> {
+        if !self.refresh().await? {
+            return Ok(false);
+        }
+        let state = self.read();
+        let mut periods: Vec<DesignatedPeriod<'_>> = Vec::new();
+        for (number, held) in &state.entries {
+            if instead.contains_key(number) {
+                continue;
+            }
+            periods.clear();
+            periods.extend(held.designations.iter().map(|d| DesignatedPeriod {
+                regime: d.regime,
+                field: &d.field,
+                effective_from: d.effective_from,
+                effective_to: d.effective_to,
+            }));
+            visit(&held.operator, &periods);
+        }
+        for entry in instead.values().flatten() {
+            periods.clear();
+            periods.extend(entry.designations.iter().map(|d| DesignatedPeriod {
+                regime: d.regime,
+                field: &d.field,
+                effective_from: d.effective_from,
+                effective_to: d.effective_to,
+            }));
+            visit(&entry.operator, &periods);
+        }
+        Ok(true)
     }
 
     /// Marks operators stale: their next use reads them again.
