@@ -130,6 +130,24 @@ async fn a_curation_after_an_instant_is_absent_at_it(app: TestApp) -> TestApp {
     app
 }
 
+async fn a_seed_data_load_after_an_instant_is_undone_at_it(app: TestApp) -> TestApp {
+    let before = instant().await;
+    let dir = crate::seeding::edited_seed_dir("sectors.toml", "\"医療\"", "\"医療（改）\"");
+    let output = app.cli(&["seed", "--seed-dir", dir.path().to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let after = instant().await;
+    let query = "query($k: DateTime) { sectors(knownAt: $k) { code nameJa } obligationRules(knownAt: $k) { code } }";
+    let name = |data: &Value| {
+        data["sectors"].as_array().unwrap().iter().find(|s| s["code"] == "medical").unwrap()["nameJa"].clone()
+    };
+    let then = app.data(query, json!({ "k": before }), None).await;
+    let later = app.data(query, json!({ "k": after }), None).await;
+    assert_eq!(name(&then), "医療");
+    assert_eq!(name(&later), "医療（改）");
+    assert_eq!(then["obligationRules"], later["obligationRules"]);
+    app
+}
+
 const REPORT: &str = "query($k: DateTime) { overlap(asOf: \"2025-06-01\", knownAt: $k) {
     asOf totals { both espaOnly ciOnly } cells { sector { code } domain { code } operatorCount }
     domainGaps { domain { code } operatorCount linkedSectors { code }
@@ -201,6 +219,7 @@ async fn instants_in_the_future_or_before_the_first_record_are_refused(app: Test
 e2e!(
     a_correction_a_closing_and_an_import_after_an_instant_are_invisible_at_it,
     a_curation_after_an_instant_is_absent_at_it,
+    a_seed_data_load_after_an_instant_is_undone_at_it,
     an_overlap_report_is_reproduced_byte_for_byte_after_later_changes,
     instants_in_the_future_or_before_the_first_record_are_refused,
 );
