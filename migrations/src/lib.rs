@@ -12,6 +12,7 @@ mod m20261126_000003_registry_tables;
 mod m20261127_000004_change_control;
 mod m20261201_000005_change_effects;
 mod m20261201_000006_policy_role;
+mod m20261203_000007_scope_proposals;
 mod provenance;
 
 /// The error text the SQLite non-overlap trigger raises (PostgreSQL reports SQLSTATE 23P01).
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_change_control::Migration),
             Box::new(m20261201_000005_change_effects::Migration),
             Box::new(m20261201_000006_policy_role::Migration),
+            Box::new(m20261203_000007_scope_proposals::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use crate::config::{CreateArgs, DatabaseArgs, HttpSettings, SeedArgs, ServeSettings};
 use crate::domain::Principal;
+use crate::graphql::persisted::{PersistedDocuments, TrustedDocuments, TrustedDocumentsError};
 use crate::graphql::{Introspection, QueryLimits, build_schema};
 use crate::http::body::BodyLimits;
 use crate::http::connections::Connections;
@@ -30,6 +31,8 @@ pub enum StartupError {
     Seed(#[from] SeedErrors),
     #[error(transparent)]
     Service(#[from] ServiceError),
+    #[error(transparent)]
+    TrustedDocuments(#[from] TrustedDocumentsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
 }
@@ -110,6 +113,10 @@ pub async fn build_state(settings: &ServeSettings) -> Result<AppState, StartupEr
     let services = Services::new(db, read);
     seed_when_new(&services, &settings.seed).await?;
     let limits = &settings.limits;
+    let trusted = limits.trusted_documents.as_deref().map(TrustedDocuments::load).transpose()?;
+    if let Some(trusted) = &trusted {
+        tracing::info!(documents = trusted.len(), "only trusted documents run for tokens other than admin");
+    }
     let query_limits = QueryLimits::from(limits);
     let introspection = if limits.disable_introspection { Introspection::Disabled } else { Introspection::Enabled };
     Ok(AppState::new(SharedState {
@@ -122,6 +129,7 @@ pub async fn build_state(settings: &ServeSettings) -> Result<AppState, StartupEr
         connections: Connections::new(limits, &settings.http),
         ws_timeouts: WsTimeouts::from(limits),
         query_limits,
+        documents: PersistedDocuments::new(trusted),
     }))
 }
 

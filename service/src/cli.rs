@@ -116,7 +116,7 @@ pub async fn export_to(
     output: Option<&Path>,
 ) -> Result<(), ServiceError> {
     // A one-off command has no index loaded: the overlap comes from one query.
-    let table = export(services, principal, kind, as_of).await?;
+    let table = export(services, principal, kind, as_of, None).await?;
     let bytes = match format {
         ExportFormat::Csv => table.to_csv()?,
         ExportFormat::Json => {

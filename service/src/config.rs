@@ -202,6 +202,10 @@ pub struct Limits {
     #[arg(long, env = "SCOPE_REGISTRY_WS_IDLE_TIMEOUT_SECS", default_value_t = DEFAULT_WS_IDLE_TIMEOUT_SECS,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub ws_idle_timeout_secs: u64,
+    /// A JSON file of the only GraphQL documents that run for tokens other than admin
+    /// (`{"<sha256>": "<document>"}` or an Apollo persisted query manifest).
+    #[arg(long, env = "SCOPE_REGISTRY_TRUSTED_DOCUMENTS", value_name = "FILE")]
+    pub trusted_documents: Option<std::path::PathBuf>,
 }
 
 impl Default for Limits {
@@ -223,6 +227,7 @@ impl Default for Limits {
             ws_max_per_token: DEFAULT_WS_MAX_PER_TOKEN,
             ws_init_timeout_secs: DEFAULT_WS_INIT_TIMEOUT_SECS,
             ws_idle_timeout_secs: DEFAULT_WS_IDLE_TIMEOUT_SECS,
+            trusted_documents: None,
         }
     }
 }

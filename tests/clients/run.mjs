@@ -10,7 +10,9 @@
 // - operations as a generated client sends them (optional variables left out) run
 //   without errors, and each answer's keys come in the order of the query;
 // - the graphql-ws client connects with the token, subscribes to designationChanged,
-//   and receives a designation made over HTTP.
+//   and receives a designation made over HTTP;
+// - Apollo Client's persisted-query link sends a query's hash alone, the query when the
+//   server asks for it, and the hash alone again the next time.
 //
 // Prints one line per check and closes with "N passed, N failed"; exits 1 on a failure.
 
@@ -34,6 +36,10 @@ import {
   validate,
   visit,
 } from 'graphql';
+import { createHash } from 'node:crypto';
+
+import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client/core/index.js';
+import { createPersistedQueryLink } from '@apollo/client/link/persisted-queries/index.js';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
@@ -353,6 +359,30 @@ await check('graphql-ws: an unknown token is refused when the connection opens',
   } finally {
     await client.dispose();
   }
+});
+
+await check("Apollo Client's automatic persisted queries: the hash alone, the query once when asked", async () => {
+  const sent = [];
+  const recordingFetch = (url, init) => {
+    const body = JSON.parse(init.body);
+    sent.push({ hash: body.extensions?.persistedQuery?.sha256Hash ?? null, query: Boolean(body.query) });
+    return fetch(url, init);
+  };
+  const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+  const client = new ApolloClient({
+    link: createPersistedQueryLink({ sha256 }).concat(new HttpLink({ uri: endpoint, fetch: recordingFetch })),
+    cache: new InMemoryCache(),
+  });
+  // A document of this run's own, so that no earlier run has registered it.
+  const query = gql`query PersistedSectors${Date.now()} { sectors { code nameEn } }`;
+  for (const round of [1, 2]) {
+    const result = await client.query({ query, fetchPolicy: 'no-cache' });
+    assert(result.data.sectors.length === 15, `round ${round}: ${JSON.stringify(result.data)}`);
+  }
+  const shape = sent.map((request) => `${request.hash ? 'hash' : 'no hash'}${request.query ? '+query' : ''}`);
+  assert(JSON.stringify(shape) === JSON.stringify(['hash', 'hash+query', 'hash']), `requests sent: ${shape}`);
+  assert(new Set(sent.map((request) => request.hash)).size === 1, 'one hash throughout');
+  client.stop();
 });
 
 console.log(`${passed} passed, ${failed} failed`);

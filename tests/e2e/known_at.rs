@@ -159,6 +159,12 @@ async fn report_bytes(app: &TestApp, token: &str, known_at: Option<&str>) -> Str
     response.text().await.unwrap()
 }
 
+/// An export's status and body.
+async fn export(app: &TestApp, path: &str, token: &str) -> (u16, String) {
+    let response = app.request(reqwest::Method::GET, path).bearer_auth(token).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
 async fn an_overlap_report_is_reproduced_byte_for_byte_after_later_changes(app: TestApp) -> TestApp {
     let admin = app.token("admin", None);
     let reader = app.token("reader", None);
@@ -172,6 +178,8 @@ async fn an_overlap_report_is_reproduced_byte_for_byte_after_later_changes(app: 
 
     // The report as sent to the headquarters, and the instant it was made.
     let stored = report_bytes(&app, &reader, None).await;
+    let (_, stored_csv) = export(&app, "/export/overlap.csv?asOf=2025-06-01", &reader).await;
+    let (_, stored_operators) = export(&app, "/export/operators.csv?asOf=2025-06-01", &reader).await;
     let sent = instant().await;
     assert!(stored.contains("\"espaOnly\":2"), "{stored}");
 
@@ -192,6 +200,20 @@ async fn an_overlap_report_is_reproduced_byte_for_byte_after_later_changes(app: 
     let reproduced = report_bytes(&app, &reader, Some(&sent)).await;
     assert_eq!(reproduced, stored, "the report as recorded then, byte for byte");
     assert_eq!(report_bytes(&app, &reader, Some(&sent)).await, stored, "and again");
+
+    // The exports, too (`?knownAt=`).
+    let at = sent.replace('+', "%2B");
+    let (_, now_csv) = export(&app, "/export/overlap.csv?asOf=2025-06-01", &reader).await;
+    assert_ne!(now_csv, stored_csv);
+    let (status, csv) = export(&app, &format!("/export/overlap.csv?asOf=2025-06-01&knownAt={at}"), &reader).await;
+    assert_eq!((status, csv), (200, stored_csv));
+    let (_, listed) = export(&app, &format!("/export/operators.csv?asOf=2025-06-01&knownAt={at}"), &reader).await;
+    assert_eq!(listed, stored_operators);
+    let (status, body) = export(&app, "/export/crosswalk.csv?knownAt=2999-01-01T00:00:00Z", &reader).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("is in the future"), "{body}");
+    let (status, body) = export(&app, "/export/crosswalk.csv?knownAt=yesterday", &reader).await;
+    assert!(status == 400 && body.contains("knownAt"), "{body}");
     app
 }
 

@@ -20,18 +20,31 @@ async fn the_page_is_served_self_contained(app: TestApp) -> TestApp {
     let html = page.text().await.expect("body");
     assert!(html.contains(r#"<html lang="ja">"#), "Japanese by default");
     assert!(html.contains(r#"href="/graphql""#), "GraphiQL is linked");
+    assert!(html.contains(r#"<script type="module" src="/assets/scope-map.js">"#), "{html}");
+    assert!(html.contains(r#"href="/assets/scope-map.css""#), "{html}");
+    // The style, then the entry module and every module it imports, however deep.
     let mut files = vec![("/".to_owned(), html.clone())];
-    for (path, content_type) in [
-        ("/assets/scope-map.js", "text/javascript; charset=utf-8"),
-        ("/assets/scope-map.css", "text/css; charset=utf-8"),
-    ] {
-        assert!(html.contains(path), "the page loads {path}");
-        let response = get(path).await.expect("GET asset");
+    let mut pending = vec![
+        ("/assets/scope-map.css".to_owned(), "text/css; charset=utf-8"),
+        ("/assets/scope-map.js".to_owned(), "text/javascript; charset=utf-8"),
+    ];
+    while let Some((path, content_type)) = pending.pop() {
+        if files.iter().any(|(seen, _)| *seen == path) {
+            continue;
+        }
+        let response = get(&path).await.expect("GET asset");
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(response.headers()["content-type"], content_type, "{path}");
         assert_eq!(response.headers()["x-content-type-options"], "nosniff", "{path}");
-        files.push((path.to_owned(), response.text().await.expect("body")));
+        let text = response.text().await.expect("body");
+        pending.extend(imports_of(&path, &text).into_iter().map(|module| (module, "text/javascript; charset=utf-8")));
+        files.push((path, text));
     }
+    assert!(
+        files.len() > 3,
+        "the page's script is split into modules: {:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
     for (path, text) in &files {
         for outside in ["http://", "https://", "\"//", "'//", "url(//", "@import"] {
             assert!(!text.contains(outside), "{path} refers to something outside the server ({outside})");
@@ -44,6 +57,21 @@ async fn the_page_is_served_self_contained(app: TestApp) -> TestApp {
 }
 
 e2e!(the_page_is_served_self_contained);
+
+/// The absolute paths of the modules a module at `path` imports (`import … from './x.js'`).
+fn imports_of(path: &str, module: &str) -> Vec<String> {
+    let folder = &path[..=path.rfind('/').expect("an absolute path")];
+    module
+        .lines()
+        .filter(|line| line.starts_with("import ") || line.starts_with("} from "))
+        .filter_map(|line| line.split_once(" from '"))
+        .map(|(_, rest)| {
+            let target = &rest[..rest.find('\'').expect("a closing quote")];
+            let relative = target.strip_prefix("./").unwrap_or_else(|| panic!("{path} imports {target}, not ./…"));
+            format!("{folder}{relative}")
+        })
+        .collect()
+}
 
 const SCOPE: &str = "query($d: Date) { sectors(asOf: $d) { code nameEn links { domain { code } rationale } }
     businessDomains(asOf: $d) { code }

@@ -73,8 +73,12 @@ impl GraphqlSocket {
     }
 
     pub async fn subscribe(&mut self, query: &str, variables: Value) {
-        self.send(json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } }))
-            .await;
+        self.subscribe_with(json!({ "query": query, "variables": variables })).await;
+    }
+
+    /// Subscribes with a payload as given (for extensions, or no query at all).
+    pub async fn subscribe_with(&mut self, payload: Value) {
+        self.send(json!({ "id": "1", "type": "subscribe", "payload": payload })).await;
     }
 
     async fn send(&mut self, message: Value) {

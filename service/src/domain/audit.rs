@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::designation::Designation;
 use super::operator::Operator;
+use super::proposal::ScopeProposal;
 use super::reference::LinkRecord;
 use super::token::ApiToken;
 use super::{CorporateNumber, Principal, Regime, Role};
@@ -73,6 +74,11 @@ stored_names! {
         RemoveScopeItemLink => "REMOVE_SCOPE_ITEM_LINK",
         SyncReferenceData => "SYNC_REFERENCE_DATA",
         ImportDesignations => "IMPORT_DESIGNATIONS",
+        CreateScopeProposal => "CREATE_SCOPE_PROPOSAL",
+        AddScopeProposalChange => "ADD_SCOPE_PROPOSAL_CHANGE",
+        RemoveScopeProposalChange => "REMOVE_SCOPE_PROPOSAL_CHANGE",
+        WithdrawScopeProposal => "WITHDRAW_SCOPE_PROPOSAL",
+        PromoteScopeProposal => "PROMOTE_SCOPE_PROPOSAL",
     }
 }
 
@@ -87,6 +93,7 @@ stored_names! {
         ScopeItemLink => "SCOPE_ITEM_LINK",
         ReferenceData => "REFERENCE_DATA",
         Import => "IMPORT",
+        ScopeProposal => "SCOPE_PROPOSAL",
         Ministry => "MINISTRY",
     }
 }
@@ -351,6 +358,22 @@ impl AuditState for Designation {
             "revocationReason": self.revocation_reason,
             "version": self.version,
             "updatedAt": self.updated_at,
+        })
+    }
+}
+
+impl AuditState for ScopeProposal {
+    fn audit_state(&self) -> Value {
+        json!({
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "status": self.status.as_str(),
+            "effectiveFrom": self.effective_from,
+            "version": self.version,
+            "changes": self.changes,
+            "promotedAt": self.promoted_at,
+            "promotedBy": self.promoted_by,
         })
     }
 }

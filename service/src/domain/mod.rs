@@ -14,6 +14,7 @@ pub mod proposal;
 pub mod record_time;
 pub mod reference;
 pub mod regime;
+pub mod spreadsheet;
 #[cfg(test)]
 pub mod strategies;
 pub mod text;

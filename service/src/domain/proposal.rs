@@ -11,14 +11,20 @@
 //! - [`impact`]: what the proposal changes for gaps, overlap, designations, candidates,
 //!   obligations and ministries ([`ScopeImpact`]), in one pass over the operators.
 //! - [`compare`]: where the impacts of two proposals differ ([`ImpactComparison`]).
+//! - [`ScopeProposal`]: the proposal as a record and its lifecycle (draft, promoted,
+//!   withdrawn; versioned).
+//! - [`PromotedRecords`] / [`keep_promoted`]: what a promotion wrote, kept by later
+//!   loads of seed-data.
 //!
 //! Everything here is pure: no I/O, no database, no clock.
 
 mod apply;
 mod change;
 mod compare;
+mod draft;
 mod impact;
 mod plan;
+mod promoted;
 
 #[cfg(test)]
 mod tests;
@@ -29,9 +35,11 @@ pub use compare::{
     ImpactComparison, ImpactDifference, JurisdictionChange, ObligationMeasure, OperatorMeasure, OverlapMeasure,
     ScopeKind, compare,
 };
+pub use draft::{ProposalStatus, ScopeProposal};
 pub use impact::{
     CandidateGroup, CellCount, DesignationFacts, DesignationView, DomainGapCount, EndingByRecord, EndingDesignation,
     EndingDesignations, FieldCode, LinkChange, MinistryImpact, ObligationChange, OperatorDesignations, OverlapSummary,
     ScopeCodes, ScopeImpact, impact,
 };
 pub use plan::{NewRecord, PlanError, RecordKey, ReferenceDiff, ValidityEnd, promotion_plan};
+pub use promoted::{PromotedRecords, RecordPositions, keep_promoted};

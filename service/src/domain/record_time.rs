@@ -206,6 +206,12 @@ impl OperatorState {
                     self.restore_designation(ended)?;
                 }
             }
+            // A promoted scope revision proposal ends the designations on what it retires.
+            (AuditAction::PromoteScopeProposal, Some(before)) => {
+                for ended in before["designations"].as_array().into_iter().flatten() {
+                    self.restore_designation(ended)?;
+                }
+            }
             (AuditAction::RevokeDesignation | AuditAction::CorrectDesignation, Some(before)) => {
                 self.restore_designation(before)?;
             }

@@ -73,12 +73,16 @@ pub struct JurisdictionRecord {
     pub provenance: Provenance,
 }
 
-/// Whether a link came from seed-data or from a curation through the API.
+/// Whether a link came from seed-data, from a curation through the API, or from a
+/// promoted scope revision proposal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LinkOrigin {
     Seed,
     Curated,
+    /// Kept by later loads of seed-data as the promotion wrote it (not "curated": the
+    /// promotion's record of what it wrote keeps it, see `proposal::keep_promoted`).
+    Promoted,
 }
 
 impl LinkOrigin {
@@ -86,6 +90,7 @@ impl LinkOrigin {
         match self {
             LinkOrigin::Seed => "seed",
             LinkOrigin::Curated => "curated",
+            LinkOrigin::Promoted => "promoted",
         }
     }
 
@@ -93,6 +98,7 @@ impl LinkOrigin {
         match text {
             "seed" => Some(LinkOrigin::Seed),
             "curated" => Some(LinkOrigin::Curated),
+            "promoted" => Some(LinkOrigin::Promoted),
             _ => None,
         }
     }

@@ -78,6 +78,17 @@ mirrored_enum! {
         /// `importDesignations` or `scope-registry import`: one event per import; `after`
         /// counts what it did and every operator and designation it created is a subject.
         ImportDesignations,
+        /// `createScopeProposal`.
+        CreateScopeProposal,
+        /// `addScopeProposalChange`.
+        AddScopeProposalChange,
+        /// `removeScopeProposalChange`.
+        RemoveScopeProposalChange,
+        /// `withdrawScopeProposal`.
+        WithdrawScopeProposal,
+        /// `promoteScopeProposal`: `after` holds the reference rows written and the
+        /// designations ended; every ended designation and its operator is a subject.
+        PromoteScopeProposal,
     }
 }
 
@@ -99,6 +110,8 @@ mirrored_enum! {
         ReferenceData,
         /// A bulk import as a whole (it has no id).
         Import,
+        /// A scope revision proposal; its id is the proposal's id.
+        ScopeProposal,
         /// A ministry (as a filter: the events in its jurisdiction).
         Ministry,
     }

@@ -13,6 +13,7 @@ pub mod loader;
 pub mod operators;
 pub mod overlap;
 pub mod pagination;
+pub mod persisted;
 pub mod reference;
 pub mod scalars;
 pub mod subscriptions;

@@ -6,13 +6,14 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, Object, SimpleObject, TypeName};
+use async_graphql::{Context, Enum, MergedObject, Object, SimpleObject, TypeName};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::limits::LIST_COST;
 use super::scalars::Date;
 use super::{ApiResult, request};
-use crate::domain::reference::{LinkOrigin, Provenance, ReferenceSnapshot};
+use crate::domain::crosswalk::LinkKind;
+use crate::domain::reference::{LinkOrigin, LinkRecord, Provenance, ReferenceSnapshot};
 use crate::domain::{Regime, Relation, today};
 use crate::services;
 
@@ -95,6 +96,8 @@ pub enum LinkOriginValue {
     Seed,
     /// Set by an administrator through the API.
     Curated,
+    /// Written by promoting a scope revision proposal (`promoteScopeProposal`).
+    Promoted,
 }
 
 impl From<LinkOrigin> for LinkOriginValue {
@@ -102,6 +105,7 @@ impl From<LinkOrigin> for LinkOriginValue {
         match origin {
             LinkOrigin::Seed => LinkOriginValue::Seed,
             LinkOrigin::Curated => LinkOriginValue::Curated,
+            LinkOrigin::Promoted => LinkOriginValue::Promoted,
         }
     }
 }
@@ -410,144 +414,129 @@ impl MinistryObject {
     }
 }
 
-/// A link between a CI sector and an ESPA business domain, read "sector RELATION domain".
-pub struct CrosswalkLinkObject {
+/// One link of either table (sector–domain or scope item–scope item), as seen at a date.
+struct LinkRef {
     snap: Arc<ReferenceSnapshot>,
+    kind: LinkKind,
     index: usize,
     as_of: NaiveDate,
 }
 
-impl CrosswalkLinkObject {
-    pub fn new(snap: Arc<ReferenceSnapshot>, index: usize, as_of: NaiveDate) -> Self {
-        Self { snap, index, as_of }
+impl LinkRef {
+    fn record(&self) -> &LinkRecord {
+        let data = self.snap.data();
+        match self.kind {
+            LinkKind::Fields => &data.links[self.index],
+            LinkKind::ScopeItems => &data.item_links[self.index],
+        }
+    }
+}
+
+/// The fields both kinds of link have (merged into `CrosswalkLink` and `ScopeItemLink`).
+pub struct LinkDetails(LinkRef);
+
+#[Object]
+impl LinkDetails {
+    /// How the CI side relates to the ESPA side.
+    async fn relation(&self) -> RelationValue {
+        self.0.record().relation.into()
     }
 
-    fn record(&self) -> &crate::domain::reference::LinkRecord {
-        &self.snap.data().links[self.index]
+    /// One sentence on why this relation was chosen.
+    async fn rationale(&self) -> &str {
+        &self.0.record().rationale
+    }
+
+    /// The citation this link rests on.
+    async fn source(&self) -> String {
+        self.0.snap.cite(&self.0.record().provenance)
+    }
+
+    /// First day the link holds (null: as long as both ends exist).
+    async fn valid_from(&self) -> Option<Date> {
+        self.0.record().validity.from.map(Date)
+    }
+
+    /// First day the link no longer holds (exclusive).
+    async fn valid_to(&self) -> Option<Date> {
+        self.0.record().validity.to.map(Date)
+    }
+
+    /// Whether the link comes from seed-data or was curated through the API.
+    async fn origin(&self) -> LinkOriginValue {
+        self.0.record().origin.into()
+    }
+
+    /// Where this record comes from.
+    async fn provenance(&self) -> ProvenanceValue {
+        ProvenanceValue::new(&self.0.snap, &self.0.record().provenance)
+    }
+}
+
+/// The two ends of a sector–domain link.
+pub struct CrosswalkLinkEnds(LinkRef);
+
+#[Object]
+impl CrosswalkLinkEnds {
+    /// The CI side.
+    async fn sector(&self) -> ApiResult<SectorObject> {
+        SectorObject::by_code(&self.0.snap, &self.0.record().ci, self.0.as_of).ok_or(super::ApiError::Internal)
+    }
+
+    /// The ESPA side.
+    async fn domain(&self) -> ApiResult<DomainObject> {
+        DomainObject::by_code(&self.0.snap, &self.0.record().espa, self.0.as_of).ok_or(super::ApiError::Internal)
     }
 }
 
 /// A crosswalk link between a CI sector and an ESPA business domain, read
 /// "sector RELATION domain". No link means no relationship.
-#[Object(name = "CrosswalkLink")]
+#[derive(MergedObject)]
+#[graphql(name = "CrosswalkLink")]
+pub struct CrosswalkLinkObject(CrosswalkLinkEnds, LinkDetails);
+
 impl CrosswalkLinkObject {
-    /// The CI side.
-    async fn sector(&self) -> ApiResult<SectorObject> {
-        SectorObject::by_code(&self.snap, &self.record().ci, self.as_of).ok_or(super::ApiError::Internal)
-    }
-
-    /// The ESPA side.
-    async fn domain(&self) -> ApiResult<DomainObject> {
-        DomainObject::by_code(&self.snap, &self.record().espa, self.as_of).ok_or(super::ApiError::Internal)
-    }
-
-    /// How the sector relates to the domain.
-    async fn relation(&self) -> RelationValue {
-        self.record().relation.into()
-    }
-
-    /// One sentence on why this relation was chosen.
-    async fn rationale(&self) -> &str {
-        &self.record().rationale
-    }
-
-    /// The citation this link rests on.
-    async fn source(&self) -> String {
-        self.snap.cite(&self.record().provenance)
-    }
-
-    /// First day the link holds (null: as long as both sides exist).
-    async fn valid_from(&self) -> Option<Date> {
-        self.record().validity.from.map(Date)
-    }
-
-    /// First day the link no longer holds (exclusive).
-    async fn valid_to(&self) -> Option<Date> {
-        self.record().validity.to.map(Date)
-    }
-
-    /// Whether the link comes from seed-data or was curated through the API.
-    async fn origin(&self) -> LinkOriginValue {
-        self.record().origin.into()
-    }
-
-    /// Where this record comes from.
-    async fn provenance(&self) -> ProvenanceValue {
-        ProvenanceValue::new(&self.snap, &self.record().provenance)
-    }
-}
-
-/// A link between a CI scope item and an ESPA scope item.
-pub struct ScopeItemLinkObject {
-    snap: Arc<ReferenceSnapshot>,
-    index: usize,
-    as_of: NaiveDate,
-}
-
-impl ScopeItemLinkObject {
     pub fn new(snap: Arc<ReferenceSnapshot>, index: usize, as_of: NaiveDate) -> Self {
-        Self { snap, index, as_of }
+        let link = || LinkRef { snap: snap.clone(), kind: LinkKind::Fields, index, as_of };
+        Self(CrosswalkLinkEnds(link()), LinkDetails(link()))
     }
+}
 
-    fn record(&self) -> &crate::domain::reference::LinkRecord {
-        &self.snap.data().item_links[self.index]
-    }
+/// The two ends of a scope-item link.
+pub struct ScopeItemLinkEnds(LinkRef);
 
+impl ScopeItemLinkEnds {
     fn item(&self, regime: Regime, code: &str) -> ApiResult<ScopeItemObject> {
-        self.snap
-            .item_index(regime, code)
-            .map(|i| ScopeItemObject::new(self.snap.clone(), regime, i, self.as_of))
+        let snap = &self.0.snap;
+        snap.item_index(regime, code)
+            .map(|i| ScopeItemObject::new(snap.clone(), regime, i, self.0.as_of))
             .ok_or(super::ApiError::Internal)
+    }
+}
+
+#[Object]
+impl ScopeItemLinkEnds {
+    /// The CI scope item.
+    async fn sector_item(&self) -> ApiResult<ScopeItemObject> {
+        self.item(Regime::Ci, &self.0.record().ci)
+    }
+
+    /// The ESPA scope item.
+    async fn domain_item(&self) -> ApiResult<ScopeItemObject> {
+        self.item(Regime::Espa, &self.0.record().espa)
     }
 }
 
 /// A crosswalk link between a CI service and an ESPA sub-business, read
 /// "sectorItem RELATION domainItem".
-#[Object(name = "ScopeItemLink")]
+#[derive(MergedObject)]
+#[graphql(name = "ScopeItemLink")]
+pub struct ScopeItemLinkObject(ScopeItemLinkEnds, LinkDetails);
+
 impl ScopeItemLinkObject {
-    /// The CI scope item.
-    async fn sector_item(&self) -> ApiResult<ScopeItemObject> {
-        self.item(Regime::Ci, &self.record().ci)
-    }
-
-    /// The ESPA scope item.
-    async fn domain_item(&self) -> ApiResult<ScopeItemObject> {
-        self.item(Regime::Espa, &self.record().espa)
-    }
-
-    /// How the CI item relates to the ESPA item.
-    async fn relation(&self) -> RelationValue {
-        self.record().relation.into()
-    }
-
-    /// One sentence on why this relation was chosen.
-    async fn rationale(&self) -> &str {
-        &self.record().rationale
-    }
-
-    /// The citation this link rests on.
-    async fn source(&self) -> String {
-        self.snap.cite(&self.record().provenance)
-    }
-
-    /// First day the link holds (null: as long as both items exist).
-    async fn valid_from(&self) -> Option<Date> {
-        self.record().validity.from.map(Date)
-    }
-
-    /// First day the link no longer holds (exclusive).
-    async fn valid_to(&self) -> Option<Date> {
-        self.record().validity.to.map(Date)
-    }
-
-    /// Whether the link comes from seed-data or was curated through the API.
-    async fn origin(&self) -> LinkOriginValue {
-        self.record().origin.into()
-    }
-
-    /// Where this record comes from.
-    async fn provenance(&self) -> ProvenanceValue {
-        ProvenanceValue::new(&self.snap, &self.record().provenance)
+    pub fn new(snap: Arc<ReferenceSnapshot>, index: usize, as_of: NaiveDate) -> Self {
+        let link = || LinkRef { snap: snap.clone(), kind: LinkKind::ScopeItems, index, as_of };
+        Self(ScopeItemLinkEnds(link()), LinkDetails(link()))
     }
 }
 

@@ -13,6 +13,7 @@ use super::error::{Reason, Rejection};
 use crate::config::Limits;
 use crate::domain::Principal;
 use crate::domain::authorization::{Operation, authorize};
+use crate::graphql::persisted::DocumentReference;
 use crate::graphql::{ApiError, QueryLimits};
 use crate::read_model::ParsedQueries;
 
@@ -23,11 +24,17 @@ pub const IMPORT_FIELD: &str = "importDesignations";
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GraphQLBody {
-    query: String,
+    /// Absent when the request names a persisted document by hash.
+    #[serde(default)]
+    query: Option<String>,
     #[serde(default)]
     operation_name: Option<String>,
     #[serde(default)]
     variables: Option<Variables>,
+    #[serde(default)]
+    extensions: Option<serde_json::Value>,
+    #[serde(default)]
+    document_id: Option<String>,
 }
 
 /// A decoded request, or a GraphQL error that ends it before execution.
@@ -140,13 +147,15 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
     }
 }
 
-/// Decodes a body already read by [`read`]: UTF-8, JSON, one request; then checks the
-/// query's shape before anything parses it recursively.
+/// Decodes a body already read by [`read`]: UTF-8, JSON, one request; finds its query
+/// text (`document`: sent, or persisted and named by hash); then checks the query's shape
+/// before anything parses it recursively.
 pub fn decode(
     bytes: &[u8],
     limits: BodyLimits,
     query_limits: &QueryLimits,
     parsed: &ParsedQueries,
+    document: impl FnOnce(DocumentReference) -> Result<String, ApiError>,
 ) -> Result<Decoded, Rejection> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         Rejection::new(
@@ -160,7 +169,10 @@ pub fn decode(
         } else if e.is_data() {
             Rejection::new(
                 Reason::InvalidRequest,
-                format!("the body must be a JSON object with a string \"query\" and optional \"operationName\" and \"variables\": {e}"),
+                format!(
+                    "the body must be a JSON object with a string \"query\" (or a persisted query's hash) and \
+                     optional \"operationName\", \"variables\" and \"extensions\": {e}"
+                ),
             )
         } else {
             Rejection::new(Reason::MalformedJson, format!("the request body is not valid JSON: {e}"))
@@ -168,10 +180,22 @@ pub fn decode(
     })?;
     let operation_name = body.operation_name.filter(|name| !name.is_empty());
     let oversized = bytes.len() > limits.ordinary;
-    if let Err(error) = query_limits.check_nesting(&body.query) {
+    let reference = DocumentReference { query: body.query, persisted_query: None, document_id: body.document_id }
+        .with_extensions(body.extensions.as_ref());
+    if reference.query.is_none() && !reference.names_a_document() {
+        return Err(Rejection::new(
+            Reason::InvalidRequest,
+            "the body must have a string \"query\", or name a persisted document (extensions.persistedQuery or documentId)",
+        ));
+    }
+    let query = match document(reference) {
+        Ok(query) => query,
+        Err(error) => return Ok(Decoded { operation_name, outcome: Err(error) }),
+    };
+    if let Err(error) = query_limits.check_nesting(&query) {
         return Ok(Decoded { operation_name, outcome: Err(error) });
     }
-    let mut request = async_graphql::Request::new(body.query);
+    let mut request = async_graphql::Request::new(query);
     if let Some(name) = &operation_name {
         request = request.operation_name(name.clone());
     }
@@ -206,6 +230,7 @@ mod tests {
     use axum::http::HeaderValue;
 
     use super::*;
+    use crate::graphql::persisted::PersistedDocuments;
 
     fn json_headers(content_type: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -228,8 +253,13 @@ mod tests {
     fn bodies() {
         let limits = BodyLimits { ordinary: 200, import: 1000 };
         let query_limits = QueryLimits::default();
-        let reason =
-            |body: &[u8]| decode(body, limits, &query_limits, &ParsedQueries::default()).err().map(|r| r.reason);
+        let reason = |body: &[u8]| {
+            decode(body, limits, &query_limits, &ParsedQueries::default(), |reference| {
+                PersistedDocuments::default().resolve(&Principal::Anonymous, reference)
+            })
+            .err()
+            .map(|r| r.reason)
+        };
         assert_eq!(reason(b"{\"query\": \"{ sectors { code } }\"}"), None);
         assert_eq!(reason(b"{\"query\": \"\xff\"}"), Some(Reason::InvalidUtf8));
         assert_eq!(reason(b"{\"query\": "), Some(Reason::MalformedJson));

@@ -1,5 +1,5 @@
-//! `GET /export/{operators,overlap,crosswalk,scope-gaps}.csv` — with `?asOf=` and
-//! `?format=json`. Operator data needs a bearer token; reference data is public.
+//! `GET /export/{operators,overlap,crosswalk,scope-gaps}.csv` — with `?asOf=`, `?knownAt=`
+//! (record time) and `?format=json`. Operator data needs a bearer token; reference data is public.
 
 use std::net::SocketAddr;
 
@@ -21,6 +21,8 @@ use crate::services::export::{ExportKind, export};
 #[serde(rename_all = "camelCase")]
 pub struct ExportParams {
     as_of: Option<String>,
+    /// Record time (RFC 3339): the export as the registry had recorded it then.
+    known_at: Option<String>,
     format: Option<String>,
 }
 
@@ -45,6 +47,14 @@ pub async fn export_file(
         Ok(date) => date.unwrap_or_else(today),
         Err(e) => return error(ApiError::bad_input(format!("asOf: {e}"))),
     };
+    let known_at = match params.known_at.as_deref().map(chrono::DateTime::parse_from_rfc3339).transpose() {
+        Ok(at) => at.map(|at| at.to_utc()),
+        Err(e) => {
+            return error(ApiError::bad_input(format!(
+                "knownAt: {e} (an RFC 3339 instant, e.g. 2026-04-01T09:00:00Z)"
+            )));
+        }
+    };
     let json = match params.format.as_deref() {
         None | Some("csv") => false,
         Some("json") => true,
@@ -55,7 +65,7 @@ pub async fn export_file(
         Err(Refusal::RateLimited(rejection)) => return rejection.into_response(),
         Err(Refusal::Unauthenticated(e)) => return error(e),
     };
-    let table = match export(&state.services, &principal, kind, as_of).await {
+    let table = match export(&state.services, &principal, kind, as_of, known_at).await {
         Ok(table) => table,
         Err(e) => return error(e.into()),
     };

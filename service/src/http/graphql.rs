@@ -54,7 +54,11 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
         None
     };
     let decoded = match body::read(&parts.headers, body, limits).await {
-        Ok(bytes) => body::decode(&bytes, limits, &state.query_limits, state.services.read_model().parsed()),
+        Ok(bytes) => {
+            body::decode(&bytes, limits, &state.query_limits, state.services.read_model().parsed(), |reference| {
+                state.documents.resolve(&principal, reference)
+            })
+        }
         Err(rejection) => Err(rejection),
     };
     let Decoded { operation_name, outcome } = match decoded {

@@ -42,6 +42,7 @@ use self::connections::Connections;
 use self::error::{Reason, Rejection};
 use self::rate_limit::RateLimiter;
 use crate::config::HttpSettings;
+use crate::graphql::persisted::PersistedDocuments;
 use crate::graphql::{AppSchema, QueryLimits};
 use crate::metrics::{self, Metrics};
 use crate::services::Services;
@@ -94,6 +95,8 @@ pub struct SharedState {
     pub connections: Arc<Connections>,
     pub ws_timeouts: WsTimeouts,
     pub query_limits: QueryLimits,
+    /// Documents known by hash (automatic persisted queries, trusted documents).
+    pub documents: PersistedDocuments,
 }
 
 pub fn router(state: AppState, http: &HttpSettings) -> Router {

@@ -8,19 +8,33 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 const INDEX_HTML: &str = include_str!("page/index.html");
-const SCRIPT: &str = include_str!("page/scope-map.js");
-const STYLE: &str = include_str!("page/scope-map.css");
+
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// The page's files under `/assets/`: its style and its ES modules (`scope-map.js`
+/// imports the ones in `js/`, by paths relative to its own).
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("scope-map.css", CSS, include_str!("page/scope-map.css")),
+    ("scope-map.js", JAVASCRIPT, include_str!("page/scope-map.js")),
+    ("js/api.js", JAVASCRIPT, include_str!("page/js/api.js")),
+    ("js/crosswalk.js", JAVASCRIPT, include_str!("page/js/crosswalk.js")),
+    ("js/dom.js", JAVASCRIPT, include_str!("page/js/dom.js")),
+    ("js/downloads.js", JAVASCRIPT, include_str!("page/js/downloads.js")),
+    ("js/operators.js", JAVASCRIPT, include_str!("page/js/operators.js")),
+    ("js/state.js", JAVASCRIPT, include_str!("page/js/state.js")),
+    ("js/text.js", JAVASCRIPT, include_str!("page/js/text.js")),
+];
 
 /// The page may load and call nothing but this server: no CDN, no outside fonts.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// The page and its two assets.
+/// The page and its assets.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route("/", get(index))
-        .route("/assets/scope-map.js", get(script))
-        .route("/assets/scope-map.css", get(style))
+    ASSETS.iter().fold(Router::new().route("/", get(index)), |router, &(path, content_type, body)| {
+        router.route(&format!("/assets/{path}"), get(move || async move { (common_headers(content_type), body) }))
+    })
 }
 
 /// Headers every embedded file carries. `no-cache` makes browsers revalidate, so a new
@@ -40,12 +54,4 @@ async fn index() -> impl IntoResponse {
         [(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY)],
         INDEX_HTML,
     )
-}
-
-async fn script() -> impl IntoResponse {
-    (common_headers("text/javascript; charset=utf-8"), SCRIPT)
-}
-
-async fn style() -> impl IntoResponse {
-    (common_headers("text/css; charset=utf-8"), STYLE)
 }

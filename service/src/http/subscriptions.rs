@@ -28,6 +28,7 @@ use super::error::{Reason, Rejection, TOO_MANY_CONNECTIONS_RETRY_AFTER_SECS};
 use super::{AppState, code_every_error, execute, with_request_data};
 use crate::domain::Principal;
 use crate::graphql::ApiError;
+use crate::graphql::persisted::DocumentReference;
 use crate::services::authentication::{self, Session};
 
 /// Largest message a client may send (a subscription with a thousand corporate numbers
@@ -244,6 +245,17 @@ fn run(
     connection: Option<Arc<Data>>,
 ) -> BoxStream<'static, Response> {
     let principal = session.principal.clone();
+    // The document may be named by hash, and may have to be a trusted one, as over HTTP.
+    let extensions: serde_json::Map<String, serde_json::Value> = (request.extensions.iter())
+        .filter_map(|(name, value)| Some((name.clone(), value.clone().into_json().ok()?)))
+        .collect();
+    let extensions = Some(serde_json::Value::Object(extensions));
+    let reference = DocumentReference { query: Some(std::mem::take(&mut request.query)), ..Default::default() }
+        .with_extensions(extensions.as_ref());
+    match state.documents.resolve(&principal, reference) {
+        Ok(query) => request.query = query,
+        Err(error) => return stream::once(async move { refusal(error) }).boxed(),
+    }
     state.services.read_model().parsed().prepare(&mut request);
     if !is_subscription(&mut request) {
         return stream::once(async move { execute(&state, principal, request).await }).boxed();

@@ -17,6 +17,7 @@ use crate::domain::designation::{self, Designation, DesignationStatus};
 use crate::domain::operator::Operator;
 use crate::domain::operator::{DesignatedPeriod, OperatorQuery};
 use crate::domain::overlap::{self, OverlapReport};
+use crate::domain::proposal::{self, DesignationFacts, OperatorDesignations, ScopeImpact};
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::{CorporateNumber, Regime, today};
 use crate::storage::{Db, StorageError, designations, operators};
@@ -26,6 +27,16 @@ use crate::storage::{Db, StorageError, designations, operators};
 pub struct OperatorEntry {
     pub operator: Operator,
     pub designations: Arc<Vec<Designation>>,
+}
+
+/// What a listing looks at in one designation, held or read.
+fn period(d: &impl DesignationFacts) -> DesignatedPeriod<'_> {
+    DesignatedPeriod {
+        regime: d.regime(),
+        field: d.field(),
+        effective_from: d.effective_from(),
+        effective_to: d.effective_to(),
+    }
 }
 
 /// Operators answered in place of the index's own (None: absent), by corporate number.
@@ -125,6 +136,30 @@ impl HeldOperator {
             })
             .collect();
         Arc::new(OperatorEntry { operator: self.operator.clone(), designations: Arc::new(designations) })
+    }
+}
+
+impl DesignationFacts for HeldDesignation {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn regime(&self) -> Regime {
+        self.regime
+    }
+    fn field(&self) -> &str {
+        &self.field
+    }
+    fn scope_item(&self) -> Option<&str> {
+        self.scope_item.as_deref()
+    }
+    fn effective_from(&self) -> NaiveDate {
+        self.effective_from
+    }
+    fn effective_to(&self) -> Option<NaiveDate> {
+        self.effective_to
+    }
+    fn ministry(&self) -> &str {
+        &self.ministry
     }
 }
 
@@ -298,27 +333,9 @@ impl RegistryIndex {
         Ok(self.get_many(&[number]).await?.remove(&number))
     }
 
-    /// The overlap report from memory, or None while the index is still loading.
-    pub async fn overlap(
-        &self,
-        snapshot: &ReferenceSnapshot,
-        as_of: NaiveDate,
-    ) -> Result<Option<OverlapReport>, StorageError> {
-        if !self.refresh().await? {
-            return Ok(None);
-        }
-        let state = self.read();
-        let active = state.entries.values().map(|held| {
-            held.designations
-                .iter()
-                .filter(move |d| designation::is_active(d.effective_from, d.effective_to, as_of))
-                .map(|d| (d.regime, &*d.field))
-        });
-        Ok(Some(overlap::compute_grouped(snapshot, as_of, active)))
-    }
-
-    /// Reads the operators marked stale again; false while the index is still loading.
-    async fn refresh(&self) -> Result<bool, StorageError> {
+    /// Whether every operator is held, with those a change marked stale read again
+    /// first (false while the index is still loading).
+    async fn refreshed(&self) -> Result<bool, StorageError> {
         let stale: Vec<CorporateNumber> = {
             let state = self.read();
             if !state.complete {
@@ -332,6 +349,25 @@ impl RegistryIndex {
         Ok(true)
     }
 
+    /// The overlap report from memory, or None while the index is still loading.
+    pub async fn overlap(
+        &self,
+        snapshot: &ReferenceSnapshot,
+        as_of: NaiveDate,
+    ) -> Result<Option<OverlapReport>, StorageError> {
+        if !self.refreshed().await? {
+            return Ok(None);
+        }
+        let state = self.read();
+        let active = state.entries.values().map(|held| {
+            held.designations
+                .iter()
+                .filter(move |d| designation::is_active(d.effective_from, d.effective_to, as_of))
+                .map(|d| (d.regime, &*d.field))
+        });
+        Ok(Some(overlap::compute_grouped(snapshot, as_of, active)))
+    }
+
     /// Visits every operator with its designations, `instead` taking the place of the
     /// held ones (None there: absent), in no particular order; false while the index is
     /// still loading. Answers as recorded at an instant (`knownAt`) pass over it.
@@ -340,7 +376,7 @@ impl RegistryIndex {
         instead: &Overrides,
         mut visit: impl FnMut(&Operator, &[DesignatedPeriod<'_>]),
     ) -> Result<bool, StorageError> {
-        if !self.refresh().await? {
+        if !self.refreshed().await? {
             return Ok(false);
         }
         let state = self.read();
@@ -350,25 +386,35 @@ impl RegistryIndex {
                 continue;
             }
             periods.clear();
-            periods.extend(held.designations.iter().map(|d| DesignatedPeriod {
-                regime: d.regime,
-                field: &d.field,
-                effective_from: d.effective_from,
-                effective_to: d.effective_to,
-            }));
+            periods.extend(held.designations.iter().map(period));
             visit(&held.operator, &periods);
         }
         for entry in instead.values().flatten() {
             periods.clear();
-            periods.extend(entry.designations.iter().map(|d| DesignatedPeriod {
-                regime: d.regime,
-                field: &d.field,
-                effective_from: d.effective_from,
-                effective_to: d.effective_to,
-            }));
+            periods.extend(entry.designations.iter().map(period));
             visit(&entry.operator, &periods);
         }
         Ok(true)
+    }
+
+    /// What a scope revision proposal would change (`before`: the live snapshot,
+    /// `after`: the proposal applied) at `date`, over every operator in one pass in
+    /// memory; None while the index is still loading.
+    pub async fn impact(
+        &self,
+        before: &ReferenceSnapshot,
+        after: &ReferenceSnapshot,
+        date: NaiveDate,
+    ) -> Result<Option<ScopeImpact>, StorageError> {
+        if !self.refreshed().await? {
+            return Ok(None);
+        }
+        let state = self.read();
+        let operators = state
+            .entries
+            .iter()
+            .map(|(number, held)| OperatorDesignations { operator: *number, designations: &held.designations[..] });
+        Ok(Some(proposal::impact(before, after, date, operators)))
     }
 
     /// Marks operators stale: their next use reads them again.

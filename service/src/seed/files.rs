@@ -135,6 +135,40 @@ impl fmt::Display for SeedErrors {
     }
 }
 
+/// The citation fields of an entry, as written.
+struct Citation<'a> {
+    source: &'a str,
+    locator: Option<&'a String>,
+    confirmed: Option<bool>,
+    note: Option<&'a String>,
+}
+
+/// An entry of a seed-data file, with the citation fields every such record has.
+macro_rules! cited_entry {
+    ($name:ident { $($(#[$attr:meta])* $field:ident: $ty:ty),* $(,)? }) => {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            $($(#[$attr])* $field: $ty,)*
+            source: String,
+            locator: Option<String>,
+            confirmed: Option<bool>,
+            note: Option<String>,
+        }
+
+        impl $name {
+            fn citation(&self) -> Citation<'_> {
+                Citation {
+                    source: &self.source,
+                    locator: self.locator.as_ref(),
+                    confirmed: self.confirmed,
+                    note: self.note.as_ref(),
+                }
+            }
+        }
+    };
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct SourcesFile {
@@ -160,17 +194,7 @@ struct MinistriesFile {
     ministry: Vec<MinistryEntry>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MinistryEntry {
-    code: String,
-    name_ja: String,
-    name_en: String,
-    source: String,
-    locator: Option<String>,
-    confirmed: Option<bool>,
-    note: Option<String>,
-}
+cited_entry!(MinistryEntry { code: String, name_ja: String, name_en: String });
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -186,21 +210,17 @@ struct DomainsFile {
     domain: Vec<FieldEntry>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FieldEntry {
-    code: String,
-    name_ja: String,
-    name_en: String,
-    valid_from: Option<String>,
-    valid_to: Option<String>,
-    source: String,
-    locator: Option<String>,
-    confirmed: Option<bool>,
-    note: Option<String>,
-    #[serde(default)]
-    scope_item: Vec<ItemEntry>,
-}
+cited_entry!(
+    FieldEntry {
+        code: String,
+        name_ja: String,
+        name_en: String,
+        valid_from: Option<String>,
+        valid_to: Option<String>,
+        #[serde(default)]
+        scope_item: Vec<ItemEntry>,
+    }
+);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -223,19 +243,15 @@ struct JurisdictionsFile {
     jurisdiction: Vec<JurisdictionEntry>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JurisdictionEntry {
-    ministry: String,
-    sector: Option<String>,
-    domain: Option<String>,
-    valid_from: Option<String>,
-    valid_to: Option<String>,
-    source: String,
-    locator: Option<String>,
-    confirmed: Option<bool>,
-    note: Option<String>,
-}
+cited_entry!(
+    JurisdictionEntry {
+        ministry: String,
+        sector: Option<String>,
+        domain: Option<String>,
+        valid_from: Option<String>,
+        valid_to: Option<String>,
+    }
+);
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -246,35 +262,37 @@ struct CrosswalkFile {
     item_link: Vec<ItemLinkEntry>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LinkEntry {
-    sector: String,
-    domain: String,
-    relation: String,
-    rationale: String,
-    valid_from: Option<String>,
-    valid_to: Option<String>,
-    source: String,
-    locator: Option<String>,
-    confirmed: Option<bool>,
-    note: Option<String>,
+/// A `[[link]]` or `[[item_link]]` entry: the two kinds differ only in how their ends
+/// are named.
+macro_rules! link_entry {
+    ($name:ident { $ci:ident, $espa:ident }) => {
+        cited_entry!($name {
+            $ci: String,
+            $espa: String,
+            relation: String,
+            rationale: String,
+            valid_from: Option<String>,
+            valid_to: Option<String>,
+        });
+
+        impl $name {
+            fn parts(&self) -> LinkParts<'_> {
+                LinkParts {
+                    ci: &self.$ci,
+                    espa: &self.$espa,
+                    relation: &self.relation,
+                    rationale: &self.rationale,
+                    valid_from: self.valid_from.as_deref(),
+                    valid_to: self.valid_to.as_deref(),
+                    citation: self.citation(),
+                }
+            }
+        }
+    };
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ItemLinkEntry {
-    sector_item: String,
-    domain_item: String,
-    relation: String,
-    rationale: String,
-    valid_from: Option<String>,
-    valid_to: Option<String>,
-    source: String,
-    locator: Option<String>,
-    confirmed: Option<bool>,
-    note: Option<String>,
-}
+link_entry!(LinkEntry { sector, domain });
+link_entry!(ItemLinkEntry { sector_item, domain_item });
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -283,21 +301,17 @@ struct ObligationsFile {
     obligation: Vec<ObligationEntry>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ObligationEntry {
-    code: String,
-    name_ja: String,
-    name_en: String,
-    legal_basis: String,
-    triggered_by: String,
-    in_force_from: Option<String>,
-    description: Option<String>,
-    source: String,
-    locator: Option<String>,
-    confirmed: Option<bool>,
-    note: Option<String>,
-}
+cited_entry!(
+    ObligationEntry {
+        code: String,
+        name_ja: String,
+        name_en: String,
+        legal_basis: String,
+        triggered_by: String,
+        in_force_from: Option<String>,
+        description: Option<String>,
+    }
+);
 
 /// Collects problems while the files are turned into reference data.
 struct Checker {
@@ -365,21 +379,18 @@ impl Checker {
         }
     }
 
-    fn provenance(
-        &mut self,
-        record: &str,
-        sources: &HashSet<String>,
-        source: &str,
-        locator: Option<&String>,
-        confirmed: Option<bool>,
-        note: Option<&String>,
-    ) -> Provenance {
-        self.known(record, "source", source, sources);
-        let confirmed = confirmed.unwrap_or(true);
-        if !confirmed && note.is_none() {
+    fn provenance(&mut self, record: &str, sources: &HashSet<String>, citation: Citation<'_>) -> Provenance {
+        self.known(record, "source", citation.source, sources);
+        let confirmed = citation.confirmed.unwrap_or(true);
+        if !confirmed && citation.note.is_none() {
             self.error(record, "an unconfirmed record needs a note saying what is uncertain");
         }
-        Provenance { source: source.to_owned(), locator: locator.cloned(), confirmed, note: note.cloned() }
+        Provenance {
+            source: citation.source.to_owned(),
+            locator: citation.locator.cloned(),
+            confirmed,
+            note: citation.note.cloned(),
+        }
     }
 }
 
@@ -445,14 +456,7 @@ fn build(source: &SeedSource, texts: &HashMap<&str, String>, check: &mut Checker
             check.error(&record, "ministry codes are upper-case letters (e.g. MLIT)");
         }
         check.unique(&mut seen, &record, &entry.code);
-        let provenance = check.provenance(
-            &record,
-            &source_codes,
-            &entry.source,
-            entry.locator.as_ref(),
-            entry.confirmed,
-            entry.note.as_ref(),
-        );
+        let provenance = check.provenance(&record, &source_codes, entry.citation());
         data.ministries.push(MinistryRecord {
             code: entry.code.clone(),
             name_ja: entry.name_ja.clone(),
@@ -492,14 +496,7 @@ fn build(source: &SeedSource, texts: &HashMap<&str, String>, check: &mut Checker
             }
         };
         let validity = check.validity(&record, entry.valid_from.as_deref(), entry.valid_to.as_deref());
-        let provenance = check.provenance(
-            &record,
-            &source_codes,
-            &entry.source,
-            entry.locator.as_ref(),
-            entry.confirmed,
-            entry.note.as_ref(),
-        );
+        let provenance = check.provenance(&record, &source_codes, entry.citation());
         data.jurisdictions.push(JurisdictionRecord {
             ministry: entry.ministry.clone(),
             regime,
@@ -525,23 +522,7 @@ fn build(source: &SeedSource, texts: &HashMap<&str, String>, check: &mut Checker
         let record = format!("link {} → {}", entry.sector, entry.domain);
         check.known(&record, "sector", &entry.sector, &sector_codes);
         check.known(&record, "domain", &entry.domain, &domain_codes);
-        let link = link(
-            check,
-            &record,
-            &source_codes,
-            LinkParts {
-                ci: &entry.sector,
-                espa: &entry.domain,
-                relation: &entry.relation,
-                rationale: &entry.rationale,
-                valid_from: entry.valid_from.as_deref(),
-                valid_to: entry.valid_to.as_deref(),
-                source: &entry.source,
-                locator: entry.locator.as_ref(),
-                confirmed: entry.confirmed,
-                note: entry.note.as_ref(),
-            },
-        );
+        let link = link(check, &record, &source_codes, entry.parts());
         data.links.extend(link);
     }
     let sector_item_parent: HashMap<&str, &str> =
@@ -563,23 +544,7 @@ fn build(source: &SeedSource, texts: &HashMap<&str, String>, check: &mut Checker
         {
             check.error(&record, format!("its fields are not linked: add a [[link]] for {ci} → {espa} first"));
         }
-        let link = link(
-            check,
-            &record,
-            &source_codes,
-            LinkParts {
-                ci: &entry.sector_item,
-                espa: &entry.domain_item,
-                relation: &entry.relation,
-                rationale: &entry.rationale,
-                valid_from: entry.valid_from.as_deref(),
-                valid_to: entry.valid_to.as_deref(),
-                source: &entry.source,
-                locator: entry.locator.as_ref(),
-                confirmed: entry.confirmed,
-                note: entry.note.as_ref(),
-            },
-        );
+        let link = link(check, &record, &source_codes, entry.parts());
         data.item_links.extend(link);
     }
     check_duplicate_links(check, "link", &data.links);
@@ -600,14 +565,7 @@ fn build(source: &SeedSource, texts: &HashMap<&str, String>, check: &mut Checker
             }
         };
         let in_force_from = check.date(&record, "in_force_from", entry.in_force_from.as_deref());
-        let provenance = check.provenance(
-            &record,
-            &source_codes,
-            &entry.source,
-            entry.locator.as_ref(),
-            entry.confirmed,
-            entry.note.as_ref(),
-        );
+        let provenance = check.provenance(&record, &source_codes, entry.citation());
         data.obligations.push(ObligationRule {
             code: entry.code.clone(),
             name_ja: entry.name_ja.clone(),
@@ -638,14 +596,7 @@ fn fields(
         check.code(&record, &entry.code);
         check.unique(&mut seen_fields, &record, &entry.code);
         let validity = check.validity(&record, entry.valid_from.as_deref(), entry.valid_to.as_deref());
-        let provenance = check.provenance(
-            &record,
-            sources,
-            &entry.source,
-            entry.locator.as_ref(),
-            entry.confirmed,
-            entry.note.as_ref(),
-        );
+        let provenance = check.provenance(&record, sources, entry.citation());
         for item in &entry.scope_item {
             let item_record = format!("{noun} \"{}\": scope_item \"{}\"", entry.code, item.code);
             match item.code.split_once('/') {
@@ -659,8 +610,8 @@ fn fields(
                 Some(source) => (source.as_str(), item.locator.as_ref()),
                 None => (entry.source.as_str(), item.locator.as_ref().or(entry.locator.as_ref())),
             };
-            let item_provenance =
-                check.provenance(&item_record, sources, source, locator, item.confirmed, item.note.as_ref());
+            let citation = Citation { source, locator, confirmed: item.confirmed, note: item.note.as_ref() };
+            let item_provenance = check.provenance(&item_record, sources, citation);
             items.push(ScopeItemRecord {
                 code: item.code.clone(),
                 parent: entry.code.clone(),
@@ -688,10 +639,7 @@ struct LinkParts<'a> {
     rationale: &'a str,
     valid_from: Option<&'a str>,
     valid_to: Option<&'a str>,
-    source: &'a str,
-    locator: Option<&'a String>,
-    confirmed: Option<bool>,
-    note: Option<&'a String>,
+    citation: Citation<'a>,
 }
 
 fn link(check: &mut Checker, record: &str, sources: &HashSet<String>, parts: LinkParts<'_>) -> Option<LinkRecord> {
@@ -700,7 +648,7 @@ fn link(check: &mut Checker, record: &str, sources: &HashSet<String>, parts: Lin
         check.error(record, "a link needs a rationale");
     }
     let validity = check.validity(record, parts.valid_from, parts.valid_to);
-    let provenance = check.provenance(record, sources, parts.source, parts.locator, parts.confirmed, parts.note);
+    let provenance = check.provenance(record, sources, parts.citation);
     Some(LinkRecord {
         ci: parts.ci.to_owned(),
         espa: parts.espa.to_owned(),

@@ -76,6 +76,12 @@ impl Change {
         change
     }
 
+    /// A change to a scope revision proposal that leaves the live data as it is
+    /// (drafting, withdrawing): no cache has anything to follow.
+    pub fn to_proposal(action: AuditAction, id: uuid::Uuid) -> Self {
+        Self::new(action, SubjectType::ScopeProposal, Some(id.to_string()))
+    }
+
     /// A change to a token's record.
     pub fn to_token(action: AuditAction, token: &ApiToken) -> Self {
         let mut change = Self::new(action, SubjectType::Token, Some(token.id.to_string()));

@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
 use super::{ServiceError, Services, authorize};
@@ -12,7 +12,7 @@ use crate::domain::authorization::Operation;
 use crate::domain::import::COLUMNS;
 use crate::domain::operator::OperatorQuery;
 use crate::domain::reference::ReferenceSnapshot;
-use crate::domain::{Principal, Regime};
+use crate::domain::{Principal, Regime, spreadsheet};
 
 /// What can be exported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,13 +59,16 @@ impl Table {
         self.rows.push(row);
     }
 
-    /// CSV for Excel: UTF-8 with BOM, CRLF line ends, a header row, one line per record.
+    /// CSV for Excel: UTF-8 with BOM, CRLF line ends, a header row, one line per record,
+    /// formula-like cells neutralised.
     pub fn to_csv(&self) -> Result<Vec<u8>, ServiceError> {
         let mut out = "\u{feff}".as_bytes().to_vec();
         let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
         writer.write_record(&self.columns).map_err(ServiceError::internal)?;
         for row in &self.rows {
-            writer.write_record(row).map_err(ServiceError::internal)?;
+            writer
+                .write_record(row.iter().map(|cell| spreadsheet::neutralise(cell).into_owned()))
+                .map_err(ServiceError::internal)?;
         }
         writer.flush().map_err(ServiceError::internal)?;
         drop(writer);
@@ -102,28 +105,52 @@ pub async fn export(
     principal: &Principal,
     kind: ExportKind,
     as_of: NaiveDate,
+    known_at: Option<DateTime<Utc>>,
 ) -> Result<Table, ServiceError> {
     if kind.needs_token() {
         authorize(principal, Operation::ExportOperatorData)?;
     }
-    let snapshot = &services.snapshot();
+    let snapshot = &match known_at {
+        None => services.snapshot(),
+        Some(at) => super::record_time::reference(services, at).await?,
+    };
     match kind {
-        ExportKind::Operators => operators(services, principal, as_of).await,
-        ExportKind::Overlap => overlap(services, snapshot, principal, as_of).await,
+        ExportKind::Operators => operators(services, principal, as_of, known_at).await,
+        ExportKind::Overlap => overlap(services, snapshot, principal, as_of, known_at).await,
         ExportKind::Crosswalk => Ok(crosswalk(snapshot, as_of)),
         ExportKind::ScopeGaps => Ok(scope_gaps(snapshot, as_of)),
     }
 }
 
-/// One line per designation active at `as_of`, and one for each operator without one.
-async fn operators(services: &Services, principal: &Principal, as_of: NaiveDate) -> Result<Table, ServiceError> {
+/// One line per designation active at `as_of`, and one for each operator without one
+/// (as recorded at `known_at`, when given).
+async fn operators(
+    services: &Services,
+    principal: &Principal,
+    as_of: NaiveDate,
+    known_at: Option<DateTime<Utc>>,
+) -> Result<Table, ServiceError> {
     let mut table = Table::new(&COLUMNS);
     let query = OperatorQuery::at(as_of);
     let mut after: Option<String> = None;
     loop {
-        let page = super::operators::list(services, principal, &query, after.as_deref(), EXPORT_PAGE).await?;
-        let ids: Vec<_> = page.operators.iter().map(|o| o.id).collect();
-        let mut grouped = super::designations::of_operators(services, &ids).await?;
+        let (page, mut grouped) = match known_at {
+            None => {
+                let page = super::operators::list(services, principal, &query, after.as_deref(), EXPORT_PAGE).await?;
+                let ids: Vec<_> = page.operators.iter().map(|o| o.id).collect();
+                let grouped = super::designations::of_operators(services, &ids).await?;
+                (page, grouped)
+            }
+            Some(at) => {
+                let record_time =
+                    super::record_time::list(services, principal, &query, after.as_deref(), EXPORT_PAGE, at);
+                let page = record_time.await?;
+                let numbers: Vec<_> = page.operators.iter().map(|o| o.corporate_number).collect();
+                let (found, _) = super::record_time::operators(services, &numbers, at).await?;
+                let grouped = found.into_values().map(|e| (e.operator.id, e.designations.to_vec())).collect();
+                (page, grouped)
+            }
+        };
         for operator in &page.operators {
             let operator_cells = [
                 operator.corporate_number.to_string(),
@@ -173,8 +200,12 @@ async fn overlap(
     snapshot: &ReferenceSnapshot,
     principal: &Principal,
     as_of: NaiveDate,
+    known_at: Option<DateTime<Utc>>,
 ) -> Result<Table, ServiceError> {
-    let report = super::overlap::report(services, snapshot, principal, as_of).await?;
+    let report = match known_at {
+        None => super::overlap::report(services, snapshot, principal, as_of).await?,
+        Some(at) => super::record_time::overlap(services, principal, as_of, at).await?.0,
+    };
     let mut table =
         Table::new(&["as_of", "kind", "sector", "sector_name_ja", "domain", "domain_name_ja", "operator_count"]);
     let date = as_of.to_string();

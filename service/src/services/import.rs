@@ -15,7 +15,7 @@ use crate::domain::designation::Designation;
 use crate::domain::import::{self, ColumnMap, ImportRow, RowError, StoredOperator};
 use crate::domain::operator::Operator;
 use crate::domain::reference::ReferenceSnapshot;
-use crate::domain::{CorporateNumber, Principal};
+use crate::domain::{CorporateNumber, Principal, spreadsheet};
 use crate::storage::{Db, StorageError, designations, operators};
 
 /// What an import did (or, for a dry run, would do).
@@ -267,8 +267,10 @@ fn line_of(position: &csv::Position, body: &[u8]) -> u64 {
     position.line() + u64::from(starts_at_lf)
 }
 
+/// The record's cells as the export was given them: trimmed, and the `'` the export
+/// put before formula-like text removed (`domain::spreadsheet`).
 fn utf8_fields(record: &csv::ByteRecord) -> Option<Vec<&str>> {
-    record.iter().map(|field| std::str::from_utf8(field).ok()).collect()
+    record.iter().map(|field| std::str::from_utf8(field).ok().map(|cell| spreadsheet::restore(cell.trim()))).collect()
 }
 
 /// The stored operators the file names, with all their designations.

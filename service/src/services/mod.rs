@@ -16,6 +16,7 @@ pub mod generate;
 pub mod import;
 pub mod operators;
 pub mod overlap;
+pub mod proposals;
 pub mod record_time;
 pub mod reference;
 pub mod subscriptions;

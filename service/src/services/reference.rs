@@ -1,5 +1,7 @@
 //! Loading reference data from seed-data into the database, as one audited change.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::audit::{self, Change};
@@ -7,9 +9,10 @@ use super::{ServiceError, Services, authorize, with_retry};
 use crate::domain::Principal;
 use crate::domain::audit::{AuditAction, Subject, SubjectType};
 use crate::domain::authorization::Operation;
+use crate::domain::proposal;
 use crate::domain::reference::ReferenceData;
-use crate::storage::StorageError;
 use crate::storage::reference::{self as stored, RowChange, SyncReport};
+use crate::storage::{self, StorageError};
 
 /// Makes the database hold `data` (read from `source`), in one transaction that also
 /// records what changed. Crosswalk pairs curated through the API are never overwritten:
@@ -35,7 +38,14 @@ async fn sync_once(
     keep_curated: bool,
 ) -> Result<SyncReport, ServiceError> {
     let txn = services.db.begin_write().await?;
-    let report = stored::sync(&txn, data).await?;
+    // Promoted scope revision proposals stand until seed-data states them itself.
+    let promotions = storage::proposals::promotions(&txn).await?;
+    let data = if promotions.is_empty() {
+        Cow::Borrowed(data)
+    } else {
+        Cow::Owned(proposal::keep_promoted(data, &stored::load(&txn).await?, &promotions))
+    };
+    let report = stored::sync(&txn, &data).await?;
     if !report.conflicts.is_empty() && !keep_curated {
         let lines: Vec<String> = report.conflicts.iter().map(|c| format!("  {c}")).collect();
         return Err(ServiceError::Conflict(format!(
@@ -60,7 +70,7 @@ async fn sync_once(
 }
 
 /// `{ kind: { key: row } }` for the rows that changed (one side of the change).
-fn states(changes: &[RowChange], side: impl Fn(&RowChange) -> Option<&Value>) -> Value {
+pub(super) fn states(changes: &[RowChange], side: impl Fn(&RowChange) -> Option<&Value>) -> Value {
     let mut kinds = Map::new();
     for change in changes {
         if let Some(state) = side(change)

@@ -216,3 +216,46 @@ pub fn active_at(as_of: NaiveDate) -> Condition {
             .add(designation::Column::EffectiveTo.gt(as_of)),
     )
 }
+
+/// The designations under `regime` on one of `fields` (sector or domain codes) or one
+/// of `items` (scope-item codes) that still hold on `day` or later: those a retirement
+/// from `day` ends.
+pub async fn reaching_past(
+    conn: &impl ConnectionTrait,
+    regime: Regime,
+    fields: &[String],
+    items: &[String],
+    day: NaiveDate,
+) -> Result<Vec<Designation>, StorageError> {
+    use designation::Column;
+    if fields.is_empty() && items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (field_column, item_column) = match regime {
+        Regime::Ci => (Column::SectorCode, Column::SectorItemCode),
+        Regime::Espa => (Column::DomainCode, Column::DomainItemCode),
+    };
+    let models = designation::Entity::find()
+        .filter(Column::Regime.eq(regime.as_str()))
+        .filter(
+            Condition::any()
+                .add(field_column.is_in(fields.iter().cloned()))
+                .add(item_column.is_in(items.iter().cloned())),
+        )
+        .filter(Condition::any().add(Column::EffectiveTo.is_null()).add(Column::EffectiveTo.gt(day)))
+        .order_by_asc(Column::Id)
+        .all(conn)
+        .await?;
+    models.into_iter().map(Designation::try_from).collect()
+}
+
+/// Every designation, grouped by operator id (to compute over all of them while the
+/// in-memory index is still loading).
+pub async fn all_by_operator(conn: &impl ConnectionTrait) -> Result<HashMap<Uuid, Vec<Designation>>, StorageError> {
+    let mut grouped: HashMap<Uuid, Vec<Designation>> = HashMap::new();
+    for model in designation::Entity::find().order_by_asc(designation::Column::Id).all(conn).await? {
+        let designation = Designation::try_from(model)?;
+        grouped.entry(designation.operator_id).or_default().push(designation);
+    }
+    Ok(grouped)
+}

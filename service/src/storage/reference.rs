@@ -18,6 +18,7 @@ use super::entities::{
     sector, sector_scope_item, source,
 };
 use crate::domain::audit::{AuditAction, AuditEvent};
+use crate::domain::proposal::RecordPositions;
 use crate::domain::reference::{
     FieldRecord, JurisdictionRecord, LinkOrigin, LinkRecord, MinistryRecord, ObligationRule, Provenance, ReferenceData,
     ScopeItemRecord, SourceRecord,
@@ -214,48 +215,10 @@ fn assemble(rows: ReferenceRows) -> Result<ReferenceData, StorageError> {
                 name_en: m.name_en,
             })
             .collect(),
-        sectors: sectors
-            .into_iter()
-            .map(|f| FieldRecord {
-                validity: Validity::new(f.valid_from, f.valid_to),
-                provenance: provenance(f.source_code, f.source_locator, f.confirmed, f.note),
-                code: f.code,
-                name_ja: f.name_ja,
-                name_en: f.name_en,
-            })
-            .collect(),
-        domains: domains
-            .into_iter()
-            .map(|f| FieldRecord {
-                validity: Validity::new(f.valid_from, f.valid_to),
-                provenance: provenance(f.source_code, f.source_locator, f.confirmed, f.note),
-                code: f.code,
-                name_ja: f.name_ja,
-                name_en: f.name_en,
-            })
-            .collect(),
-        sector_items: sector_items
-            .into_iter()
-            .map(|i| ScopeItemRecord {
-                validity: Validity::new(i.valid_from, i.valid_to),
-                provenance: provenance(i.source_code, i.source_locator, i.confirmed, i.note),
-                code: i.code,
-                parent: i.sector_code,
-                name_ja: i.name_ja,
-                name_en: i.name_en,
-            })
-            .collect(),
-        domain_items: domain_items
-            .into_iter()
-            .map(|i| ScopeItemRecord {
-                validity: Validity::new(i.valid_from, i.valid_to),
-                provenance: provenance(i.source_code, i.source_locator, i.confirmed, i.note),
-                code: i.code,
-                parent: i.domain_code,
-                name_ja: i.name_ja,
-                name_en: i.name_en,
-            })
-            .collect(),
+        sectors: sectors.into_iter().map(sector::Model::into_record).collect(),
+        domains: domains.into_iter().map(business_domain::Model::into_record).collect(),
+        sector_items: sector_items.into_iter().map(sector_scope_item::Model::into_record).collect(),
+        domain_items: domain_items.into_iter().map(domain_scope_item::Model::into_record).collect(),
         ..ReferenceData::default()
     };
     for j in jurisdictions {
@@ -297,6 +260,84 @@ fn provenance(source: String, locator: Option<String>, confirmed: bool, note: Op
     Provenance { source, locator, confirmed, note }
 }
 
+/// A row of `$module` with the given columns and the provenance columns every
+/// reference table has.
+macro_rules! row_with_provenance {
+    ($module:ident, $provenance:expr, { $($column:ident: $value:expr),* $(,)? }) => {{
+        let provenance: &Provenance = $provenance;
+        $module::Model {
+            $($column: $value,)*
+            source_code: provenance.source.clone(),
+            source_locator: provenance.locator.clone(),
+            confirmed: provenance.confirmed,
+            note: provenance.note.clone(),
+        }
+    }};
+}
+
+/// Sectors and business domains are stored alike, one table per regime.
+macro_rules! field_row {
+    ($module:ident) => {
+        impl $module::Model {
+            fn into_record(self) -> FieldRecord {
+                FieldRecord {
+                    validity: Validity::new(self.valid_from, self.valid_to),
+                    provenance: provenance(self.source_code, self.source_locator, self.confirmed, self.note),
+                    code: self.code,
+                    name_ja: self.name_ja,
+                    name_en: self.name_en,
+                }
+            }
+
+            fn from_record(index: usize, field: &FieldRecord) -> Self {
+                row_with_provenance!($module, &field.provenance, {
+                    code: field.code.clone(),
+                    name_ja: field.name_ja.clone(),
+                    name_en: field.name_en.clone(),
+                    position: position(index),
+                    valid_from: field.validity.from,
+                    valid_to: field.validity.to,
+                })
+            }
+        }
+    };
+}
+
+/// Scope items likewise, with the parent's code in `$parent`.
+macro_rules! scope_item_row {
+    ($module:ident, $parent:ident) => {
+        impl $module::Model {
+            fn into_record(self) -> ScopeItemRecord {
+                ScopeItemRecord {
+                    validity: Validity::new(self.valid_from, self.valid_to),
+                    provenance: provenance(self.source_code, self.source_locator, self.confirmed, self.note),
+                    code: self.code,
+                    parent: self.$parent,
+                    name_ja: self.name_ja,
+                    name_en: self.name_en,
+                }
+            }
+
+            fn from_record(index: usize, item: &ScopeItemRecord) -> Self {
+                row_with_provenance!($module, &item.provenance, {
+                    code: item.code.clone(),
+                    $parent: item.parent.clone(),
+                    name_ja: item.name_ja.clone(),
+                    name_en: item.name_en.clone(),
+                    position: position(index),
+                    valid_from: item.validity.from,
+                    valid_to: item.validity.to,
+                })
+            }
+        }
+    };
+}
+
+field_row!(sector);
+field_row!(business_domain);
+scope_item_row!(sector_scope_item, sector_code);
+scope_item_row!(domain_scope_item, domain_code);
+
 fn position(index: usize) -> i32 {
     i32::try_from(index).unwrap_or(i32::MAX)
 }
@@ -312,7 +353,7 @@ trait SeedRow: Clone + PartialEq + Send + Sync + serde::Serialize + 'static {
 }
 
 macro_rules! seed_row {
-    ($module:ident, $kind:literal, |$row:ident| $key:expr) => {
+    ($module:ident, $kind:literal, |$row:ident| $key:expr $(, surrogate $id:ident)?) => {
         impl SeedRow for $module::Model {
             type Entity = $module::Entity;
             const KIND: &'static str = $kind;
@@ -320,19 +361,11 @@ macro_rules! seed_row {
                 let $row = self;
                 $key
             }
-        }
-    };
-    ($module:ident, $kind:literal, |$row:ident| $key:expr, surrogate) => {
-        impl SeedRow for $module::Model {
-            type Entity = $module::Entity;
-            const KIND: &'static str = $kind;
-            fn key(&self) -> String {
-                let $row = self;
-                $key
-            }
-            fn adopt_id(&mut self, stored: &Self) {
-                self.id = stored.id;
-            }
+            $(
+                fn adopt_id(&mut self, stored: &Self) {
+                    self.$id = stored.$id;
+                }
+            )?
         }
     };
 }
@@ -348,14 +381,14 @@ seed_row!(
     jurisdiction,
     "jurisdictions",
     |r| format!("{}|{:?}|{:?}|{:?}", r.ministry_code, r.sector_code, r.domain_code, r.valid_from),
-    surrogate
+    surrogate id
 );
-seed_row!(crosswalk_link, "links", |r| format!("{}|{}|{:?}", r.sector_code, r.domain_code, r.valid_from), surrogate);
+seed_row!(crosswalk_link, "links", |r| format!("{}|{}|{:?}", r.sector_code, r.domain_code, r.valid_from), surrogate id);
 seed_row!(
     scope_item_link,
     "item links",
     |r| format!("{}|{}|{:?}", r.sector_item_code, r.domain_item_code, r.valid_from),
-    surrogate
+    surrogate id
 );
 
 /// The rows of every table as seed-data defines them.
@@ -374,168 +407,80 @@ struct DesiredRows {
 
 impl DesiredRows {
     fn from(data: &ReferenceData) -> Self {
-        let p = |p: &Provenance| (p.source.clone(), p.locator.clone(), p.confirmed, p.note.clone());
         Self {
-            sources: data
-                .sources
-                .iter()
-                .map(|s| source::Model {
-                    code: s.code.clone(),
-                    title: s.title.clone(),
-                    publisher: s.publisher.clone(),
-                    published_on: s.published_on,
-                    url: s.url.clone(),
-                    note: s.note.clone(),
-                })
-                .collect(),
-            ministries: data
-                .ministries
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    let (source_code, source_locator, confirmed, note) = p(&m.provenance);
-                    ministry::Model {
-                        code: m.code.clone(),
-                        name_ja: m.name_ja.clone(),
-                        name_en: m.name_en.clone(),
-                        position: position(i),
-                        source_code,
-                        source_locator,
-                        confirmed,
-                        note,
-                    }
-                })
-                .collect(),
-            sectors: data
-                .sectors
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    let (source_code, source_locator, confirmed, note) = p(&f.provenance);
-                    sector::Model {
-                        code: f.code.clone(),
-                        name_ja: f.name_ja.clone(),
-                        name_en: f.name_en.clone(),
-                        position: position(i),
-                        valid_from: f.validity.from,
-                        valid_to: f.validity.to,
-                        source_code,
-                        source_locator,
-                        confirmed,
-                        note,
-                    }
-                })
-                .collect(),
-            domains: data
-                .domains
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    let (source_code, source_locator, confirmed, note) = p(&f.provenance);
-                    business_domain::Model {
-                        code: f.code.clone(),
-                        name_ja: f.name_ja.clone(),
-                        name_en: f.name_en.clone(),
-                        position: position(i),
-                        valid_from: f.validity.from,
-                        valid_to: f.validity.to,
-                        source_code,
-                        source_locator,
-                        confirmed,
-                        note,
-                    }
-                })
-                .collect(),
-            sector_items: data
-                .sector_items
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    let (source_code, source_locator, confirmed, note) = p(&s.provenance);
-                    sector_scope_item::Model {
-                        code: s.code.clone(),
-                        sector_code: s.parent.clone(),
-                        name_ja: s.name_ja.clone(),
-                        name_en: s.name_en.clone(),
-                        position: position(i),
-                        valid_from: s.validity.from,
-                        valid_to: s.validity.to,
-                        source_code,
-                        source_locator,
-                        confirmed,
-                        note,
-                    }
-                })
-                .collect(),
-            domain_items: data
-                .domain_items
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    let (source_code, source_locator, confirmed, note) = p(&s.provenance);
-                    domain_scope_item::Model {
-                        code: s.code.clone(),
-                        domain_code: s.parent.clone(),
-                        name_ja: s.name_ja.clone(),
-                        name_en: s.name_en.clone(),
-                        position: position(i),
-                        valid_from: s.validity.from,
-                        valid_to: s.validity.to,
-                        source_code,
-                        source_locator,
-                        confirmed,
-                        note,
-                    }
-                })
-                .collect(),
-            jurisdictions: data
-                .jurisdictions
-                .iter()
-                .map(|j| {
-                    let (source_code, source_locator, confirmed, note) = p(&j.provenance);
-                    let (sector_code, domain_code) = match j.regime {
-                        Regime::Ci => (Some(j.field.clone()), None),
-                        Regime::Espa => (None, Some(j.field.clone())),
-                    };
-                    jurisdiction::Model {
-                        id: 0,
-                        ministry_code: j.ministry.clone(),
-                        sector_code,
-                        domain_code,
-                        valid_from: j.validity.from,
-                        valid_to: j.validity.to,
-                        source_code,
-                        source_locator,
-                        confirmed,
-                        note,
-                    }
-                })
-                .collect(),
+            sources: data.sources.iter().map(source::Model::from_record).collect(),
+            ministries: in_order(&data.ministries, ministry::Model::from_record),
+            sectors: in_order(&data.sectors, sector::Model::from_record),
+            domains: in_order(&data.domains, business_domain::Model::from_record),
+            sector_items: in_order(&data.sector_items, sector_scope_item::Model::from_record),
+            domain_items: in_order(&data.domain_items, domain_scope_item::Model::from_record),
+            jurisdictions: data.jurisdictions.iter().map(jurisdiction::Model::from_record).collect(),
             links: data.links.iter().map(|l| crosswalk_link::Model::from_record(0, l)).collect(),
             item_links: data.item_links.iter().map(|l| scope_item_link::Model::from_record(0, l)).collect(),
-            obligations: data
-                .obligations
-                .iter()
-                .enumerate()
-                .map(|(i, o)| {
-                    let (source_code, source_locator, confirmed, note) = p(&o.provenance);
-                    obligation_rule::Model {
-                        code: o.code.clone(),
-                        name_ja: o.name_ja.clone(),
-                        name_en: o.name_en.clone(),
-                        legal_basis: o.legal_basis.clone(),
-                        triggered_by: o.triggered_by.as_str().to_owned(),
-                        in_force_from: o.in_force_from,
-                        description: o.description.clone(),
-                        position: position(i),
-                        source_code,
-                        source_locator,
-                        confirmed,
-                        note,
-                    }
-                })
-                .collect(),
+            obligations: in_order(&data.obligations, obligation_rule::Model::from_record),
         }
+    }
+}
+
+/// Rows for records whose order in seed-data is their display position.
+fn in_order<R, M>(records: &[R], row: impl Fn(usize, &R) -> M) -> Vec<M> {
+    records.iter().enumerate().map(|(index, record)| row(index, record)).collect()
+}
+
+impl source::Model {
+    fn from_record(s: &SourceRecord) -> Self {
+        Self {
+            code: s.code.clone(),
+            title: s.title.clone(),
+            publisher: s.publisher.clone(),
+            published_on: s.published_on,
+            url: s.url.clone(),
+            note: s.note.clone(),
+        }
+    }
+}
+
+impl ministry::Model {
+    fn from_record(index: usize, m: &MinistryRecord) -> Self {
+        row_with_provenance!(ministry, &m.provenance, {
+            code: m.code.clone(),
+            name_ja: m.name_ja.clone(),
+            name_en: m.name_en.clone(),
+            position: position(index),
+        })
+    }
+}
+
+impl jurisdiction::Model {
+    fn from_record(j: &JurisdictionRecord) -> Self {
+        let (sector_code, domain_code) = match j.regime {
+            Regime::Ci => (Some(j.field.clone()), None),
+            Regime::Espa => (None, Some(j.field.clone())),
+        };
+        // The id is the database's; the sync adopts the stored row's.
+        row_with_provenance!(jurisdiction, &j.provenance, {
+            id: 0,
+            ministry_code: j.ministry.clone(),
+            sector_code: sector_code,
+            domain_code: domain_code,
+            valid_from: j.validity.from,
+            valid_to: j.validity.to,
+        })
+    }
+}
+
+impl obligation_rule::Model {
+    fn from_record(index: usize, o: &ObligationRule) -> Self {
+        row_with_provenance!(obligation_rule, &o.provenance, {
+            code: o.code.clone(),
+            name_ja: o.name_ja.clone(),
+            name_en: o.name_en.clone(),
+            legal_basis: o.legal_basis.clone(),
+            triggered_by: o.triggered_by.as_str().to_owned(),
+            in_force_from: o.in_force_from,
+            description: o.description.clone(),
+            position: position(index),
+        })
     }
 }
 
@@ -777,6 +722,10 @@ impl ReferenceRows {
         let pair = record.entity_id.as_deref().unwrap_or_default();
         match record.action {
             AuditAction::SyncReferenceData => self.undo_sync(before, record.after.as_ref().unwrap_or(&Value::Null)),
+            // A promotion records the rows it wrote as a sync does, under `rows`.
+            AuditAction::PromoteScopeProposal => {
+                self.undo_sync(&before["rows"], record.after.as_ref().map_or(&Value::Null, |after| &after["rows"]))
+            }
             AuditAction::UpsertCrosswalkLink | AuditAction::RemoveCrosswalkLink => {
                 restore_pair(&mut self.links, pair, before)
             }
@@ -829,4 +778,30 @@ impl ReferenceRows {
         self.item_links.sort_by_key(|r| r.id);
         self.obligations.sort_by_key(|r| r.position);
     }
+}
+
+/// Writes the records of `data` at `positions` — inserting those not stored yet,
+/// updating the stored ones — as the rows a sync writes, and leaves every other row as
+/// it is: how a promoted scope revision proposal reaches the tables, inside the
+/// caller's transaction. Returns the rows written (for the audit trail).
+pub async fn write_records(
+    conn: &impl ConnectionTrait,
+    data: &ReferenceData,
+    positions: &RecordPositions,
+) -> Result<Vec<RowChange>, StorageError> {
+    fn at<M>(rows: Vec<M>, positions: &[usize]) -> Vec<M> {
+        rows.into_iter().enumerate().filter(|(i, _)| positions.contains(i)).map(|(_, row)| row).collect()
+    }
+    let desired = DesiredRows::from(data);
+    let mut report = SyncReport::default();
+    // Rows the data does not pick are left alone: the pending deletes are dropped.
+    upsert(conn, at(desired.sources, &positions.sources), keep_all, &mut report).await?;
+    upsert(conn, at(desired.sectors, &positions.sectors), keep_all, &mut report).await?;
+    upsert(conn, at(desired.domains, &positions.domains), keep_all, &mut report).await?;
+    upsert(conn, at(desired.sector_items, &positions.sector_items), keep_all, &mut report).await?;
+    upsert(conn, at(desired.domain_items, &positions.domain_items), keep_all, &mut report).await?;
+    upsert(conn, at(desired.jurisdictions, &positions.jurisdictions), keep_all, &mut report).await?;
+    upsert(conn, at(desired.links, &positions.links), keep_all, &mut report).await?;
+    upsert(conn, at(desired.item_links, &positions.item_links), keep_all, &mut report).await?;
+    Ok(report.changes)
 }

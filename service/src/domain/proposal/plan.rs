@@ -13,7 +13,8 @@ use crate::domain::reference::{FieldRecord, JurisdictionRecord, LinkRecord, Refe
 /// Identifies a stored reference record. Fields and scope items are stored by code;
 /// jurisdictions and links have no code, but the periods of one ministry's jurisdiction
 /// over one field, and of one pair's links, never overlap: the start identifies them.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum RecordKey {
     Sector(String),
     Domain(String),
@@ -146,7 +147,7 @@ pub enum PlanError {
     Unchangeable(&'static str),
 }
 
-fn jurisdiction_key(r: &JurisdictionRecord) -> RecordKey {
+pub(super) fn jurisdiction_key(r: &JurisdictionRecord) -> RecordKey {
     RecordKey::Jurisdiction {
         ministry: r.ministry.clone(),
         regime: r.regime,
@@ -155,11 +156,11 @@ fn jurisdiction_key(r: &JurisdictionRecord) -> RecordKey {
     }
 }
 
-fn link_key(r: &LinkRecord) -> RecordKey {
+pub(super) fn link_key(r: &LinkRecord) -> RecordKey {
     RecordKey::Link { sector: r.ci.clone(), domain: r.espa.clone(), from: r.validity.from }
 }
 
-fn item_link_key(r: &LinkRecord) -> RecordKey {
+pub(super) fn item_link_key(r: &LinkRecord) -> RecordKey {
     RecordKey::ScopeItemLink { sector_item: r.ci.clone(), domain_item: r.espa.clone(), from: r.validity.from }
 }
 

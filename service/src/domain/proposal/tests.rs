@@ -179,3 +179,28 @@ fn small_proposal() -> Vec<ScopeChange> {
         ScopeChange::RetireScopeItem { regime: Regime::Ci, code: "power/grid".into() },
     ]
 }
+
+/// What a promotion wrote survives a later load of seed-data that does not state it:
+/// the seed data with the promoted records kept is the promoted data; where seed-data
+/// states a promoted record itself, the file's record stands.
+#[test]
+fn promoted_records_are_kept_by_a_later_seed() {
+    let seed = small_data();
+    let source = proposal_source();
+    let promoted = apply(&seed, day(), &source, &small_proposal()).expect("applies");
+    let diff = promotion_plan(&seed, &promoted).expect("a plan");
+    let records = PromotedRecords::of(source.source.clone(), &diff);
+    assert_eq!(keep_promoted(&seed, &promoted, std::slice::from_ref(&records)), promoted);
+    assert_eq!(keep_promoted(&seed, &promoted, &[]), seed, "nothing promoted: seed-data as it is");
+
+    let mut caught_up = seed.clone();
+    let mut health = promoted.domains.iter().find(|d| d.code == "health").expect("promoted").clone();
+    health.name_en = "Health (as the file now says)".into();
+    caught_up.domains.push(health.clone());
+    let kept = keep_promoted(&caught_up, &promoted, &[records]);
+    assert_eq!(kept.domains.iter().filter(|d| d.code == "health").collect::<Vec<_>>(), vec![&health]);
+
+    let positions = PromotedRecords::of("proposal-7".into(), &diff).positions(&promoted);
+    assert_eq!(positions.domains, vec![2, 3], "post ended, health inserted: {positions:?}");
+    assert_eq!(positions.sector_items, vec![1], "power/grid ended");
+}

@@ -13,6 +13,7 @@ pub mod ministry;
 pub mod obligation_rule;
 pub mod operator;
 pub mod scope_item_link;
+pub mod scope_proposal;
 pub mod sector;
 pub mod sector_scope_item;
 pub mod source;
