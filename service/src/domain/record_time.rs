@@ -340,6 +340,26 @@ mod tests {
         assert_eq!(known, OperatorState { operator: then_operator, designations: vec![then] });
     }
 
+    /// A promoted scope revision proposal ended designations on what it retired: they
+    /// are open again before it.
+    #[test]
+    fn a_promotion_is_undone_like_a_closing() {
+        let op = operator();
+        let open = designation(&op, "2020-01-01");
+        let ended = Designation {
+            effective_to: Some(date("2027-04-01")),
+            status: DesignationStatus::Revoked,
+            revoked_at: Some(at("2026-12-01T00:00:00Z")),
+            version: 2,
+            ..open.clone()
+        };
+        let before = json!({ "proposal": {}, "rows": {}, "designations": [open.audit_state()] });
+        let later = [change(9, AuditAction::PromoteScopeProposal, Some(before), &[])];
+        let current = OperatorState { operator: op.clone(), designations: vec![ended] };
+        let known = as_recorded(current, &later, false).expect("readable");
+        assert_eq!(known, Some(OperatorState { operator: op, designations: vec![open] }));
+    }
+
     #[test]
     fn an_operator_registered_later_is_absent_and_no_change_leaves_it_as_it_is() {
         let op = operator();
