@@ -11,6 +11,8 @@ export const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 export const state = {
   lang: 'ja',
   asOf: '',
+  // The instant the registry is asked about as recorded (`knownAt`, ISO 8601); '': now.
+  knownAt: '',
   token: sessionStorage.getItem(TOKEN_KEY),
   scope: null,
   overlap: null,
@@ -32,10 +34,12 @@ export function todayInJapan() {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Tokyo', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
 }
 
-/** Keeps the date and language in the address, so that a view can be shared. */
+/** Keeps the date, the record-time instant and the language in the address, so that a view can be shared. */
 export function rememberView() {
   const params = new URLSearchParams(location.search);
   params.set('asOf', state.asOf);
+  if (state.knownAt) params.set('knownAt', state.knownAt);
+  else params.delete('knownAt');
   params.set('lang', state.lang);
   history.replaceState(null, '', `${location.pathname}?${params}`);
 }
