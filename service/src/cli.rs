@@ -10,9 +10,11 @@ use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::domain::Principal;
+use crate::domain::nta::SyncStep;
 use crate::domain::reference::ReferenceSnapshot;
 use crate::services::export::{ExportKind, export};
 use crate::services::import::{ImportReport, Phase, Progress, import};
+use crate::services::nta_sync::{self, SyncReport};
 use crate::services::{ServiceError, Services, generate};
 
 /// Progress on stderr: a bar on a terminal, a plain line every tenth otherwise (logs, CI).
@@ -98,6 +100,47 @@ pub async fn import_file(
     }
     Ok(report)
 }
+
+/// Syncs operators with an NTA corporate-number file, printing every step and a summary.
+pub async fn nta_sync_file(services: &Services, path: &Path, dry_run: bool) -> anyhow::Result<SyncReport> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "{} is not UTF-8: use the NTA's CSV Unicode edition (the Shift-JIS edition cannot hold every name)",
+            path.display()
+        )
+    })?;
+    // The changes are the sync's: the audit trail names it as the actor.
+    let principal = Principal::Cli { user: "nta-sync".to_owned(), ministry: None };
+    let report = nta_sync::sync(services, &principal, &text, dry_run).await?;
+    for step in &report.plan.steps {
+        eprintln!("{step}");
+    }
+    let unknown = &report.plan.unknown;
+    if !unknown.is_empty() {
+        let shown: Vec<String> = unknown.iter().take(UNKNOWN_SHOWN).map(ToString::to_string).collect();
+        let more = if unknown.len() > UNKNOWN_SHOWN {
+            format!(" and {} more", unknown.len() - UNKNOWN_SHOWN)
+        } else {
+            String::new()
+        };
+        eprintln!("not registered: {}{more}", shown.join(", "));
+    }
+    eprintln!(
+        "{}{} records: {} renamed, {} closed, {} to review, {} unchanged, {} not registered",
+        if dry_run { "dry run: " } else { "" },
+        report.plan.records,
+        report.count(|step| matches!(step, SyncStep::Rename { .. })),
+        report.count(|step| matches!(step, SyncStep::Close { .. })),
+        report.count(|step| matches!(step, SyncStep::Review { .. })),
+        report.plan.unchanged,
+        unknown.len(),
+    );
+    Ok(report)
+}
+
+/// Unregistered corporate numbers a sync names on the terminal.
+const UNKNOWN_SHOWN: usize = 20;
 
 /// Output formats of exports.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

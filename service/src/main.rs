@@ -112,6 +112,20 @@ enum Command {
         #[command(flatten)]
         create: CreateArgs,
     },
+    /// Sync operators with a corporate-number file of the National Tax Agency (CSV
+    /// Unicode edition, full or daily difference file): names, closings with successor;
+    /// numbers not registered are listed. All or nothing; see README.
+    NtaSync {
+        /// The NTA's CSV file.
+        file: PathBuf,
+        /// Say what would change, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        create: CreateArgs,
+    },
     /// Export operators, the overlap report, the crosswalk or the scope gaps.
     Export {
         /// operators, overlap, crosswalk or scope-gaps.
@@ -258,6 +272,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Import { file, ministry, dry_run, database, create } => {
             let services = open_seeded_services(&database, &SeedArgs::default(), create).await?;
             cli::import_file(&services, &cli_principal(ministry), &file, dry_run).await?;
+        }
+        Command::NtaSync { file, dry_run, database, create } => {
+            let services = open_seeded_services(&database, &SeedArgs::default(), create).await?;
+            cli::nta_sync_file(&services, &file, dry_run).await?;
         }
         Command::Export { kind, as_of, format, output, database, create } => {
             let services = open_seeded_services(&database, &SeedArgs::default(), create).await?;

@@ -52,6 +52,7 @@ const EXPECTED: &[(&str, [Outcome; 6])] = &[
     ("revokeDesignation", [U, F, F, R, F, R]),
     ("correctDesignation", [U, F, F, R, F, R]),
     ("importDesignations", [U, F, F, R, X, R]),
+    ("syncCorporateNumbers", [U, F, F, F, F, R]),
     ("upsertCrosswalkLink", [U, F, F, F, F, R]),
     ("removeCrosswalkLink", [U, F, F, F, F, R]),
     ("upsertScopeItemLink", [U, F, F, F, F, R]),
@@ -195,9 +196,15 @@ impl Walk<'_> {
                     other => other,
                 }
             }
+            "syncCorporateNumbers" => {
+                let sample = crate::support::seed_dir().join("examples/nta-diff-sample.csv");
+                let file = std::fs::read_to_string(sample).expect("the NTA sample file");
+                let query = "mutation($file: String!) { syncCorporateNumbers(file: $file) { recordsRead } }";
+                self.run(query, json!({ "file": file }), who).await
+            }
             "upsertCrosswalkLink" | "removeCrosswalkLink" => {
                 // Effective in the future, a year apart per attempt, so that each one changes something.
-                let from = format!("{}-01-01", 2100 + n);
+                let from = format!("{}-01-01", 2030 + n);
                 let set = "mutation($from: Date!) { upsertCrosswalkLink(input: { sector: \"gas\", domain: \"gas\", relation: EQUAL, rationale: \"見直し\", source: \"nco-2025-08-26\", effectiveFrom: $from, reason: \"見直し\" }) { relation } }";
                 if operation == "upsertCrosswalkLink" {
                     return self.run(set, json!({ "from": from }), who).await;
@@ -205,18 +212,18 @@ impl Walk<'_> {
                 let remove = "mutation($from: Date!) { removeCrosswalkLink(input: { sector: \"chemicals\", domain: \"gas\", effectiveFrom: $from, reason: \"見直し\" }) { id } }";
                 let link = "mutation($from: Date!) { upsertCrosswalkLink(input: { sector: \"chemicals\", domain: \"gas\", relation: INTERSECTS_WITH, rationale: \"試行\", source: \"nco-2025-08-26\", effectiveFrom: $from, reason: \"試行\" }) { relation } }";
                 self.app.data(link, json!({ "from": from }), Some(&self.tokens.admin)).await;
-                let until = format!("{}-06-01", 2100 + n);
+                let until = format!("{}-06-01", 2030 + n);
                 self.run(remove, json!({ "from": until }), who).await
             }
             "upsertScopeItemLink" | "removeScopeItemLink" => {
-                let from = format!("{}-01-01", 2100 + n);
+                let from = format!("{}-01-01", 2030 + n);
                 let set = "mutation($from: Date!) { upsertScopeItemLink(input: { sectorItem: \"gas/gas-manufacturing\", domainItem: \"gas/gas-manufacturing\", relation: EQUAL, rationale: \"見直し\", source: \"nco-2025-08-26\", effectiveFrom: $from, reason: \"見直し\" }) { relation } }";
                 if operation == "upsertScopeItemLink" {
                     return self.run(set, json!({ "from": from }), who).await;
                 }
                 self.app.data(set, json!({ "from": from }), Some(&self.tokens.admin)).await;
                 let remove = "mutation($from: Date!) { removeScopeItemLink(input: { sectorItem: \"gas/gas-manufacturing\", domainItem: \"gas/gas-manufacturing\", effectiveFrom: $from, reason: \"見直し\" }) { id } }";
-                self.run(remove, json!({ "from": format!("{}-06-01", 2100 + n) }), who).await
+                self.run(remove, json!({ "from": format!("{}-06-01", 2030 + n) }), who).await
             }
             "revokeToken" => {
                 // A token of its own, never one this walk uses.

@@ -96,7 +96,7 @@ async fn hostile_cells_are_neutralised_and_reimport_unchanged(app: TestApp) -> T
     app
 }
 
-/// The page's `csvField` (service/src/http/page/scope-map.js), run in Node.js, writes what
+/// The page's `csvField` (service/src/http/page/js/downloads.js), run in Node.js, writes what
 /// the server's rule writes, quoted.
 #[test]
 fn the_page_neutralises_cells_as_the_server_does() {
@@ -105,9 +105,9 @@ fn the_page_neutralises_cells_as_the_server_does() {
         eprintln!("skipped: node is not installed");
         return;
     }
-    let page = include_str!("../../service/src/http/page/scope-map.js");
-    let start = page.find("function csvField(value) {").expect("csvField in scope-map.js");
-    let end = start + page[start..].find("\n  }\n").expect("the end of csvField") + 4;
+    let page = include_str!("../../service/src/http/page/js/downloads.js");
+    let start = page.find("function csvField(value) {").expect("csvField in js/downloads.js");
+    let end = start + page[start..].find("\n}\n").expect("the end of csvField") + 2;
     let ordinary =
         ["-12", "-0.5", "東京電力", "O'Brien", "'s-Hertogenbosch", "a=b", "'-1", "''@twice", "\t=tab", "\r=cr"];
     let values: Vec<&str> = HOSTILE.iter().chain(&ordinary).copied().collect();

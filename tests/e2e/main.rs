@@ -26,6 +26,7 @@ mod instances;
 mod known_at;
 mod lifecycle;
 mod limits;
+mod nta_sync;
 mod operations;
 mod operators;
 mod overlap;

@@ -79,6 +79,7 @@ stored_names! {
         RemoveScopeProposalChange => "REMOVE_SCOPE_PROPOSAL_CHANGE",
         WithdrawScopeProposal => "WITHDRAW_SCOPE_PROPOSAL",
         PromoteScopeProposal => "PROMOTE_SCOPE_PROPOSAL",
+        SyncCorporateNumbers => "SYNC_CORPORATE_NUMBERS",
     }
 }
 

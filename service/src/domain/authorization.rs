@@ -24,6 +24,7 @@ pub enum Operation {
     RevokeDesignation,
     CorrectDesignation,
     ImportDesignations,
+    SyncCorporateNumbers,
     CurateCrosswalk,
     LoadReferenceData,
     IssueToken,
@@ -151,6 +152,12 @@ pub const MATRIX: &[Rule] = &[
         jurisdiction: "every row as for `designate` (rows outside are reported)",
     },
     Rule {
+        operation: Operation::SyncCorporateNumbers,
+        entry_points: "`syncCorporateNumbers`, `nta-sync`",
+        allowed: Allowed::Admins,
+        jurisdiction: "",
+    },
+    Rule {
         operation: Operation::CurateCrosswalk,
         entry_points: "`upsertCrosswalkLink`, `removeCrosswalkLink`, `upsertScopeItemLink`, `removeScopeItemLink`",
         allowed: Allowed::Admins,
@@ -243,6 +250,7 @@ impl fmt::Display for Operation {
             Operation::RevokeDesignation => "revoke designations",
             Operation::CorrectDesignation => "correct designations",
             Operation::ImportDesignations => "import designations",
+            Operation::SyncCorporateNumbers => "sync operators with the NTA's corporate-number files",
             Operation::CurateCrosswalk => "curate the crosswalk",
             Operation::LoadReferenceData => "load reference data",
             Operation::IssueToken => "issue tokens",
@@ -334,7 +342,7 @@ mod tests {
             assert_eq!(rows, 1, "{:?} has {rows} rows", rule.operation);
             assert_eq!(super::rule(rule.operation).operation, rule.operation, "row {i}");
         }
-        assert_eq!(MATRIX.len(), 23, "a new Operation needs its row");
+        assert_eq!(MATRIX.len(), 24, "a new Operation needs its row");
     }
 
     #[test]

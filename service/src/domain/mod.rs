@@ -7,6 +7,7 @@ pub mod crosswalk;
 pub mod date;
 pub mod designation;
 pub mod import;
+pub mod nta;
 pub mod operator;
 pub mod overlap;
 pub mod principal;

@@ -89,6 +89,9 @@ mirrored_enum! {
         /// `promoteScopeProposal`: `after` holds the reference rows written and the
         /// designations ended; every ended designation and its operator is a subject.
         PromoteScopeProposal,
+        /// A refused `syncCorporateNumbers` or `scope-registry nta-sync` (what a sync does
+        /// is recorded as `UPDATE_OPERATOR` and `CLOSE_OPERATOR` events).
+        SyncCorporateNumbers,
     }
 }
 

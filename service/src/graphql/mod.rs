@@ -10,6 +10,7 @@ pub mod error;
 pub mod import;
 pub mod limits;
 pub mod loader;
+pub mod nta_sync;
 pub mod operators;
 pub mod overlap;
 pub mod pagination;
@@ -90,6 +91,7 @@ pub struct MutationRoot(
     curation::CurationMutation,
     tokens::TokenMutation,
     import::ImportMutation,
+    nta_sync::NtaSyncMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, subscriptions::SubscriptionRoot>;

@@ -19,6 +19,8 @@ use crate::read_model::ParsedQueries;
 
 /// The one mutation allowed the larger body limit: it carries a whole CSV file.
 pub const IMPORT_FIELD: &str = "importDesignations";
+/// The other mutation that carries a whole file (the NTA's corporate-number file).
+pub const NTA_SYNC_FIELD: &str = "syncCorporateNumbers";
 
 /// A `POST /graphql` body as the GraphQL-over-HTTP convention shapes it.
 #[derive(Deserialize)]
@@ -101,7 +103,7 @@ pub async fn read(headers: &HeaderMap, body: Body, limits: BodyLimits) -> Result
 
 fn too_large(size: &str, limits: BodyLimits) -> Rejection {
     let import = if limits.import > limits.ordinary {
-        format!(" ({} for a request that runs nothing but {IMPORT_FIELD})", limits.import)
+        format!(" ({} for a request that runs nothing but {IMPORT_FIELD} or {NTA_SYNC_FIELD})", limits.import)
     } else {
         format!(" (larger imports need a token that may import, {IMPORT_FIELD})")
     };
@@ -209,7 +211,8 @@ pub fn decode(
         }
         return Ok(Decoded { operation_name, outcome: Ok(request) });
     };
-    if oversized && !crate::graphql::limits::runs_only(&doc, operation_name.as_deref(), IMPORT_FIELD) {
+    let carries_a_file = |field| crate::graphql::limits::runs_only(&doc, operation_name.as_deref(), field);
+    if oversized && !carries_a_file(IMPORT_FIELD) && !carries_a_file(NTA_SYNC_FIELD) {
         return Err(too_large(&bytes.len().to_string(), limits));
     }
     let operation_name = operation_name.or_else(|| match &doc.operations {

@@ -14,6 +14,7 @@ pub mod designations;
 pub mod export;
 pub mod generate;
 pub mod import;
+pub mod nta_sync;
 pub mod operators;
 pub mod overlap;
 pub mod proposals;
@@ -137,10 +138,25 @@ impl Services {
     /// nothing after it can fail the use case (a cache that cannot follow now is
     /// recovered by the read model, and logged).
     async fn commit(&self, txn: DatabaseTransaction, recorded: Recorded) -> Result<AuditEvent, ServiceError> {
+        let mut events = self.commit_all(txn, vec![recorded]).await?;
+        events.pop().ok_or_else(|| ServiceError::internal("a committed change without its event"))
+    }
+
+    /// [`Services::commit`] for a transaction that recorded several changes, one event
+    /// each (a corporate-number sync renames and closes many operators at once).
+    async fn commit_all(
+        &self,
+        txn: DatabaseTransaction,
+        recorded: Vec<Recorded>,
+    ) -> Result<Vec<AuditEvent>, ServiceError> {
         txn.commit().await.map_err(StorageError::from)?;
-        self.audit_events_written.fetch_add(1, Ordering::Relaxed);
-        self.read.committed(recorded.event.id, &recorded.effects).await;
-        Ok(recorded.event)
+        self.audit_events_written.fetch_add(recorded.len() as u64, Ordering::Relaxed);
+        let mut events = Vec::with_capacity(recorded.len());
+        for Recorded { event, effects } in recorded {
+            self.read.committed(event.id, &effects).await;
+            events.push(event);
+        }
+        Ok(events)
     }
 }
 

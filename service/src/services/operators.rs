@@ -125,19 +125,10 @@ pub async fn update(
         with_retry(|| async {
             let txn = services.db.begin_write().await?;
             let current = current_operator(&txn, &number, Some(input.expected_version)).await?;
-            let designations = designations::of_operators(&txn, &[current.id]).await?;
-            current.check_master_data_change(&services.snapshot(), principal, &designations, today())?;
-            let Some(updated) = current.renamed(name_ja.clone(), name_en.clone(), Utc::now()) else {
+            let renaming = Renaming { name_ja: name_ja.clone(), name_en: name_en.clone(), reason: reason.clone() };
+            let Some((updated, change)) = rename_in(&txn, services, principal, &current, renaming).await? else {
                 return Ok(current);
             };
-            if !operators::update_names(&txn, &updated, current.version).await? {
-                return Err(changed_concurrently(&format!("operator {number}")));
-            }
-            let change = Change::to_operator(AuditAction::UpdateOperator, &updated)
-                .before(current.audit_state())
-                .after(updated.audit_state())
-                .reason(reason.as_deref())
-                .in_jurisdiction_of(ministries_of(&designations));
             let recorded = audit::record(&txn, principal, change).await?;
             services.commit(txn, recorded).await?;
             Ok(updated)
@@ -145,6 +136,38 @@ pub async fn update(
         .await
     })
     .await
+}
+
+/// New names for an operator (absent names stay; `Some(None)` clears the English name).
+pub(super) struct Renaming {
+    pub name_ja: Option<String>,
+    pub name_en: Option<Option<String>>,
+    pub reason: Option<String>,
+}
+
+/// Renames `current` inside `txn` (checked, not yet recorded): the renamed operator and
+/// the change to record, or None when the names are already these.
+pub(super) async fn rename_in(
+    txn: &impl ConnectionTrait,
+    services: &Services,
+    principal: &Principal,
+    current: &Operator,
+    renaming: Renaming,
+) -> Result<Option<(Operator, Change)>, ServiceError> {
+    let designations = designations::of_operators(txn, &[current.id]).await?;
+    current.check_master_data_change(&services.snapshot(), principal, &designations, today())?;
+    let Some(updated) = current.renamed(renaming.name_ja, renaming.name_en, Utc::now()) else {
+        return Ok(None);
+    };
+    if !operators::update_names(txn, &updated, current.version).await? {
+        return Err(changed_concurrently(&format!("operator {}", current.corporate_number)));
+    }
+    let change = Change::to_operator(AuditAction::UpdateOperator, &updated)
+        .before(current.audit_state())
+        .after(updated.audit_state())
+        .reason(renaming.reason.as_deref())
+        .in_jurisdiction_of(ministries_of(&designations));
+    Ok(Some((updated, change)))
 }
 
 /// What closing an operator takes.
@@ -181,45 +204,11 @@ pub async fn close(services: &Services, principal: &Principal, input: Closure) -
         let number = parse_corporate_number(&input.corporate_number)?;
         let successor = input.successor.as_deref().map(parse_corporate_number).transpose()?;
         let reason = text::required("reason", &input.reason)?;
-        let snapshot = services.snapshot();
         with_retry(|| async {
             let txn = services.db.begin_write().await?;
             let current = current_operator(&txn, &number, input.expected_version).await?;
-            let now = Utc::now();
-            let closed = current.closed(input.closed_on, successor, now)?;
-            if let Some(successor) = &successor {
-                check_succession(&txn, &number, successor).await?;
-            }
-            let all = designations::of_operators(&txn, &[current.id]).await?;
-            let closing = format!("operator closed on {}: {reason}", input.closed_on);
-            let mut ended = Vec::new();
-            for designation in &all {
-                let Some(end) = designation.ended_by_closure(input.closed_on, &closing, now) else { continue };
-                let ends_on = end.effective_to.unwrap_or(input.closed_on);
-                designation::check_revocation(&snapshot, principal, designation.regime, &designation.field, ends_on)?;
-                if !designations::end(&txn, &end, designation.version).await? {
-                    return Err(changed_concurrently(&format!("designation {}", designation.id)));
-                }
-                ended.push(end);
-            }
-            if !operators::close(&txn, &closed, current.version).await? {
-                return Err(changed_concurrently(&format!("operator {number}")));
-            }
-            let ended_before: Vec<&Designation> = all.iter().filter(|d| ended.iter().any(|e| e.id == d.id)).collect();
-            let mut change = Change::to_operator(AuditAction::CloseOperator, &closed)
-                .before(json!({
-                    "operator": current.audit_state(),
-                    "endedDesignations": ended_before.iter().map(|d| d.audit_state()).collect::<Vec<_>>(),
-                }))
-                .after(json!({ "operator": closed.audit_state(), "endedDesignations": ended.audit_state() }))
-                .reason(Some(&reason))
-                .in_jurisdiction_of(ministries_of(&all));
-            for designation in &ended {
-                change = change.and_designation(designation, &number);
-            }
-            if let Some(successor) = &successor {
-                change = change.mentioning(Subject::operator_number(successor));
-            }
+            let closing = Closing { closed_on: input.closed_on, successor, reason: reason.clone() };
+            let (closed, change) = close_in(&txn, services, principal, &current, closing).await?;
             let recorded = audit::record(&txn, principal, change).await?;
             services.commit(txn, recorded).await?;
             Ok(closed)
@@ -227,6 +216,63 @@ pub async fn close(services: &Services, principal: &Principal, input: Closure) -
         .await
     })
     .await
+}
+
+/// A closing, checked as far as it can be without the database.
+pub(super) struct Closing {
+    pub closed_on: NaiveDate,
+    pub successor: Option<CorporateNumber>,
+    pub reason: String,
+}
+
+/// Closes `current` inside `txn`, ending its designations still open on the day (checked,
+/// not yet recorded): the closed operator and the change to record.
+pub(super) async fn close_in(
+    txn: &impl ConnectionTrait,
+    services: &Services,
+    principal: &Principal,
+    current: &Operator,
+    closing: Closing,
+) -> Result<(Operator, Change), ServiceError> {
+    let Closing { closed_on, successor, reason } = closing;
+    let number = current.corporate_number;
+    let now = Utc::now();
+    let closed = current.closed(closed_on, successor, now)?;
+    if let Some(successor) = &successor {
+        check_succession(txn, &number, successor).await?;
+    }
+    let snapshot = services.snapshot();
+    let all = designations::of_operators(txn, &[current.id]).await?;
+    let ending = format!("operator closed on {closed_on}: {reason}");
+    let mut ended = Vec::new();
+    for designation in &all {
+        let Some(end) = designation.ended_by_closure(closed_on, &ending, now) else { continue };
+        let ends_on = end.effective_to.unwrap_or(closed_on);
+        designation::check_revocation(&snapshot, principal, designation.regime, &designation.field, ends_on)?;
+        if !designations::end(txn, &end, designation.version).await? {
+            return Err(changed_concurrently(&format!("designation {}", designation.id)));
+        }
+        ended.push(end);
+    }
+    if !operators::close(txn, &closed, current.version).await? {
+        return Err(changed_concurrently(&format!("operator {number}")));
+    }
+    let ended_before: Vec<&Designation> = all.iter().filter(|d| ended.iter().any(|e| e.id == d.id)).collect();
+    let mut change = Change::to_operator(AuditAction::CloseOperator, &closed)
+        .before(json!({
+            "operator": current.audit_state(),
+            "endedDesignations": ended_before.iter().map(|d| d.audit_state()).collect::<Vec<_>>(),
+        }))
+        .after(json!({ "operator": closed.audit_state(), "endedDesignations": ended.audit_state() }))
+        .reason(Some(&reason))
+        .in_jurisdiction_of(ministries_of(&all));
+    for designation in &ended {
+        change = change.and_designation(designation, &number);
+    }
+    if let Some(successor) = &successor {
+        change = change.mentioning(Subject::operator_number(successor));
+    }
+    Ok((closed, change))
 }
 
 /// The successor must be registered, and following successors from it must not lead
