@@ -13,6 +13,9 @@ mod m20261127_000004_change_control;
 mod m20261201_000005_change_effects;
 mod m20261201_000006_policy_role;
 mod m20261203_000007_scope_proposals;
+mod m20261204_000001_crosswalk_overrides;
+mod m20261204_000002_exhaustive_lists;
+mod m20261204_000003_scope_item_legal_basis;
 mod provenance;
 
 /// The error text the SQLite non-overlap trigger raises (PostgreSQL reports SQLSTATE 23P01).
@@ -34,6 +37,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_change_effects::Migration),
             Box::new(m20261201_000006_policy_role::Migration),
             Box::new(m20261203_000007_scope_proposals::Migration),
+            Box::new(m20261204_000001_crosswalk_overrides::Migration),
+            Box::new(m20261204_000002_exhaustive_lists::Migration),
+            Box::new(m20261204_000003_scope_item_legal_basis::Migration),
         ]
     }
 }

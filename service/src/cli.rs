@@ -6,15 +6,16 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use chrono::NaiveDate;
+use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::domain::Principal;
 use crate::domain::nta::SyncStep;
 use crate::domain::reference::ReferenceSnapshot;
-use crate::services::export::{ExportKind, export};
+use crate::services::export::{ExportKind, ExportQuery, Format, export};
 use crate::services::import::{ImportReport, Phase, Progress, import};
 use crate::services::nta_sync::{self, SyncReport};
+use crate::services::workbook::{Headers, workbook};
 use crate::services::{ServiceError, Services, generate};
 
 /// Progress on stderr: a bar on a terminal, a plain line every tenth otherwise (logs, CI).
@@ -142,37 +143,42 @@ pub async fn nta_sync_file(services: &Services, path: &Path, dry_run: bool) -> a
 /// Unregistered corporate numbers a sync names on the terminal.
 const UNKNOWN_SHOWN: usize = 20;
 
-/// Output formats of exports.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportFormat {
-    Csv,
-    Json,
-}
-
-/// Writes an export to a file or stdout.
+/// Writes an export to a file or stdout, chunk by chunk as its rows are read.
 pub async fn export_to(
     services: &Services,
     principal: &Principal,
     kind: ExportKind,
-    as_of: NaiveDate,
-    format: ExportFormat,
+    query: ExportQuery,
+    format: Format,
     output: Option<&Path>,
 ) -> Result<(), ServiceError> {
-    // A one-off command has no index loaded: the overlap comes from one query.
-    let table = export(services, principal, kind, as_of, None).await?;
-    let bytes = match format {
-        ExportFormat::Csv => table.to_csv()?,
-        ExportFormat::Json => {
-            let mut text = serde_json::to_vec_pretty(&table.to_json()).unwrap_or_default();
-            text.push(b'\n');
-            text
-        }
+    let cannot_write = |e: std::io::Error| ServiceError::Invalid(format!("cannot write the export: {e}"));
+    let mut out: Box<dyn Write> = match output {
+        Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).map_err(cannot_write)?)),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
+    // A one-off command has no index loaded: the overlap comes from one query.
+    let mut chunks = export(services, principal, kind, query).await?.encode(format);
+    while let Some(chunk) = chunks.next().await {
+        out.write_all(&chunk?).map_err(cannot_write)?;
+    }
+    out.flush().map_err(cannot_write)
+}
+
+/// Writes the Excel workbook to a file or stdout.
+pub async fn workbook_to(
+    services: &Services,
+    principal: &Principal,
+    query: ExportQuery,
+    headers: Headers,
+    output: Option<&Path>,
+) -> Result<(), ServiceError> {
+    let bytes = workbook(services, principal, query, headers).await?;
     let written = match output {
         Some(path) => std::fs::write(path, &bytes),
         None => std::io::stdout().write_all(&bytes),
     };
-    written.map_err(|e| ServiceError::Invalid(format!("cannot write the export: {e}")))
+    written.map_err(|e| ServiceError::Invalid(format!("cannot write the workbook: {e}")))
 }
 
 /// Writes a synthetic import file.

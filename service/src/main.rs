@@ -6,21 +6,20 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use scope_registry::app::{
     Application, StartupError, cli_principal, command_services, open_database, open_seeded_services,
     seed_reference_data,
 };
-use scope_registry::cli::{self, ExportFormat};
+use scope_registry::cli;
 use scope_registry::config::{CreateArgs, DatabaseArgs, LogFormat, SeedArgs, ServeSettings};
-use scope_registry::domain::date::parse_date;
+use scope_registry::domain::Role;
 use scope_registry::domain::reference::ReferenceSnapshot;
-use scope_registry::domain::{Role, today};
 use scope_registry::graphql;
 use scope_registry::seed::{SeedSource, files};
-use scope_registry::services::export::ExportKind;
+use scope_registry::services::export::{ExportKind, ExportQuery, Format};
 use scope_registry::services::tokens::TokenRequest;
+use scope_registry::services::workbook::Headers;
 use scope_registry::services::{self, Services};
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
@@ -128,14 +127,17 @@ enum Command {
     },
     /// Export operators, the overlap report, the crosswalk or the scope gaps.
     Export {
-        /// operators, overlap, crosswalk or scope-gaps.
-        #[arg(value_parser = parse_export_kind)]
-        kind: ExportKind,
-        /// The date the export answers for (default: today in Japan).
-        #[arg(long, value_parser = parse_cli_date)]
-        as_of: Option<NaiveDate>,
-        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
-        format: ExportFormat,
+        /// operators, overlap, crosswalk, scope-gaps, or workbook (all of them in one .xlsx).
+        #[arg(value_parser = parse_export_target)]
+        kind: ExportTarget,
+        /// The date the export answers for, YYYY-MM-DD (default: today in Japan).
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
+        /// The workbook's header rows: Japanese labels or the CSV column names.
+        #[arg(long, value_enum, default_value_t = Headers::Ja)]
+        headers: Headers,
         /// Write here instead of stdout.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -205,12 +207,18 @@ fn parse_role(text: &str) -> Result<Role, String> {
     text.parse()
 }
 
-fn parse_export_kind(text: &str) -> Result<ExportKind, String> {
-    text.parse()
+fn parse_export_target(text: &str) -> Result<ExportTarget, String> {
+    match text {
+        "workbook" => Ok(ExportTarget::Workbook),
+        other => other.parse().map(ExportTarget::File).map_err(|e: String| format!("{e}, or workbook")),
+    }
 }
 
-fn parse_cli_date(text: &str) -> Result<NaiveDate, String> {
-    parse_date(text).map_err(|e| e.to_string())
+/// What `export` writes: one of the files, or the workbook of all of them.
+#[derive(Debug, Clone, Copy)]
+enum ExportTarget {
+    File(ExportKind),
+    Workbook,
 }
 
 fn init_logging(format: LogFormat) {
@@ -277,10 +285,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let services = open_seeded_services(&database, &SeedArgs::default(), create).await?;
             cli::nta_sync_file(&services, &file, dry_run).await?;
         }
-        Command::Export { kind, as_of, format, output, database, create } => {
+        Command::Export { kind, as_of, format, headers, output, database, create } => {
+            let query = ExportQuery::parse(as_of.as_deref(), None)?;
             let services = open_seeded_services(&database, &SeedArgs::default(), create).await?;
-            let as_of = as_of.unwrap_or_else(today);
-            cli::export_to(&services, &cli_principal(None), kind, as_of, format, output.as_deref()).await?;
+            let principal = cli_principal(None);
+            match kind {
+                ExportTarget::File(kind) => {
+                    cli::export_to(&services, &principal, kind, query, format, output.as_deref()).await?;
+                }
+                ExportTarget::Workbook => {
+                    cli::workbook_to(&services, &principal, query, headers, output.as_deref()).await?;
+                }
+            }
         }
         Command::Generate { operators, seed, output, seed_data } => {
             let data = files::load(&SeedSource::resolve(seed_data.seed_dir.as_deref()))?;

@@ -58,6 +58,13 @@ const EXPECTED: &[(&str, [Outcome; 6])] = &[
     ("upsertScopeItemLink", [U, F, F, F, F, R]),
     ("removeScopeItemLink", [U, F, F, F, F, R]),
     ("revokeToken", [U, F, F, F, F, R]),
+    ("createScopeProposal", [U, F, R, F, F, R]),
+    ("addScopeProposalChange", [U, F, R, F, F, R]),
+    ("removeScopeProposalChange", [U, F, R, F, F, R]),
+    ("withdrawScopeProposal", [U, F, R, F, F, R]),
+    ("promoteScopeProposal", [U, F, F, F, F, R]),
+    ("scopeProposals", [U, R, R, R, R, R]),
+    ("/export/proposals/{id}/impact.csv", [U, R, R, R, R, R]),
     ("designationChanged", [U, R, R, R, R, R]),
     ("referenceDataChanged", [R, R, R, R, R, R]),
     ("operators", [U, R, R, R, R, R]),
@@ -139,6 +146,21 @@ impl Walk<'_> {
         let number = self.operator().await;
         let id = designate(self.app, &self.tokens.admin, ci(&number, "electricity", "2024-04-01")).await;
         (number, id)
+    }
+
+    /// A new draft proposal (created by the admin), from a year of its own, with one new
+    /// sector of its own when `with_change`; its id and version.
+    async fn draft(&self, n: u64, with_change: bool) -> (Value, u64) {
+        let create = "mutation($from: Date!) { createScopeProposal(input: { title: \"試案\", effectiveFrom: $from }) { id version } }";
+        // Any future year: each draft adds a sector of its own.
+        let from = format!("{}-04-01", 2030 + n % 150);
+        let created = self.app.data(create, json!({ "from": from }), Some(&self.tokens.admin)).await;
+        let id = created["createScopeProposal"]["id"].clone();
+        if !with_change {
+            return (id, 1);
+        }
+        let changed = self.app.data(ADD_CHANGE, add_sector(&id, 1, n), Some(&self.tokens.admin)).await;
+        (id, changed["addScopeProposalChange"]["version"].as_u64().expect("version"))
     }
 
     async fn run(&self, query: &str, variables: Value, who: Who) -> Outcome {
@@ -225,6 +247,27 @@ impl Walk<'_> {
                 let remove = "mutation($from: Date!) { removeScopeItemLink(input: { sectorItem: \"gas/gas-manufacturing\", domainItem: \"gas/gas-manufacturing\", effectiveFrom: $from, reason: \"見直し\" }) { id } }";
                 self.run(remove, json!({ "from": format!("{}-06-01", 2030 + n) }), who).await
             }
+            "createScopeProposal" => {
+                let create = "mutation { createScopeProposal(input: { title: \"試案\", effectiveFrom: \"2099-04-01\" }) { id } }";
+                self.run(create, json!({}), who).await
+            }
+            "addScopeProposalChange" => {
+                let (id, version) = self.draft(n, false).await;
+                self.run(ADD_CHANGE, add_sector(&id, version, n), who).await
+            }
+            "removeScopeProposalChange" => {
+                let (id, version) = self.draft(n, true).await;
+                let remove = "mutation($id: ID!, $v: Int!) { removeScopeProposalChange(input: { proposalId: $id, expectedVersion: $v, index: 0 }) { version } }";
+                self.run(remove, json!({ "id": id, "v": version }), who).await
+            }
+            "withdrawScopeProposal" | "promoteScopeProposal" => {
+                let (id, version) = self.draft(n, true).await;
+                let query = format!(
+                    "mutation($id: ID!, $v: Int!) {{ {operation}(input: {{ id: $id, expectedVersion: $v }}) {{ status }} }}"
+                );
+                self.run(&query, json!({ "id": id, "v": version }), who).await
+            }
+            "scopeProposals" => self.run("{ scopeProposals { id } }", json!({}), who).await,
             "revokeToken" => {
                 // A token of its own, never one this walk uses.
                 let label = format!("victim {n}");
@@ -254,7 +297,13 @@ impl Walk<'_> {
             "auditEvents" => self.run("{ auditEvents(first: 1) { totalCount } }", json!({}), who).await,
             "tokens" => self.run("{ tokens { id } }", json!({}), who).await,
             path if path.starts_with("/export/") => {
-                let mut request = self.app.request(reqwest::Method::GET, path);
+                let path = if path.contains("{id}") {
+                    let (id, _) = self.draft(n, true).await;
+                    path.replace("{id}", id.as_str().expect("id"))
+                } else {
+                    path.to_owned()
+                };
+                let mut request = self.app.request(reqwest::Method::GET, &path);
                 if let Some(token) = self.tokens.of(who) {
                     request = request.bearer_auth(token);
                 }
@@ -269,6 +318,15 @@ impl Walk<'_> {
             other => panic!("no attempt for {other}"),
         }
     }
+}
+
+const ADD_CHANGE: &str = "mutation($id: ID!, $v: Int!, $change: ScopeChangeInput!) {
+    addScopeProposalChange(input: { proposalId: $id, expectedVersion: $v, change: $change }) { version } }";
+
+/// The variables of `ADD_CHANGE` adding a CI sector of attempt `n`'s own.
+fn add_sector(id: &Value, version: u64, n: u64) -> Value {
+    let sector = json!({ "code": format!("trial-{n}"), "nameJa": "試行分野", "nameEn": "Trial", "ministry": "METI" });
+    json!({ "id": id, "v": version, "change": { "addSector": sector } })
 }
 
 /// The cell the enforced matrix declares for `who` on the operation `entry` belongs to.

@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use fantoccini::elements::Element;
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -189,6 +190,21 @@ impl Browser {
         std::fs::write(path, png).expect("write the screenshot");
     }
 
+    /// Saves a screenshot of the first element matching `css`.
+    pub async fn screenshot_element(&self, css: &str, path: &Path) {
+        let element = self.wait_for(css).await;
+        self.script("document.querySelector(arguments[0]).scrollIntoView({ block: 'start' })", vec![json!(css)]).await;
+        let png = element.screenshot().await.unwrap_or_else(|e| panic!("screenshot of {css}: {e}"));
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("artifact folder");
+        std::fs::write(path, png).expect("write the screenshot");
+    }
+
+    /// Lays the page out for `media` ("print", or "" for the screen), as printing does.
+    pub async fn emulate_media(&self, media: &str) {
+        let command = DevTools { command: "Emulation.setEmulatedMedia", params: json!({ "media": media }) };
+        self.client.issue_cmd(command).await.unwrap_or_else(|e| panic!("emulate {media:?} media: {e}"));
+    }
+
     pub async fn close(self) {
         self.client.close().await.ok();
     }
@@ -223,4 +239,22 @@ fn driver_port(driver: &mut Child) -> Result<u16, String> {
 /// The folder for test artifacts (gitignored).
 pub fn artifacts_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/artifacts")
+}
+
+/// A Chrome DevTools Protocol command sent through chromedriver's `goog/cdp/execute`,
+/// for what WebDriver has no command for (laying a page out for print).
+#[derive(Debug)]
+struct DevTools {
+    command: &'static str,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for DevTools {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "cmd": self.command, "params": self.params }).to_string()))
+    }
 }

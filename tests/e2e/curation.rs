@@ -153,6 +153,19 @@ async fn a_reseed_reports_the_conflict_and_never_overwrites_a_curated_link(app: 
     assert!(stderr.contains("conflict: links medical:postal"), "{stderr}");
     let output = app.cli(&["seed", "--seed-dir", dir.path().to_str().unwrap()]);
     assert!(!output.status.success(), "medical:postal still disagrees");
+    // The self-check lists the curated EQUAL, whose items imply SUBSET_OF, with the reason
+    // seed-data gives for it.
+    let data = app
+        .data(
+            "query($d: Date) { crosswalkConsistency(asOf: $d) { sector { code } declared implied overrideReason } }",
+            json!({ "d": day(10) }),
+            None,
+        )
+        .await;
+    let found = &data["crosswalkConsistency"];
+    assert_eq!(found[0]["sector"]["code"], "electricity", "{found}");
+    assert_eq!(found[0]["implied"], "SUBSET_OF");
+    assert!(found[0]["overrideReason"].as_str().unwrap().contains("2026 review"), "{found}");
     app
 }
 
@@ -172,7 +185,8 @@ relation = "SUBSET_OF""#;
     let curated = format!(
         "[[link]]\nsector = \"electricity\"\ndomain = \"electricity\"\nrelation = \"EQUAL\"\n\
          rationale = \"Curated after the 2026 review of the METI ordinance.\"\nvalid_from = \"{from}\"\n\
-         source = \"nco-2025-08-26\"\nlocator = \"table\""
+         source = \"nco-2025-08-26\"\nlocator = \"table\"\n\
+         override_reason = \"The 2026 review counts 送電事業 and 配電事業 as parts of 一般送配電事業.\""
     );
     std::fs::write(&path, format!("{}{ended}\n\n{curated}{}", &text[..start], &text[end..])).unwrap();
     dir

@@ -96,6 +96,96 @@ async fn hostile_cells_are_neutralised_and_reimport_unchanged(app: TestApp) -> T
     app
 }
 
+/// A CSV that Excel re-saved: dates as `2024/4/1`, a corporate number as `1.44444E+12`.
+async fn a_csv_excel_saved_imports_its_dates_and_explains_its_numbers(app: TestApp) -> TestApp {
+    let admin = app.token("admin", None);
+    let header = scope_registry::domain::import::COLUMNS.join(",");
+    let saved = format!("{header}\r\n{},エクセル株式会社,,CI,gas,,2024/4/1,2025/04/01,,\r\n", cn(1));
+    let report = app.data(IMPORT, json!({ "csv": saved }), Some(&admin)).await["importDesignations"].clone();
+    assert_eq!(report["created"], 1, "{report}");
+    let query = format!(
+        r#"{{ operator(corporateNumber: "{}") {{ designations(includeHistory: true) {{ effectiveFrom effectiveTo }} }} }}"#,
+        cn(1)
+    );
+    let stored = app.data(&query, json!({}), Some(&admin)).await;
+    assert_eq!(
+        stored["operator"]["designations"][0],
+        json!({ "effectiveFrom": "2024-04-01", "effectiveTo": "2025-04-01" })
+    );
+
+    let mangled = format!("{header}\r\n1.44444E+12,数値化株式会社,,CI,gas,,2024/4/1,,,\r\n");
+    let report = app.data(IMPORT, json!({ "csv": mangled }), Some(&admin)).await["importDesignations"].clone();
+    let error = &report["errors"][0];
+    assert_eq!((error["line"].clone(), error["column"].clone()), (json!(2), json!("corporate_number")), "{report}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("Excel turned into a number") && message.contains("as text"), "{message}");
+    assert_eq!(report["created"], 0);
+    app
+}
+
+/// The workbook: a sheet per view, corporate numbers as text, dates as dates; the
+/// command-line import reads it back as all unchanged, and names bad cells by reference.
+async fn the_workbook_opens_in_excel_and_reimports_unchanged(app: TestApp) -> TestApp {
+    use calamine::{Data, Reader};
+    let admin = app.token("admin", None);
+    assert!(app.cli(&["seed", "--demo"]).status.success());
+    let response = app
+        .request(reqwest::Method::GET, "/export/workbook.xlsx?asOf=2026-01-01")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let anonymous = app.request(reqwest::Method::GET, "/export/workbook.xlsx").send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.clone())).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        ["表紙", "対応表", "対応なし", "重なり（対応の組）", "重なり（事業ごとの漏れ）", "事業者"]
+    );
+    let operators = book.worksheet_range("事業者").unwrap();
+    assert_eq!(operators.get((0, 0)), Some(&Data::String("法人番号".into())));
+    assert!(matches!(operators.get((1, 0)), Some(Data::String(n)) if n.len() == 13), "corporate numbers are text");
+    assert!(matches!(operators.get((1, 6)), Some(Data::DateTime(_))), "dates are dates: {:?}", operators.get((1, 6)));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("book.xlsx");
+    std::fs::write(&path, &bytes).unwrap();
+    let output = app.cli(&["import", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let rows = operators.height() - 1;
+    assert!(
+        stderr.contains(&format!("{rows} rows read, 0 created (0 operators registered), {rows} unchanged, 0 errors")),
+        "{stderr}"
+    );
+
+    // A bad date and a corporate number Excel made a number, named by cell.
+    let mut bad = rust_xlsxwriter::Workbook::new();
+    let sheet = bad.add_worksheet().set_name("事業者").unwrap();
+    for (i, column) in scope_registry::domain::import::COLUMNS.iter().enumerate() {
+        sheet.write_string(0, i as u16, *column).unwrap();
+    }
+    sheet.write_string(1, 0, cn(1)).unwrap().write_string(1, 1, "テスト").unwrap();
+    sheet
+        .write_string(1, 3, "CI")
+        .unwrap()
+        .write_string(1, 4, "gas")
+        .unwrap()
+        .write_string(1, 6, "2024-13-01")
+        .unwrap();
+    sheet.write_number(2, 0, 1_444_440_000_000.0).unwrap().write_string(2, 1, "数値").unwrap();
+    std::fs::write(&path, bad.save_to_buffer().unwrap()).unwrap();
+    let output = app.cli(&["import", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("事業者!G2: "), "{stderr}");
+    assert!(stderr.contains("事業者!A3: ") && stderr.contains("Excel turned into a number"), "{stderr}");
+    app
+}
+
 /// The page's `csvField` (service/src/http/page/js/downloads.js), run in Node.js, writes what
 /// the server's rule writes, quoted.
 #[test]
@@ -126,4 +216,8 @@ fn the_page_neutralises_cells_as_the_server_does() {
     assert_eq!(written, expected);
 }
 
-e2e!(hostile_cells_are_neutralised_and_reimport_unchanged);
+e2e!(
+    hostile_cells_are_neutralised_and_reimport_unchanged,
+    a_csv_excel_saved_imports_its_dates_and_explains_its_numbers,
+    the_workbook_opens_in_excel_and_reimports_unchanged,
+);

@@ -23,9 +23,9 @@ use crate::ws::{Received, designation_changes};
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// A `scope-registry serve` process on a free port.
-struct Instance {
+pub(crate) struct Instance {
     child: Child,
-    address: String,
+    pub(crate) address: String,
     client: reqwest::Client,
 }
 
@@ -112,15 +112,15 @@ async fn last_event_id(instance: &Instance, admin: &str) -> String {
 }
 
 /// Two instances and the tokens the tests use, on a fresh database.
-struct Deployment {
-    a: Instance,
-    b: Instance,
-    admin: String,
-    reader: String,
+pub(crate) struct Deployment {
+    pub(crate) a: Instance,
+    pub(crate) b: Instance,
+    pub(crate) admin: String,
+    pub(crate) reader: String,
 }
 
 impl Deployment {
-    async fn start(database_url: String) -> Self {
+    pub(crate) async fn start(database_url: String) -> Self {
         // The first one migrates and seeds the new database.
         let a = Instance::start(&database_url).await;
         let b = Instance::start(&database_url).await;

@@ -46,6 +46,8 @@ async fn the_page_is_served_self_contained(app: TestApp) -> TestApp {
         files.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
     for (path, text) in &files {
+        // The SVG namespace is a name, never fetched.
+        let text = text.replace("'http://www.w3.org/2000/svg'", "");
         for outside in ["http://", "https://", "\"//", "'//", "url(//", "@import"] {
             assert!(!text.contains(outside), "{path} refers to something outside the server ({outside})");
         }
@@ -83,6 +85,43 @@ const LIST: &str =
 const GAP: &str = "query($d: Date) { overlap(asOf: $d) { domainGaps(domain: \"postal\") { operators { edges { node { corporateNumber } } } } } }";
 const HISTORY: &str =
     "query($n: String!) { operator(corporateNumber: $n) { designations(includeHistory: true) { id } } }";
+
+const MINISTRIES: &str = "query($d: Date) { businessDomains(asOf: $d) { code ministries { code } } }";
+const DUTIES: &str = "query($d: Date) { overlap(asOf: $d) { obligations { obligation { code } operatorCount } } }";
+const CHANGES: &str = "query($a: Date!, $b: Date!) { changesBetween(from: $a, to: $b) {
+    fields { on } scopeItems { on } links { on }
+    byField { regime sector { code } domain { code } scopeItems { started ended } }
+    designations { total { started ended } byField { regime sector { code } domain { code } designations { started ended } } } } }";
+
+/// The sector's or domain's code of a per-field count.
+fn field_code(field: &Value) -> &str {
+    let side = if field["regime"] == "CI" { &field["sector"] } else { &field["domain"] };
+    side["code"].as_str().expect("code")
+}
+
+/// Picks `value` in the select `id`, as a person does.
+async fn choose(browser: &Browser, id: &str, value: &str) {
+    browser
+        .script(
+            "const select = document.getElementById(arguments[0]); select.value = arguments[1];
+             select.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![json!(id), json!(value)],
+        )
+        .await;
+}
+
+/// Types the two dates of the changes view and shows them.
+async fn change_window(browser: &Browser, from: &str, to: &str) {
+    browser
+        .script(
+            "document.getElementById('changes-from').value = arguments[0];
+             document.getElementById('changes-to').value = arguments[1];",
+            vec![json!(from), json!(to)],
+        )
+        .await;
+    browser.click("#changes-form button[type=submit]").await;
+    browser.wait_for(&format!("#changes[data-from='{from}'][data-to='{to}']")).await;
+}
 
 fn sorted(mut list: Vec<String>) -> Vec<String> {
     list.sort();
@@ -189,11 +228,68 @@ async fn the_scope_map_in_a_browser(app: TestApp, paths: BrowserPaths) -> TestAp
     assert!(!sectors_then.contains(&"ports".to_owned()));
     assert_eq!(sectors_then, sorted(codes(&earlier["sectors"])));
     assert_eq!(shown(&browser, "domain", false).await, sorted(codes(&earlier["businessDomains"])));
+    assert!(browser.text("#lede").await.contains("14分野"), "the header counts the date's sectors");
+    assert!(browser.text("#lede").await.contains("14事業"), "and its domains (port transport from 2025-04-01)");
     let url = browser.client.current_url().await.expect("url");
     assert!(url.as_str().contains("asOf=2024-01-01"), "the date is kept in the address: {url}");
+    // Dates are ISO text, whatever the locale: what Excel or a locale picker would write is
+    // refused with a word on the form, and the page stays at its date.
+    assert_eq!(browser.script("return document.getElementById('as-of').type", vec![]).await, "text");
+    browser
+        .script(
+            "const input = document.getElementById('as-of'); input.value = '2024/4/1';
+             input.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![],
+        )
+        .await;
+    assert!(browser.text("#status.error").await.contains("YYYY-MM-DD"));
+    assert_eq!(
+        browser.script("return document.getElementById('as-of').getAttribute('aria-invalid')", vec![]).await,
+        "true"
+    );
+    assert_eq!(browser.script("return document.getElementById('crosswalk').dataset.asOf", vec![]).await, "2024-01-01");
     browser.click("#today").await;
     browser.wait_for(&format!("#crosswalk[data-as-of='{today}']")).await;
     assert!(shown(&browser, "sector", false).await.contains(&"ports".to_owned()));
+    assert!(browser.text("#lede").await.contains("15分野"));
+
+    // The filter: MLIT's ESPA domains, and the sectors linked to them.
+    let jurisdiction = app.data(MINISTRIES, json!({ "d": today }), None).await;
+    let under_mlit = |list: &Value| -> Vec<String> {
+        sorted(
+            list.as_array()
+                .expect("fields")
+                .iter()
+                .filter(|f| f["ministries"].as_array().expect("ministries").iter().any(|m| m["code"] == "MLIT"))
+                .map(|f| f["code"].as_str().expect("code").to_owned())
+                .collect(),
+        )
+    };
+    let mlit_domains = under_mlit(&jurisdiction["businessDomains"]);
+    assert!(mlit_domains.len() >= 3, "{mlit_domains:?}");
+    choose(&browser, "filter-ministry", "MLIT").await;
+    choose(&browser, "filter-regime", "ESPA").await;
+    assert_eq!(shown(&browser, "domain", false).await, mlit_domains);
+    let linked: Vec<String> = scope["sectors"]
+        .as_array()
+        .expect("sectors")
+        .iter()
+        .filter(|s| {
+            s["links"]
+                .as_array()
+                .expect("links")
+                .iter()
+                .any(|l| mlit_domains.contains(&l["domain"]["code"].as_str().expect("code").to_owned()))
+        })
+        .map(|s| s["code"].as_str().expect("code").to_owned())
+        .collect();
+    assert_eq!(shown(&browser, "sector", false).await, sorted(linked));
+    assert_eq!(browser.count("#scope-gaps [data-regime='CI']").await, 0, "the CI column is left out");
+    let url = browser.client.current_url().await.expect("url");
+    assert!(url.as_str().contains("ministry=MLIT") && url.as_str().contains("regime=ESPA"), "{url}");
+    choose(&browser, "filter-ministry", "").await;
+    choose(&browser, "filter-regime", "").await;
+    assert_eq!(shown(&browser, "domain", false).await.len(), 15);
 
     // Operator data: first the plain word that a token is needed, then a refused one,
     // then the reader's.
@@ -218,6 +314,38 @@ async fn the_scope_map_in_a_browser(app: TestApp, paths: BrowserPaths) -> TestAp
         let css = format!("[data-gap='{}']", gap["domain"]["code"].as_str().expect("code"));
         assert_eq!(browser.text(&css).await, gap["operatorCount"].to_string(), "{css}");
     }
+    // The heat map and the picture of the totals show the same numbers.
+    let cells = overlap["cells"].as_array().expect("cells");
+    assert_eq!(browser.count("#heat-map [data-heat-cell]").await, cells.len());
+    for cell in cells {
+        let css = format!(
+            "#heat-map [data-heat-cell='{}/{}']",
+            cell["sector"]["code"].as_str().expect("code"),
+            cell["domain"]["code"].as_str().expect("code")
+        );
+        let count = browser.script("return document.querySelector(arguments[0]).dataset.count", vec![json!(css)]).await;
+        assert_eq!(count, cell["operatorCount"].to_string(), "{css}");
+    }
+    assert!(browser.count("#heat-map rect.unlinked").await > 0, "pairs with no link are drawn too");
+    for key in ["both", "espaOnly", "ciOnly"] {
+        let css = format!("#totals-picture [data-segment='{key}']");
+        let count = browser.script("return document.querySelector(arguments[0]).dataset.count", vec![json!(css)]).await;
+        assert_eq!(count, overlap["totals"][key].to_string(), "{key}");
+    }
+    let duties = app.data(DUTIES, json!({ "d": today }), Some(&reader)).await;
+    let duties = duties["overlap"]["obligations"].as_array().expect("obligations").clone();
+    assert!(!duties.is_empty());
+    for duty in &duties {
+        let css = format!("#duties [data-duty='{}'] td.num", duty["obligation"]["code"].as_str().expect("code"));
+        assert_eq!(browser.text(&css).await, duty["operatorCount"].to_string(), "{css}");
+    }
+    // A heat-map cell opens its operators, as the table's count does.
+    let busiest = cells.iter().max_by_key(|c| c["operatorCount"].as_i64()).expect("a cell");
+    let (s_code, d_code) =
+        (busiest["sector"]["code"].as_str().expect("code"), busiest["domain"]["code"].as_str().expect("code"));
+    browser.click(&format!("#heat-map [data-heat-cell='{s_code}/{d_code}']")).await;
+    browser.wait_for(&format!("#operators table[data-total='{}']", busiest["operatorCount"])).await;
+
     let stored = browser
         .script("return [sessionStorage.getItem('scope-registry.token'), JSON.stringify(localStorage)]", vec![])
         .await;
@@ -286,6 +414,70 @@ async fn the_scope_map_in_a_browser(app: TestApp, paths: BrowserPaths) -> TestAp
     assert_eq!(rows.len(), 42, "a header and one row per operator");
     assert!(rows[1].starts_with(&format!("\"{}\"", everyone[0])), "{}", rows[1]);
 
+    // Changes between two dates, as changesBetween answers, with the designations' counts.
+    change_window(&browser, "2024-01-01", &today).await;
+    let changes =
+        app.data(CHANGES, json!({ "a": "2024-01-01", "b": today }), Some(&reader)).await["changesBetween"].clone();
+    let listed =
+        ["fields", "scopeItems", "links"].iter().map(|k| changes[k].as_array().expect("list").len()).sum::<usize>();
+    assert_eq!(browser.count("#changes-list tbody tr").await, listed);
+    browser.wait_for("#changes-list [data-change='STARTED:ports']").await;
+    for field in changes["byField"].as_array().expect("byField") {
+        let (regime, code) = (field["regime"].as_str().expect("regime"), field_code(field));
+        let css = format!("#changes-by-field [data-change-field='{regime}:{code}']");
+        let items = browser.script("return document.querySelector(arguments[0]).dataset.items", vec![json!(css)]).await;
+        assert_eq!(items, format!("{}/{}", field["scopeItems"]["started"], field["scopeItems"]["ended"]), "{css}");
+    }
+    let total = &changes["designations"]["total"];
+    assert!(
+        browser
+            .text("#changes-designations")
+            .await
+            .contains(&format!("開始 {}・終了 {}", total["started"], total["ended"])),
+        "{total}"
+    );
+    for field in changes["designations"]["byField"].as_array().expect("byField") {
+        let css = format!(
+            "#changes-by-field [data-change-field='{}:{}']",
+            field["regime"].as_str().expect("regime"),
+            field_code(field)
+        );
+        let counted =
+            browser.script("return document.querySelector(arguments[0]).dataset.designations", vec![json!(css)]).await;
+        assert_eq!(
+            counted,
+            format!("{}/{}", field["designations"]["started"], field["designations"]["ended"]),
+            "{css}"
+        );
+    }
+    // Dates out of order are refused on the form; nothing is loaded.
+    browser.script("document.getElementById('changes-from').value = arguments[0]", vec![json!(today)]).await;
+    browser.script("document.getElementById('changes-to').value = '2024-01-01'", vec![]).await;
+    browser.click("#changes-form button[type=submit]").await;
+    assert!(browser.text("#changes-problem").await.contains("以前"), "the first date must not be after the second");
+    assert_eq!(browser.script("return document.getElementById('changes').dataset.from", vec![]).await, "2024-01-01");
+
+    // The printout carries the date, the source and when the data was loaded, on a line
+    // fixed to the foot of every page.
+    let stamp = browser.text("#print-stamp[data-as-of]").await;
+    assert!(
+        stamp.contains(&format!("基準日 {today}")) && stamp.contains(&app.address) && stamp.contains("JST"),
+        "{stamp}"
+    );
+    browser.emulate_media("print").await;
+    let printed = browser
+        .script(
+            "const s = getComputedStyle(document.getElementById('print-stamp')); return [s.display, s.position]",
+            vec![],
+        )
+        .await;
+    assert_eq!(printed, json!(["block", "fixed"]));
+    assert_eq!(
+        browser.script("return getComputedStyle(document.getElementById('filters')).display", vec![]).await,
+        "none"
+    );
+    browser.emulate_media("").await;
+
     // English on request, everything re-drawn.
     browser.click("#lang-en").await;
     browser.wait_for("html[lang='en']").await;
@@ -295,6 +487,9 @@ async fn the_scope_map_in_a_browser(app: TestApp, paths: BrowserPaths) -> TestAp
         electricity["nameEn"].as_str().expect("nameEn")
     );
     assert!(browser.text("#overlap").await.contains("ESPA only"));
+    assert!(browser.text("#heat-map h3").await.starts_with("Heat map"));
+    assert!(browser.text("#changes-summary").await.contains("started"));
+    assert!(browser.text("#lede").await.contains("the 15 sectors"));
 
     // A reload keeps the token for the session (no second entry), and the language asked
     // for in the address. The picture in the README: the whole page, with an operator
@@ -310,7 +505,14 @@ async fn the_scope_map_in_a_browser(app: TestApp, paths: BrowserPaths) -> TestAp
     browser.wait_for_text("#operator-number", "5999910000035").await;
     assert_eq!(browser.count("#designations tr.active").await, 1, "CI electricity holds");
     assert_eq!(browser.count("#designations tr.ended").await, 1, "ESPA electricity ended on 2025-10-01");
+    let body = browser.text("body").await;
+    assert!(!body.lines().any(|line| line.trim() == "null"), "nothing left out is drawn as \"null\"");
     browser.screenshot_page(&artifacts_dir().join("scope-map.png")).await;
+    browser.client.set_window_size(1280, 1400).await.expect("resize");
+    browser.screenshot_element("#heat-map", &artifacts_dir().join("scope-map-heatmap.png")).await;
+    browser.screenshot_element("#totals-picture", &artifacts_dir().join("scope-map-totals.png")).await;
+    change_window(&browser, "2024-01-01", "2025-06-01").await;
+    browser.screenshot_element("#changes-section", &artifacts_dir().join("scope-map-changes.png")).await;
     browser.close().await;
     app
 }

@@ -137,8 +137,76 @@ async fn scope_gaps_name_the_fields_and_items_without_counterpart(app: TestApp) 
     };
     assert!(names(&gaps["sectorScopeItemsWithoutLink"]).contains(&"倉庫業".to_owned()));
     assert!(names(&gaps["domainScopeItemsWithoutLink"]).contains(&"送電事業".to_owned()));
-    // A covered item is not a gap.
-    assert!(!codes(&gaps["sectorScopeItemsWithoutLink"]).contains(&"electricity/power-generation".to_owned()));
+    // Where the other side's list ends in 「等」 (CI finance), a gap is not certain.
+    let data = app
+        .data(
+            r#"{ scopeGaps { scopeItemGaps { item { code } certain } }
+                 finance: sector(code: "finance") { exhaustive }
+                 railways: sector(code: "railways") { exhaustive }
+                 domains: businessDomains { code exhaustive }
+                 espaFinance: businessDomain(code: "finance") { scopeItems { code legalBasis } } }"#,
+            json!({}),
+            None,
+        )
+        .await;
+    let certain = |code: &str| {
+        data["scopeGaps"]["scopeItemGaps"].as_array().unwrap().iter().find(|g| g["item"]["code"] == code).unwrap()
+            ["certain"]
+            .clone()
+    };
+    assert_eq!(certain("finance/securities"), json!(false));
+    assert_eq!(certain("electricity/transmission"), json!(true));
+    assert_eq!(certain("logistics/warehousing"), json!(true));
+    assert_eq!((&data["finance"]["exhaustive"], &data["railways"]["exhaustive"]), (&json!(false), &json!(true)));
+    let partial: Vec<&str> = data["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["exhaustive"] == false)
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(partial, ["electricity", "finance"]);
+    let items = data["espaFinance"]["scopeItems"].as_array().unwrap();
+    assert_eq!(items[0], json!({ "code": "finance/banking", "legalBasis": "銀行法第2条第2項" }));
+    assert_eq!(items.len(), 11);
+    // A covered item is not a gap; insurers are ESPA finance businesses too, so they are not.
+    for covered in ["electricity/power-generation", "finance/life-insurance", "finance/non-life-insurance"] {
+        assert!(!codes(&gaps["sectorScopeItemsWithoutLink"]).contains(&covered.to_owned()), "{covered}");
+    }
+    app
+}
+
+async fn the_crosswalk_checks_itself(app: TestApp) -> TestApp {
+    const CHECK: &str = "query($d: Date) { crosswalkConsistency(asOf: $d) {
+        sector { code } domain { code } declared implied deciding { code } overrideReason } }";
+    for date in ["2024-01-01", "2025-04-01", "2026-12-01"] {
+        let data = app.data(CHECK, json!({ "d": date }), None).await;
+        assert_eq!(data["crosswalkConsistency"], json!([]), "{date}");
+    }
+    // A curated relation that the scope-item links contradict is listed with the items
+    // that decide it.
+    let admin = app.token("admin", None);
+    let tomorrow = (scope_registry::domain::today() + chrono::Duration::days(1)).to_string();
+    let body = app
+        .graphql(
+            "mutation($i: UpsertCrosswalkLinkInput!) { upsertCrosswalkLink(input: $i) { relation } }",
+            json!({ "i": { "sector": "aviation", "domain": "aviation", "relation": "EQUAL",
+                "rationale": "Curated to test the self-check.", "source": "nco-2025-08-26",
+                "locator": "table", "effectiveFrom": tomorrow, "reason": "test" } }),
+            Some(&admin),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let data = app.data(CHECK, json!({ "d": tomorrow }), None).await;
+    assert_eq!(
+        data["crosswalkConsistency"],
+        json!([{ "sector": { "code": "aviation" }, "domain": { "code": "aviation" }, "declared": "EQUAL",
+            "implied": "SUPERSET_OF",
+            "deciding": [{ "code": "aviation/air-transport" }, { "code": "aviation/reservations" }, { "code": "aviation/ticketing" },
+                { "code": "aviation/check-in" }, { "code": "aviation/maintenance" },
+                { "code": "aviation/flight-planning" }],
+            "overrideReason": null }])
+    );
     app
 }
 
@@ -206,7 +274,7 @@ async fn ministries_and_scope_items_are_listed(app: TestApp) -> TestApp {
             None,
         )
         .await;
-    assert_eq!(codes(&data["ministries"]), ["FSA", "MIC", "MHLW", "METI", "MLIT"]);
+    assert_eq!(codes(&data["ministries"]), ["FSA", "MIC", "MHLW", "METI", "MLIT", "MOF", "MAFF", "MOE"]);
     assert_eq!(
         codes(&data["electricity"]["scopeItems"]),
         ["electricity/general-transmission-distribution", "electricity/power-generation"]
@@ -220,6 +288,7 @@ e2e!(
     fifteen_sectors_and_fifteen_domains_with_their_names,
     crosswalk_has_exactly_the_documents_linked_pairs,
     scope_gaps_name_the_fields_and_items_without_counterpart,
+    the_crosswalk_checks_itself,
     as_of_follows_ports_port_transport_and_water,
     unknown_codes_are_null_and_bad_dates_are_refused,
     ministries_and_scope_items_are_listed,

@@ -70,7 +70,7 @@ async fn an_edited_file_updates_only_what_changed(app: TestApp) -> TestApp {
 }
 
 /// (file, text to replace, replacement, words the error must contain)
-const INVALID_EDITS: [(&str, &str, &str, &[&str]); 6] = [
+const INVALID_EDITS: [(&str, &str, &str, &[&str]); 7] = [
     (
         "jurisdictions.toml",
         "ministry = \"MIC\"",
@@ -103,9 +103,21 @@ const INVALID_EDITS: [(&str, &str, &str, &[&str]); 6] = [
     ),
     (
         "sectors.toml",
-        "source = \"ci-action-plan\"",
+        "source = \"cybersecurity-2024\"",
         "source = \"rumour\"",
         &["sectors.toml", "sector \"ports\"", "unknown source \"rumour\""],
+    ),
+    (
+        // The crosswalk checks itself: a relation its scope-item links contradict is refused.
+        "crosswalk.toml",
+        "relation = \"SUPERSET_OF\"\nrationale = \"CI covers the services of air transport",
+        "relation = \"INTERSECTS_WITH\"\nrationale = \"CI covers the services of air transport",
+        &[
+            "crosswalk.toml",
+            "link aviation → aviation",
+            "declares INTERSECTS_WITH",
+            "imply SUPERSET_OF (deciding: aviation/domestic-scheduled, aviation/international)",
+        ],
     ),
 ];
 

@@ -103,7 +103,7 @@ pub const MATRIX: &[Rule] = &[
     },
     Rule {
         operation: Operation::ReadProposals,
-        entry_points: "`scopeProposals`, `scopeProposal`, `compareScopeProposals`",
+        entry_points: "`scopeProposals`, `scopeProposal`, `compareScopeProposals`, `/export/proposals/{id}/impact.csv`",
         allowed: Allowed::AnyToken,
         jurisdiction: "",
     },

@@ -41,6 +41,25 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, DateError> {
     check_range(date)
 }
 
+/// Parses a date in an imported file: `YYYY-MM-DD`, or the forms Excel writes when it
+/// re-saves a CSV in a Japanese locale, `YYYY/M/D` and `YYYY/MM/DD` (`2024/4/1`).
+pub fn parse_spreadsheet_date(text: &str) -> Result<NaiveDate, DateError> {
+    let trimmed = text.trim();
+    let Some((year, rest)) = trimmed.split_once('/') else { return parse_date(text) };
+    let malformed = || DateError::Malformed(text.to_owned());
+    let (month, day) = rest.split_once('/').ok_or_else(malformed)?;
+    let number = |part: &str, digits: std::ops::RangeInclusive<usize>| {
+        (digits.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<u32>().ok())
+            .flatten()
+    };
+    let date = match (number(year, 4..=4), number(month, 1..=2), number(day, 1..=2)) {
+        (Some(y), Some(m), Some(d)) => i32::try_from(y).ok().and_then(|y| NaiveDate::from_ymd_opt(y, m, d)),
+        _ => None,
+    };
+    check_range(date.ok_or_else(malformed)?)
+}
+
 /// Refuses dates outside the accepted range.
 pub fn check_range(date: NaiveDate) -> Result<NaiveDate, DateError> {
     if (EARLIEST_DATE..=LATEST_DATE).contains(&date) { Ok(date) } else { Err(DateError::OutOfRange(date)) }
@@ -63,6 +82,16 @@ impl Validity {
         self.from.is_none_or(|from| from <= date) && self.to.is_none_or(|to| date < to)
     }
 
+    /// The days both periods hold (empty, `from >= to`, when they do not meet).
+    pub fn intersect(&self, other: &Validity) -> Validity {
+        let later = |a: Option<NaiveDate>, b: Option<NaiveDate>| a.max(b);
+        let earlier = |a: Option<NaiveDate>, b: Option<NaiveDate>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Validity { from: later(self.from, other.from), to: earlier(self.to, other.to) }
+    }
+
     /// True when `to` is after `from` (or either is open).
     pub fn is_well_formed(&self) -> bool {
         match (self.from, self.to) {
@@ -78,6 +107,17 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn spreadsheet_dates_are_read_as_excel_writes_them() {
+        let april_first = NaiveDate::from_ymd_opt(2024, 4, 1).expect("date");
+        for text in ["2024-04-01", "2024/4/1", "2024/04/01", " 2024/4/01 "] {
+            assert_eq!(parse_spreadsheet_date(text), Ok(april_first), "{text}");
+        }
+        for text in ["2024/2/30", "24/4/1", "2024/4", "2024/004/1", "2024/4/1/1", "2024-4-1", "1899/12/31"] {
+            assert!(parse_spreadsheet_date(text).is_err(), "{text}");
+        }
     }
 
     #[test]

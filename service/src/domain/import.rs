@@ -7,11 +7,11 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 
-use super::date::parse_date;
+use super::date::parse_spreadsheet_date;
 use super::designation::{self, Designation, DesignationRequest, PlannedDesignation};
 use super::operator::Operator;
 use super::reference::ReferenceSnapshot;
-use super::{CorporateNumber, Principal, Regime, text};
+use super::{CorporateNumber, Principal, Regime, spreadsheet, text};
 
 /// The columns, in the order exports write them.
 pub const COLUMNS: [&str; 10] = [
@@ -112,8 +112,11 @@ pub fn parse_row(
     };
     let value = |column: usize| columns.get(record, column);
 
-    let corporate_number =
-        CorporateNumber::parse(value(CORPORATE_NUMBER)).map_err(|e| fail(CORPORATE_NUMBER, e.to_string())).ok();
+    let corporate_number = CorporateNumber::parse(value(CORPORATE_NUMBER))
+        .map_err(|e| {
+            fail(CORPORATE_NUMBER, spreadsheet::excel_number_problem(value(CORPORATE_NUMBER)).unwrap_or(e.to_string()))
+        })
+        .ok();
     let name_ja = text::required("name_ja", value(NAME_JA)).map_err(|e| fail(NAME_JA, e.to_string())).ok();
     let name_en = text::optional("name_en", Some(value(NAME_EN))).map_err(|e| fail(NAME_EN, e.to_string())).ok();
     let legal_basis =
@@ -143,7 +146,7 @@ pub fn parse_row(
                     None
                 }
                 "" => None,
-                text => parse_date(text).map_err(|e| fail(column, e.to_string())).ok(),
+                text => parse_spreadsheet_date(text).map_err(|e| fail(column, e.to_string())).ok(),
             }
         };
         let effective_from = date(EFFECTIVE_FROM, true);

@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod authorization;
+pub mod changes;
+pub mod consistency;
 pub mod corporate_number;
 pub mod crosswalk;
 pub mod date;

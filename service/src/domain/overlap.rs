@@ -24,6 +24,17 @@ pub struct OverlapTotals {
     pub ci_only: u64,
 }
 
+impl OverlapTotals {
+    /// Operators with an active designation under `regime` (the ones its duties bind).
+    pub fn under(&self, regime: Regime) -> u64 {
+        self.both
+            + match regime {
+                Regime::Ci => self.ci_only,
+                Regime::Espa => self.espa_only,
+            }
+    }
+}
+
 /// Operators active in both a linked sector and its domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverlapCell {
@@ -217,6 +228,7 @@ mod tests {
         let grouped = compute_grouped(&snapshot, as_of, groups.iter().map(|(_, fields)| fields.iter().copied()));
         assert_eq!(compute(&snapshot, as_of, rows), grouped);
         assert_eq!(grouped.totals, OverlapTotals { both: 1, ci_only: 1, espa_only: 1 });
+        assert_eq!((grouped.totals.under(Regime::Ci), grouped.totals.under(Regime::Espa)), (2, 2));
         let postal = snapshot.field_index(Regime::Espa, "postal").expect("postal domain");
         let gap = grouped.domain_gaps.iter().find(|g| g.domain_index == postal).expect("postal gap");
         assert_eq!(gap.operator_count, 1);

@@ -49,6 +49,8 @@ pub struct FieldRecord {
     pub name_en: String,
     pub validity: Validity,
     pub provenance: Provenance,
+    /// False where the source's list of scope items ends in 「等」 (not complete).
+    pub exhaustive: bool,
 }
 
 /// A sub-business or service of a sector or domain.
@@ -61,6 +63,8 @@ pub struct ScopeItemRecord {
     pub name_en: String,
     pub validity: Validity,
     pub provenance: Provenance,
+    /// The law and article that define the business, where found.
+    pub legal_basis: Option<String>,
 }
 
 /// A ministry's jurisdiction over one sector or domain, for a period.
@@ -73,16 +77,12 @@ pub struct JurisdictionRecord {
     pub provenance: Provenance,
 }
 
-/// Whether a link came from seed-data, from a curation through the API, or from a
-/// promoted scope revision proposal.
+/// Whether a link came from seed-data or from a curation through the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LinkOrigin {
     Seed,
     Curated,
-    /// Kept by later loads of seed-data as the promotion wrote it (not "curated": the
-    /// promotion's record of what it wrote keeps it, see `proposal::keep_promoted`).
-    Promoted,
 }
 
 impl LinkOrigin {
@@ -90,7 +90,6 @@ impl LinkOrigin {
         match self {
             LinkOrigin::Seed => "seed",
             LinkOrigin::Curated => "curated",
-            LinkOrigin::Promoted => "promoted",
         }
     }
 
@@ -98,7 +97,6 @@ impl LinkOrigin {
         match text {
             "seed" => Some(LinkOrigin::Seed),
             "curated" => Some(LinkOrigin::Curated),
-            "promoted" => Some(LinkOrigin::Promoted),
             _ => None,
         }
     }
@@ -116,6 +114,15 @@ pub struct LinkRecord {
     pub validity: Validity,
     pub provenance: Provenance,
     pub origin: LinkOrigin,
+}
+
+/// Why a sector–domain pair's declared relation stands although its scope-item links
+/// imply another (see `consistency`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkOverride {
+    pub sector: String,
+    pub domain: String,
+    pub reason: String,
 }
 
 /// A duty that a regime status triggers.
@@ -150,6 +157,7 @@ pub struct ReferenceData {
     pub jurisdictions: Vec<JurisdictionRecord>,
     pub links: Vec<LinkRecord>,
     pub item_links: Vec<LinkRecord>,
+    pub link_overrides: Vec<LinkOverride>,
     pub obligations: Vec<ObligationRule>,
 }
 
@@ -335,6 +343,21 @@ impl ReferenceSnapshot {
     /// Codes of the sectors linked to a domain at `date`.
     pub fn sectors_linked_to(&self, domain_code: &str, date: NaiveDate) -> Vec<&str> {
         self.links_of(Regime::Espa, domain_code, date).into_iter().map(|i| self.data.links[i].ci.as_str()).collect()
+    }
+
+    /// Whether a scope item that no item link covers at `date` is certainly a gap: not when
+    /// a field its own field is linked to lists its items non-exhaustively (「等」), since
+    /// an unlisted item there may cover it.
+    pub fn item_gap_is_certain(&self, regime: Regime, item: usize, date: NaiveDate) -> bool {
+        let parent = &self.items(regime)[item].parent;
+        self.links_of(regime, parent, date).into_iter().all(|i| {
+            let link = &self.data.links[i];
+            let counterpart = match regime {
+                Regime::Ci => self.field(Regime::Espa, &link.espa),
+                Regime::Espa => self.field(Regime::Ci, &link.ci),
+            };
+            counterpart.is_none_or(|field| field.exhaustive)
+        })
     }
 
     /// Everything no link covers at `date`: fields without a counterpart and scope items

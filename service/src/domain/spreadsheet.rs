@@ -46,6 +46,26 @@ pub fn restore(cell: &str) -> &str {
     }
 }
 
+/// What to say about a corporate-number cell that Excel turned into a number (it shows
+/// and saves 13 digits as `1.44444E+12`, or as `1444440000000.0`, losing digits), or
+/// None when the text does not look like that.
+pub fn excel_number_problem(text: &str) -> Option<String> {
+    let text = text.trim();
+    let scientific = text.split_once(['E', 'e']).is_some_and(|(mantissa, exponent)| {
+        is_plain_number(mantissa) && is_plain_number(exponent.strip_prefix('+').unwrap_or(exponent))
+    });
+    let decimal = text.contains('.') && is_plain_number(text);
+    (scientific || decimal).then(|| {
+        format!(
+            "\"{}\" is a corporate number that Excel turned into a number (it keeps 15 significant digits \
+             and writes large numbers as 1.44444E+12, so digits are lost); format the column as text \
+             before typing or pasting the numbers, or open the CSV through Data > From Text/CSV with \
+             the column as text, or use the .xlsx export, which keeps them as text",
+            super::text::excerpt(text)
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -83,6 +103,16 @@ mod tests {
         // A lone sign or a malformed number is not a number.
         for value in ["-", "-.5", "-1.", "-1e5", "+-1"] {
             assert!(!is_plain_number(value), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn excel_numbers_are_recognised() {
+        for text in ["1.44444E+12", "7.00001E+12", "1.23456789012e12", "7000012050002.0"] {
+            assert!(excel_number_problem(text).is_some_and(|m| m.contains("Excel")), "{text}");
+        }
+        for text in ["7000012050002", "７０００", "E+12", "1.2.3"] {
+            assert_eq!(excel_number_problem(text), None, "{text}");
         }
     }
 

@@ -3,6 +3,7 @@
 //! the database or the caches directly.
 
 pub mod audit;
+pub mod changes;
 pub mod conformance;
 pub mod curation;
 pub mod designations;
@@ -15,6 +16,7 @@ pub mod operators;
 pub mod overlap;
 pub mod pagination;
 pub mod persisted;
+pub mod proposals;
 pub mod reference;
 pub mod scalars;
 pub mod subscriptions;
@@ -79,8 +81,10 @@ pub struct QueryRoot(
     reference::ReferenceQuery,
     operators::OperatorQueries,
     overlap::OverlapQuery,
+    changes::ChangesQuery,
     audit::AuditTrailQuery,
     tokens::TokenQuery,
+    proposals::ProposalQuery,
 );
 
 /// All mutations.
@@ -92,6 +96,7 @@ pub struct MutationRoot(
     tokens::TokenMutation,
     import::ImportMutation,
     nta_sync::NtaSyncMutation,
+    proposals::ProposalMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, subscriptions::SubscriptionRoot>;

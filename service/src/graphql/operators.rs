@@ -290,16 +290,23 @@ pub(super) async fn operator_connection(
             }
         }
     }
+    Ok(connection_of(page, after.is_some(), known_at))
+}
+
+/// One page of operators as a Relay connection (`after_given`: it follows a cursor;
+/// `known_at`: the instant the operators are as recorded at).
+pub(super) fn connection_of(
+    page: services::operators::OperatorPage,
+    after_given: bool,
+    known_at: Option<DateTime<Utc>>,
+) -> OperatorConnection {
     let total_count = i32::try_from(page.total_count).unwrap_or(i32::MAX);
-    let mut connection = Connection::with_additional_fields(
-        after.is_some(),
-        page.has_next_page,
-        OperatorConnectionFields { total_count },
-    );
+    let mut connection =
+        Connection::with_additional_fields(after_given, page.has_next_page, OperatorConnectionFields { total_count });
     connection.edges.extend(page.operators.into_iter().map(|operator| {
         Edge::new(OperatorCursor(operator.corporate_number.to_string()), OperatorObject::recorded(operator, known_at))
     }));
-    Ok(connection)
+    connection
 }
 
 /// The index of a sector or business domain by its (trimmed) code; `BAD_USER_INPUT`

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::limits::{DATABASE_COST, LIST_COST, paged_complexity};
 use super::operators::{OperatorConnection, known_field, operator_connection};
-use super::reference::{DomainObject, SectorObject};
+use super::reference::{DomainObject, ObligationObject, SectorObject};
 use super::scalars::Date;
 use super::{ApiError, ApiResult, request, services};
 use crate::domain::Regime;
@@ -102,12 +102,41 @@ impl DomainGapObject {
     }
 }
 
+/// How many operators one duty binds at a date.
+pub struct ObligationCountObject {
+    snap: Arc<ReferenceSnapshot>,
+    index: usize,
+    as_of: NaiveDate,
+    operator_count: u64,
+}
+
+/// How many operators one duty binds at a date.
+#[Object(name = "ObligationCount")]
+impl ObligationCountObject {
+    /// The obligation rule (with whether it is in force at the date).
+    async fn obligation(&self) -> ObligationObject {
+        ObligationObject::new(self.snap.clone(), self.index, self.as_of)
+    }
+
+    /// Operators with an active designation under the regime that triggers it.
+    async fn operator_count(&self) -> i32 {
+        count(self.operator_count)
+    }
+}
+
 /// How the two regimes' designated operators overlap at a date.
 pub struct OverlapReportObject {
     snap: Arc<ReferenceSnapshot>,
     report: OverlapReport,
     /// The instant it was counted as recorded at (None: now).
     known_at: Option<DateTime<Utc>>,
+}
+
+impl OverlapReportObject {
+    /// A report computed over `snap` (a proposal's impact shows two).
+    pub fn new(snap: Arc<ReferenceSnapshot>, report: OverlapReport) -> Self {
+        Self { snap, report, known_at: None }
+    }
 }
 
 /// How the two regimes' designated operators overlap at a date.
@@ -122,6 +151,25 @@ impl OverlapReportObject {
     async fn totals(&self) -> OverlapTotals {
         let t = self.report.totals;
         OverlapTotals { both: count(t.both), espa_only: count(t.espa_only), ci_only: count(t.ci_only) }
+    }
+
+    /// Per obligation rule, in rule order: the operators it binds, those with an active
+    /// designation under the regime that triggers it (counted whether or not the rule is
+    /// in force yet: see `obligation.inForce`).
+    #[graphql(complexity = "LIST_COST * child_complexity")]
+    async fn obligations(&self) -> Vec<ObligationCountObject> {
+        self.snap
+            .data()
+            .obligations
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| ObligationCountObject {
+                snap: self.snap.clone(),
+                index,
+                as_of: self.report.as_of,
+                operator_count: self.report.totals.under(rule.triggered_by),
+            })
+            .collect()
     }
 
     /// Per linked sector–domain pair: operators active in both.

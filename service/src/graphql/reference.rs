@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::limits::LIST_COST;
 use super::scalars::Date;
 use super::{ApiResult, request};
+use crate::domain::consistency::{Inconsistency, inconsistencies_at};
 use crate::domain::crosswalk::LinkKind;
 use crate::domain::reference::{LinkOrigin, LinkRecord, Provenance, ReferenceSnapshot};
 use crate::domain::{Regime, Relation, today};
@@ -96,8 +97,6 @@ pub enum LinkOriginValue {
     Seed,
     /// Set by an administrator through the API.
     Curated,
-    /// Written by promoting a scope revision proposal (`promoteScopeProposal`).
-    Promoted,
 }
 
 impl From<LinkOrigin> for LinkOriginValue {
@@ -105,7 +104,6 @@ impl From<LinkOrigin> for LinkOriginValue {
         match origin {
             LinkOrigin::Seed => LinkOriginValue::Seed,
             LinkOrigin::Curated => LinkOriginValue::Curated,
-            LinkOrigin::Promoted => LinkOriginValue::Promoted,
         }
     }
 }
@@ -262,6 +260,12 @@ impl<K: FieldKind> FieldObject<K> {
             .collect()
     }
 
+    /// False where the source's list of its services or sub-businesses ends in 「等」: an
+    /// item the list does not name may still belong here, so gaps beside it are not certain.
+    async fn exhaustive(&self) -> bool {
+        self.record().exhaustive
+    }
+
     /// The regime this field belongs to.
     async fn regime(&self) -> RegimeValue {
         K::REGIME.into()
@@ -308,6 +312,12 @@ impl ScopeItemObject {
     /// English name.
     async fn name_en(&self) -> &str {
         &self.record().name_en
+    }
+
+    /// The law and article that define the business (null where not recorded); its
+    /// source is the item's provenance.
+    async fn legal_basis(&self) -> Option<&str> {
+        self.record().legal_basis.as_deref()
     }
 
     /// The regime it belongs to.
@@ -547,6 +557,13 @@ pub struct ScopeGapsObject {
     as_of: NaiveDate,
 }
 
+impl ScopeGapsObject {
+    /// The gaps of `snap` at `as_of` (a proposal's impact shows those of two snapshots).
+    pub fn at(snap: Arc<ReferenceSnapshot>, as_of: NaiveDate) -> Self {
+        Self { gaps: snap.gaps_at(as_of), snap, as_of }
+    }
+}
+
 /// Sectors, domains and scope items without a counterpart in the other regime.
 #[Object(name = "ScopeGaps")]
 impl ScopeGapsObject {
@@ -569,6 +586,19 @@ impl ScopeGapsObject {
             .collect()
     }
 
+    /// Every scope item that no scope-item link covers, CI first, with whether it is
+    /// certainly a gap (false when a linked field on the other side is not exhaustive).
+    async fn scope_item_gaps(&self) -> Vec<ScopeItemGap> {
+        let ci = self.gaps.sector_items_without_link.iter().map(|&i| (Regime::Ci, i));
+        let espa = self.gaps.domain_items_without_link.iter().map(|&i| (Regime::Espa, i));
+        ci.chain(espa)
+            .map(|(regime, index)| ScopeItemGap {
+                item: ScopeItemObject::new(self.snap.clone(), regime, index, self.as_of),
+                certain: self.snap.item_gap_is_certain(regime, index, self.as_of),
+            })
+            .collect()
+    }
+
     /// ESPA sub-businesses that no scope-item link covers (e.g. 送電事業).
     async fn domain_scope_items_without_link(&self) -> Vec<ScopeItemObject> {
         self.gaps
@@ -577,6 +607,66 @@ impl ScopeGapsObject {
             .map(|&i| ScopeItemObject::new(self.snap.clone(), Regime::Espa, i, self.as_of))
             .collect()
     }
+}
+
+/// A sector–domain link whose declared relation its scope-item links do not bear out.
+pub struct CrosswalkInconsistencyObject {
+    snap: Arc<ReferenceSnapshot>,
+    found: Inconsistency,
+    as_of: NaiveDate,
+}
+
+/// A crosswalk link whose declared relation differs from the one its scope-item links
+/// imply by set logic (the rule table is in the README, "Reference data").
+#[Object(name = "CrosswalkInconsistency")]
+impl CrosswalkInconsistencyObject {
+    /// The CI side of the link.
+    async fn sector(&self) -> ApiResult<SectorObject> {
+        let link = &self.snap.data().links[self.found.link];
+        SectorObject::by_code(&self.snap, &link.ci, self.as_of).ok_or(super::ApiError::Internal)
+    }
+
+    /// The ESPA side of the link.
+    async fn domain(&self) -> ApiResult<DomainObject> {
+        let link = &self.snap.data().links[self.found.link];
+        DomainObject::by_code(&self.snap, &link.espa, self.as_of).ok_or(super::ApiError::Internal)
+    }
+
+    /// The relation the link declares.
+    async fn declared(&self) -> RelationValue {
+        self.found.declared.into()
+    }
+
+    /// The relation its scope-item links imply (null: no scope-item link joins the two
+    /// sides' items).
+    async fn implied(&self) -> Option<RelationValue> {
+        self.found.implied.map(Into::into)
+    }
+
+    /// The scope items that decide the disagreement: those the declared relation needs
+    /// inside the other side and that are not, or those that show more than it claims.
+    async fn deciding(&self) -> Vec<ScopeItemObject> {
+        self.found
+            .deciding
+            .iter()
+            .map(|&(regime, index)| ScopeItemObject::new(self.snap.clone(), regime, index, self.as_of))
+            .collect()
+    }
+
+    /// Why the declared relation stands anyway, when seed-data says so.
+    async fn override_reason(&self) -> Option<&str> {
+        self.found.override_reason.as_deref()
+    }
+}
+
+/// A scope item that no scope-item link covers.
+#[derive(SimpleObject)]
+pub struct ScopeItemGap {
+    /// The uncovered service (CI) or sub-business (ESPA).
+    item: ScopeItemObject,
+    /// False when the other side's linked list ends in 「等」, so an item it does not name
+    /// may cover this one: an analyst should check before calling it a gap.
+    certain: bool,
 }
 
 /// A duty that a regime status triggers, as seen at a date.
@@ -770,7 +860,19 @@ impl ReferenceQuery {
     ) -> ApiResult<ScopeGapsObject> {
         let snap = snapshot_at(ctx, known_at).await?;
         let date = date_or_today(as_of);
-        Ok(ScopeGapsObject { gaps: snap.gaps_at(date), snap, as_of: date })
+        Ok(ScopeGapsObject::at(snap, date))
+    }
+
+    /// The crosswalk's self-check at `asOf`: every sector–domain link whose declared
+    /// relation differs from the one its scope-item links imply (empty when all agree).
+    #[graphql(complexity = "LIST_COST * child_complexity")]
+    async fn crosswalk_consistency(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<CrosswalkInconsistencyObject> {
+        let snap = request(ctx).snapshot();
+        let date = date_or_today(as_of);
+        inconsistencies_at(&snap, date)
+            .into_iter()
+            .map(|found| CrosswalkInconsistencyObject { snap: snap.clone(), found, as_of: date })
+            .collect()
     }
 
     /// Every obligation rule, with whether it is in force at `asOf`, as recorded at

@@ -10,6 +10,7 @@ mod graphiql;
 mod graphql;
 mod observe;
 mod page;
+mod proposal_export;
 pub mod rate_limit;
 mod subscriptions;
 
@@ -115,6 +116,7 @@ pub fn router(state: AppState, http: &HttpSettings) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql::graphql))
         .route("/export/{file}", get(export::export_file))
+        .route("/export/proposals/{id}/{file}", get(proposal_export::impact_file))
         .merge(page::routes())
         .merge(graphiql::routes())
         .route("/healthz", get(healthz))

@@ -13,6 +13,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+use crate::domain::changes::{self, DesignationChanges, Window};
 use crate::domain::designation::{self, Designation, DesignationStatus};
 use crate::domain::operator::Operator;
 use crate::domain::operator::{DesignatedPeriod, OperatorQuery};
@@ -333,20 +334,20 @@ impl RegistryIndex {
         Ok(self.get_many(&[number]).await?.remove(&number))
     }
 
-    /// Whether every operator is held, with those a change marked stale read again
-    /// first (false while the index is still loading).
-    async fn refreshed(&self) -> Result<bool, StorageError> {
+    /// The state with every operator current (stale ones read again first), or None
+    /// while the index is still loading.
+    async fn current(&self) -> Result<Option<RwLockReadGuard<'_, State>>, StorageError> {
         let stale: Vec<CorporateNumber> = {
             let state = self.read();
             if !state.complete {
-                return Ok(false);
+                return Ok(None);
             }
             state.stale.keys().copied().collect()
         };
         if !stale.is_empty() {
             self.load(&stale).await?;
         }
-        Ok(true)
+        Ok(Some(self.read()))
     }
 
     /// The overlap report from memory, or None while the index is still loading.
@@ -355,10 +356,7 @@ impl RegistryIndex {
         snapshot: &ReferenceSnapshot,
         as_of: NaiveDate,
     ) -> Result<Option<OverlapReport>, StorageError> {
-        if !self.refreshed().await? {
-            return Ok(None);
-        }
-        let state = self.read();
+        let Some(state) = self.current().await? else { return Ok(None) };
         let active = state.entries.values().map(|held| {
             held.designations
                 .iter()
@@ -376,10 +374,7 @@ impl RegistryIndex {
         instead: &Overrides,
         mut visit: impl FnMut(&Operator, &[DesignatedPeriod<'_>]),
     ) -> Result<bool, StorageError> {
-        if !self.refreshed().await? {
-            return Ok(false);
-        }
-        let state = self.read();
+        let Some(state) = self.current().await? else { return Ok(false) };
         let mut periods: Vec<DesignatedPeriod<'_>> = Vec::new();
         for (number, held) in &state.entries {
             if instead.contains_key(number) {
@@ -406,15 +401,27 @@ impl RegistryIndex {
         after: &ReferenceSnapshot,
         date: NaiveDate,
     ) -> Result<Option<ScopeImpact>, StorageError> {
-        if !self.refreshed().await? {
-            return Ok(None);
-        }
-        let state = self.read();
+        let Some(state) = self.current().await? else { return Ok(None) };
         let operators = state
             .entries
             .iter()
             .map(|(number, held)| OperatorDesignations { operator: *number, designations: &held.designations[..] });
         Ok(Some(proposal::impact(before, after, date, operators)))
+    }
+
+    /// What designations started and ended in `window`, from memory, or None while the
+    /// index is still loading.
+    pub async fn designation_changes(
+        &self,
+        snapshot: &ReferenceSnapshot,
+        window: Window,
+    ) -> Result<Option<DesignationChanges>, StorageError> {
+        let Some(state) = self.current().await? else { return Ok(None) };
+        let periods = state
+            .entries
+            .values()
+            .flat_map(|held| held.designations.iter().map(|d| (d.regime, &*d.field, d.effective_from, d.effective_to)));
+        Ok(Some(changes::designation_changes(snapshot, window, periods)))
     }
 
     /// Marks operators stale: their next use reads them again.

@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use crate::domain::consistency;
 use crate::domain::date::parse_date;
 use crate::domain::reference::{
-    FieldRecord, JurisdictionRecord, LinkOrigin, LinkRecord, MinistryRecord, ObligationRule, Provenance, ReferenceData,
-    ScopeItemRecord, SourceRecord,
+    FieldRecord, JurisdictionRecord, LinkOrigin, LinkOverride, LinkRecord, MinistryRecord, ObligationRule, Provenance,
+    ReferenceData, ReferenceSnapshot, ScopeItemRecord, SourceRecord,
 };
 use crate::domain::{Regime, Relation, Validity};
 
@@ -217,6 +218,8 @@ cited_entry!(
         name_en: String,
         valid_from: Option<String>,
         valid_to: Option<String>,
+        /// false where the source's list ends in 「等」; true when left out.
+        exhaustive: Option<bool>,
         #[serde(default)]
         scope_item: Vec<ItemEntry>,
     }
@@ -230,6 +233,8 @@ struct ItemEntry {
     name_en: String,
     valid_from: Option<String>,
     valid_to: Option<String>,
+    /// The law and article that define the business.
+    legal_basis: Option<String>,
     source: Option<String>,
     locator: Option<String>,
     confirmed: Option<bool>,
@@ -265,7 +270,7 @@ struct CrosswalkFile {
 /// A `[[link]]` or `[[item_link]]` entry: the two kinds differ only in how their ends
 /// are named.
 macro_rules! link_entry {
-    ($name:ident { $ci:ident, $espa:ident }) => {
+    ($name:ident { $ci:ident, $espa:ident } $(+ { $($extra:ident: $ty:ty),* })?) => {
         cited_entry!($name {
             $ci: String,
             $espa: String,
@@ -273,6 +278,7 @@ macro_rules! link_entry {
             rationale: String,
             valid_from: Option<String>,
             valid_to: Option<String>,
+            $($($extra: $ty,)*)?
         });
 
         impl $name {
@@ -291,7 +297,9 @@ macro_rules! link_entry {
     };
 }
 
-link_entry!(LinkEntry { sector, domain });
+// `override_reason`: why the declared relation stands although the pair's scope-item
+// links imply another (the loader refuses an unexplained disagreement).
+link_entry!(LinkEntry { sector, domain } + { override_reason: Option<String> });
 link_entry!(ItemLinkEntry { sector_item, domain_item });
 
 #[derive(Deserialize, Default)]
@@ -524,6 +532,17 @@ fn build(source: &SeedSource, texts: &HashMap<&str, String>, check: &mut Checker
         check.known(&record, "domain", &entry.domain, &domain_codes);
         let link = link(check, &record, &source_codes, entry.parts());
         data.links.extend(link);
+        if let Some(reason) = &entry.override_reason {
+            if reason.trim().is_empty() {
+                check.error(&record, "override_reason must say why, or be left out");
+            } else if !data.link_overrides.iter().any(|o| o.sector == entry.sector && o.domain == entry.domain) {
+                data.link_overrides.push(LinkOverride {
+                    sector: entry.sector.clone(),
+                    domain: entry.domain.clone(),
+                    reason: reason.trim().to_owned(),
+                });
+            }
+        }
     }
     let sector_item_parent: HashMap<&str, &str> =
         data.sector_items.iter().map(|i| (i.code.as_str(), i.parent.as_str())).collect();
@@ -549,6 +568,9 @@ fn build(source: &SeedSource, texts: &HashMap<&str, String>, check: &mut Checker
     }
     check_duplicate_links(check, "link", &data.links);
     check_duplicate_links(check, "item_link", &data.item_links);
+    if check.errors.is_empty() {
+        check_consistency(check, &data);
+    }
 
     check.at(source.display_name(OBLIGATIONS));
     let obligations_file: ObligationsFile = check.parse(text(OBLIGATIONS));
@@ -619,6 +641,7 @@ fn fields(
                 name_en: item.name_en.clone(),
                 validity: item_validity,
                 provenance: item_provenance,
+                legal_basis: item.legal_basis.clone(),
             });
         }
         fields.push(FieldRecord {
@@ -627,6 +650,7 @@ fn fields(
             name_en: entry.name_en.clone(),
             validity,
             provenance,
+            exhaustive: entry.exhaustive.unwrap_or(true),
         });
     }
     (fields, items)
@@ -660,6 +684,33 @@ fn link(check: &mut Checker, record: &str, sources: &HashSet<String>, parts: Lin
     })
 }
 
+/// Every link's declared relation must be the one its scope-item links imply, on every
+/// date the data changes, unless the link says why not (`override_reason`).
+fn check_consistency(check: &mut Checker, data: &ReferenceData) {
+    let snap = ReferenceSnapshot::new(data.clone());
+    let mut reported = HashSet::new();
+    for date in consistency::boundary_dates(&snap) {
+        for found in consistency::inconsistencies_at(&snap, date) {
+            let link = &data.links[found.link];
+            if found.override_reason.is_some() || !reported.insert(found.link) {
+                continue;
+            }
+            let implied = found.implied.map_or("nothing (no scope-item link joins their items)", Relation::as_str);
+            let deciding: Vec<&str> =
+                found.deciding.iter().map(|&(regime, i)| snap.items(regime)[i].code.as_str()).collect();
+            check.error(
+                &format!("link {} → {}", link.ci, link.espa),
+                format!(
+                    "declares {} but on {date} its scope-item links imply {implied} (deciding: {}); correct the \
+                     relation or the item links, or give an override_reason",
+                    link.relation,
+                    if deciding.is_empty() { "-".to_owned() } else { deciding.join(", ") }
+                ),
+            );
+        }
+    }
+}
+
 /// Two links between the same pair must not hold on the same date.
 fn check_duplicate_links(check: &mut Checker, noun: &str, links: &[LinkRecord]) {
     for (i, a) in links.iter().enumerate() {
@@ -683,8 +734,62 @@ mod tests {
         assert_eq!(data.sectors.len(), 15);
         assert_eq!(data.domains.len(), 15);
         assert_eq!(data.links.len(), 15);
-        assert_eq!(data.ministries.len(), 5);
+        assert_eq!(data.ministries.len(), 8);
         assert!(data.obligations.len() >= 3);
+    }
+
+    /// Every record cites a source that exists (the loader refuses others), every
+    /// confirmed record says where in its source the fact stands, and every source says
+    /// where to read it.
+    #[test]
+    fn every_shipped_record_can_be_traced_to_its_source() {
+        let data = load(&SeedSource::Embedded).expect("embedded seed-data is valid");
+        let sources = codes(&data.sources, |s| &s.code);
+        let mut records: Vec<(String, &Provenance)> = Vec::new();
+        records.extend(data.ministries.iter().map(|m| (format!("ministry {}", m.code), &m.provenance)));
+        for f in data.sectors.iter().chain(&data.domains) {
+            records.push((format!("field {}", f.code), &f.provenance));
+        }
+        for i in data.sector_items.iter().chain(&data.domain_items) {
+            records.push((format!("scope item {}", i.code), &i.provenance));
+        }
+        for j in &data.jurisdictions {
+            records.push((format!("jurisdiction {} over {}", j.ministry, j.field), &j.provenance));
+        }
+        for l in data.links.iter().chain(&data.item_links) {
+            records.push((format!("link {} → {}", l.ci, l.espa), &l.provenance));
+        }
+        records.extend(data.obligations.iter().map(|o| (format!("obligation {}", o.code), &o.provenance)));
+        let untraceable: Vec<String> = records
+            .iter()
+            .filter_map(|(record, p)| {
+                if !sources.contains(&p.source) {
+                    Some(format!("{record}: unknown source {}", p.source))
+                } else if p.confirmed && p.locator.is_none() {
+                    Some(format!("{record}: confirmed, but no locator in {}", p.source))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(untraceable, Vec::<String>::new());
+        let without_url: Vec<&str> = data.sources.iter().filter(|s| s.url.is_none()).map(|s| s.code.as_str()).collect();
+        assert_eq!(without_url, Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_record_citing_a_source_that_does_not_exist_is_refused() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        for (name, text) in EMBEDDED {
+            let text = if name == MINISTRIES {
+                text.replacen("source = \"nco-2025-08-26\"", "source = \"nowhere\"", 1)
+            } else {
+                text.to_owned()
+            };
+            std::fs::write(dir.path().join(name), text).expect("write seed file");
+        }
+        let errors = load(&SeedSource::Dir(dir.path().to_path_buf())).expect_err("refused");
+        assert!(errors.0.iter().any(|e| e.message == "unknown source \"nowhere\""), "{errors}");
     }
 
     #[test]

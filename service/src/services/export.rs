@@ -1,18 +1,25 @@
 //! Exports for spreadsheets and other systems: the operators (in the import format, so
 //! an export re-imports as "all unchanged"), the overlap report, the crosswalk and the
-//! scope gaps — each as of a date, as CSV (UTF-8 with BOM, for Excel) or JSON.
+//! scope gaps — each as of a date, as CSV (UTF-8 with BOM, for Excel) or JSON. Rows are
+//! written as they are read, so that a million operators start at once and take the
+//! memory of one page.
 
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value};
 
 use super::{ServiceError, Services, authorize};
 use crate::domain::authorization::Operation;
+use crate::domain::date::parse_date;
 use crate::domain::import::COLUMNS;
 use crate::domain::operator::OperatorQuery;
 use crate::domain::reference::ReferenceSnapshot;
-use crate::domain::{Principal, Regime, spreadsheet};
+use crate::domain::{Principal, Regime, spreadsheet, today};
+use crate::storage::{StorageError, designations, operators};
 
 /// What can be exported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +50,110 @@ impl ExportKind {
     }
 }
 
-/// A table: named columns, rows of text.
+/// What an export answers for. Parsed in one place for HTTP (`?asOf=`) and the command
+/// line (`--as-of`), so that a further point in time is added once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportQuery {
+    pub as_of: NaiveDate,
+    /// Record time: the export as the registry had recorded it then (None: now).
+    pub known_at: Option<DateTime<Utc>>,
+}
+
+impl ExportQuery {
+    /// From the caller's `asOf` text (absent: today in Japan) and `knownAt` (RFC 3339).
+    pub fn parse(as_of: Option<&str>, known_at: Option<&str>) -> Result<Self, ServiceError> {
+        let as_of = as_of.map(parse_date).transpose().map_err(|e| ServiceError::Invalid(format!("asOf: {e}")))?;
+        let known_at = known_at
+            .map(DateTime::parse_from_rfc3339)
+            .transpose()
+            .map_err(|e| {
+                ServiceError::Invalid(format!("knownAt: {e} (an RFC 3339 instant, e.g. 2026-04-01T09:00:00Z)"))
+            })?
+            .map(|at| at.to_utc());
+        Ok(Self { as_of: as_of.unwrap_or_else(today), known_at })
+    }
+}
+
+/// The file formats of exports.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// For Excel: UTF-8 with BOM, CRLF line ends, a header row, one line per record,
+    /// formula-like cells neutralised (`domain::spreadsheet`).
+    Csv,
+    /// An array of objects keyed by column name (empty cells are null), one per line.
+    Json,
+}
+
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Json => "application/json",
+        }
+    }
+
+    fn start(self, columns: &[&str]) -> Result<Vec<u8>, ServiceError> {
+        match self {
+            Format::Csv => {
+                let mut out = "\u{feff}".as_bytes().to_vec();
+                csv_records(&mut out, [columns])?;
+                Ok(out)
+            }
+            Format::Json => Ok(b"[".to_vec()),
+        }
+    }
+
+    /// Rows `written..` of the file.
+    fn rows(self, columns: &[&str], rows: &[Vec<String>], written: usize) -> Result<Vec<u8>, ServiceError> {
+        let mut out = Vec::new();
+        match self {
+            Format::Csv => {
+                csv_records(&mut out, rows.iter().map(|row| row.iter().map(|c| spreadsheet::neutralise(c))))?
+            }
+            Format::Json => {
+                for (i, row) in rows.iter().enumerate() {
+                    out.extend_from_slice(if written + i == 0 { b"\n" } else { b",\n" });
+                    serde_json::to_writer(&mut out, &json_object(columns, row)).map_err(ServiceError::internal)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn end(self) -> Vec<u8> {
+        match self {
+            Format::Csv => Vec::new(),
+            Format::Json => b"\n]\n".to_vec(),
+        }
+    }
+}
+
+/// Appends CSV records (CRLF line ends) to `out`.
+fn csv_records<R, C>(out: &mut Vec<u8>, records: impl IntoIterator<Item = R>) -> Result<(), ServiceError>
+where
+    R: IntoIterator<Item = C>,
+    C: AsRef<str>,
+{
+    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
+    for record in records {
+        writer.write_record(record.into_iter().map(|c| c.as_ref().to_owned())).map_err(ServiceError::internal)?;
+    }
+    writer.flush().map_err(ServiceError::internal)
+}
+
+fn json_object(columns: &[&str], row: &[String]) -> Value {
+    let object: Map<String, Value> = columns
+        .iter()
+        .zip(row)
+        .map(|(column, cell)| {
+            let value = if cell.is_empty() { Value::Null } else { Value::String(cell.clone()) };
+            ((*column).to_owned(), value)
+        })
+        .collect();
+    Value::Object(object)
+}
+
+/// A table: named columns, rows of text (small reports built whole).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Table {
     pub columns: Vec<&'static str>,
@@ -59,98 +169,125 @@ impl Table {
         self.rows.push(row);
     }
 
-    /// CSV for Excel: UTF-8 with BOM, CRLF line ends, a header row, one line per record,
-    /// formula-like cells neutralised.
+    /// The table as CSV (see [`Format::Csv`]).
     pub fn to_csv(&self) -> Result<Vec<u8>, ServiceError> {
-        let mut out = "\u{feff}".as_bytes().to_vec();
-        let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
-        writer.write_record(&self.columns).map_err(ServiceError::internal)?;
-        for row in &self.rows {
-            writer
-                .write_record(row.iter().map(|cell| spreadsheet::neutralise(cell).into_owned()))
-                .map_err(ServiceError::internal)?;
-        }
-        writer.flush().map_err(ServiceError::internal)?;
-        drop(writer);
+        let mut out = Format::Csv.start(&self.columns)?;
+        out.extend(Format::Csv.rows(&self.columns, &self.rows, 0)?);
         Ok(out)
     }
 
     /// JSON: an array of objects keyed by column name (empty cells are null).
     pub fn to_json(&self) -> Value {
-        Value::Array(
-            self.rows
-                .iter()
-                .map(|row| {
-                    let object: Map<String, Value> = self
-                        .columns
-                        .iter()
-                        .zip(row)
-                        .map(|(column, cell)| {
-                            let value = if cell.is_empty() { Value::Null } else { Value::String(cell.clone()) };
-                            ((*column).to_owned(), value)
-                        })
-                        .collect();
-                    Value::Object(object)
-                })
-                .collect(),
-        )
+        Value::Array(self.rows.iter().map(|row| json_object(&self.columns, row)).collect())
     }
 }
 
-/// Operators are read in pages of this many.
-const EXPORT_PAGE: u64 = 5000;
+/// Rows in batches, as they are read.
+pub type Rows = BoxStream<'static, Result<Vec<Vec<String>>, ServiceError>>;
 
+/// An export under way: its columns, and its rows as they are read from one consistent
+/// snapshot (the database's, in one read transaction, or the in-memory reference data's).
+pub struct Export {
+    pub columns: Vec<&'static str>,
+    rows: Rows,
+}
+
+impl From<Table> for Export {
+    fn from(table: Table) -> Self {
+        Self { columns: table.columns, rows: Box::pin(futures_util::stream::once(async move { Ok(table.rows) })) }
+    }
+}
+
+impl Export {
+    /// The rows, in batches as they are read.
+    pub fn into_rows(self) -> Rows {
+        self.rows
+    }
+
+    /// The file, chunk by chunk as the rows arrive: memory stays that of one batch.
+    pub fn encode(self, format: Format) -> BoxStream<'static, Result<Vec<u8>, ServiceError>> {
+        let Export { columns, mut rows } = self;
+        Box::pin(async_stream::try_stream! {
+            yield format.start(&columns)?;
+            let mut written = 0;
+            while let Some(batch) = rows.next().await {
+                let batch = batch?;
+                yield format.rows(&columns, &batch, written)?;
+                written += batch.len();
+            }
+            yield format.end();
+        })
+    }
+}
+
+/// Operators are read in pages of this many (one query for them, one for their
+/// designations).
+const EXPORT_PAGE: u64 = 2000;
+
+/// Starts an export. What can fail before the first byte (authorization, the database
+/// being away) fails here; the rows follow as they are read.
 pub async fn export(
     services: &Services,
     principal: &Principal,
     kind: ExportKind,
-    as_of: NaiveDate,
-    known_at: Option<DateTime<Utc>>,
-) -> Result<Table, ServiceError> {
+    query: ExportQuery,
+) -> Result<Export, ServiceError> {
     if kind.needs_token() {
         authorize(principal, Operation::ExportOperatorData)?;
     }
-    let snapshot = &match known_at {
+    let snapshot = &match query.known_at {
         None => services.snapshot(),
         Some(at) => super::record_time::reference(services, at).await?,
     };
-    match kind {
-        ExportKind::Operators => operators(services, principal, as_of, known_at).await,
-        ExportKind::Overlap => overlap(services, snapshot, principal, as_of, known_at).await,
-        ExportKind::Crosswalk => Ok(crosswalk(snapshot, as_of)),
-        ExportKind::ScopeGaps => Ok(scope_gaps(snapshot, as_of)),
+    let as_of = query.as_of;
+    match (kind, query.known_at) {
+        (ExportKind::Operators, None) => operators(services, principal, as_of).await,
+        (ExportKind::Operators, Some(at)) => Ok(recorded_operators(services, principal, as_of, at).await?.into()),
+        (ExportKind::Overlap, known_at) => Ok(overlap(services, snapshot, principal, as_of, known_at).await?.into()),
+        (ExportKind::Crosswalk, _) => Ok(crosswalk(snapshot, as_of).into()),
+        (ExportKind::ScopeGaps, _) => Ok(scope_gaps(snapshot, as_of).into()),
     }
 }
 
+/// One line per designation active at `as_of`, and one for each operator without one,
+/// in corporate-number order, page after page in one read transaction (so the file is
+/// the registry at one moment, however long the download takes).
+async fn operators(services: &Services, principal: &Principal, as_of: NaiveDate) -> Result<Export, ServiceError> {
+    authorize(principal, Operation::ReadOperators)?;
+    let txn = services.db.begin_snapshot().await?;
+    // The first page is read before the answer starts: a database that is away is the
+    // request's error, not a broken download.
+    let first = operator_page(&txn, as_of, None).await?;
+    let rows = async_stream::try_stream! {
+        let (mut rows, mut after) = first;
+        loop {
+            yield rows;
+            let Some(last) = after else { break };
+            (rows, after) = operator_page(&txn, as_of, Some(&last)).await?;
+        }
+        txn.commit().await.map_err(StorageError::from)?;
+    };
+    Ok(Export { columns: COLUMNS.to_vec(), rows: Box::pin(rows) })
+}
+
 /// One line per designation active at `as_of`, and one for each operator without one
-/// (as recorded at `known_at`, when given).
-async fn operators(
+/// as recorded at `at`: read whole from the audit trail (record-time answers are not streamed).
+async fn recorded_operators(
     services: &Services,
     principal: &Principal,
     as_of: NaiveDate,
-    known_at: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
 ) -> Result<Table, ServiceError> {
     let mut table = Table::new(&COLUMNS);
     let query = OperatorQuery::at(as_of);
     let mut after: Option<String> = None;
     loop {
-        let (page, mut grouped) = match known_at {
-            None => {
-                let page = super::operators::list(services, principal, &query, after.as_deref(), EXPORT_PAGE).await?;
-                let ids: Vec<_> = page.operators.iter().map(|o| o.id).collect();
-                let grouped = super::designations::of_operators(services, &ids).await?;
-                (page, grouped)
-            }
-            Some(at) => {
-                let record_time =
-                    super::record_time::list(services, principal, &query, after.as_deref(), EXPORT_PAGE, at);
-                let page = record_time.await?;
-                let numbers: Vec<_> = page.operators.iter().map(|o| o.corporate_number).collect();
-                let (found, _) = super::record_time::operators(services, &numbers, at).await?;
-                let grouped = found.into_values().map(|e| (e.operator.id, e.designations.to_vec())).collect();
-                (page, grouped)
-            }
-        };
+        let record_time = super::record_time::list(services, principal, &query, after.as_deref(), EXPORT_PAGE, at);
+        let page = record_time.await?;
+        let numbers: Vec<_> = page.operators.iter().map(|o| o.corporate_number).collect();
+        let (found, _) = super::record_time::operators(services, &numbers, at).await?;
+        let mut grouped: std::collections::HashMap<_, _> =
+            found.into_values().map(|e| (e.operator.id, e.designations.to_vec())).collect();
         for operator in &page.operators {
             let operator_cells = [
                 operator.corporate_number.to_string(),
@@ -188,6 +325,49 @@ async fn operators(
         after = page.operators.last().map(|o| o.corporate_number.to_string());
     }
     Ok(table)
+}
+
+/// The rows of one page of operators after `after`, and the corporate number to go on
+/// after (None: this was the last page).
+async fn operator_page(
+    txn: &DatabaseTransaction,
+    as_of: NaiveDate,
+    after: Option<&str>,
+) -> Result<(Vec<Vec<String>>, Option<String>), ServiceError> {
+    let page = operators::page(txn, &OperatorQuery::at(as_of), after, EXPORT_PAGE).await?;
+    let ids: Vec<_> = page.iter().map(|o| o.id).collect();
+    let mut grouped = designations::grouped_by_operator(txn, &ids).await?;
+    let mut rows = Vec::with_capacity(page.len());
+    for operator in &page {
+        let operator_cells = [
+            operator.corporate_number.to_string(),
+            operator.name_ja.clone(),
+            operator.name_en.clone().unwrap_or_default(),
+        ];
+        let active: Vec<_> =
+            grouped.remove(&operator.id).unwrap_or_default().into_iter().filter(|d| d.is_active_at(as_of)).collect();
+        if active.is_empty() {
+            let mut row = operator_cells.to_vec();
+            row.resize(COLUMNS.len(), String::new());
+            rows.push(row);
+        }
+        for d in active {
+            let mut row = operator_cells.to_vec();
+            row.extend([
+                d.regime.as_str().to_owned(),
+                d.field,
+                d.scope_item.unwrap_or_default(),
+                d.effective_from.to_string(),
+                d.effective_to.map(|t| t.to_string()).unwrap_or_default(),
+                d.legal_basis.unwrap_or_default(),
+                d.reference.unwrap_or_default(),
+            ]);
+            rows.push(row);
+        }
+    }
+    let after =
+        (page.len() as u64 == EXPORT_PAGE).then(|| page.last().map(|o| o.corporate_number.to_string())).flatten();
+    Ok((rows, after))
 }
 
 fn names(snapshot: &ReferenceSnapshot, regime: Regime, code: &str) -> [String; 2] {
@@ -351,4 +531,57 @@ fn scope_gaps(snapshot: &ReferenceSnapshot, as_of: NaiveDate) -> Table {
         }
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::domain::CorporateNumber;
+    use crate::domain::operator::Operator;
+    use crate::read_model::ReadModel;
+    use sea_orm::ConnectionTrait;
+
+    use crate::storage::{Db, PoolSettings};
+
+    fn operator(i: u64, name: &str) -> Operator {
+        let number = CorporateNumber::from_base(999_900_000_000 + i).expect("base fits");
+        Operator::register(Uuid::now_v7(), number, name.into(), None, Utc::now())
+    }
+
+    /// An export started before a change does not show it, even for rows read after the
+    /// change committed: every page comes from the snapshot the export began with.
+    #[tokio::test]
+    async fn an_export_reads_one_snapshot_while_others_write() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("export.db").display());
+        let db = Db::connect(&url, &PoolSettings::default(), true).await.expect("open");
+        db.migrate().await.expect("migrate");
+        let services = Services::new(db.clone(), ReadModel::on_one_pool(&db).await.expect("read model"));
+        let count = EXPORT_PAGE * 2 + 10;
+        let before: Vec<Operator> = (0..count).map(|i| operator(i, "変更前株式会社")).collect();
+        let txn = db.begin_write().await.expect("begin");
+        operators::insert_many(&txn, &before).await.expect("insert");
+        txn.commit().await.expect("commit");
+
+        let admin = Principal::Cli { user: "test".into(), ministry: None };
+        let export = export(&services, &admin, ExportKind::Operators, ExportQuery::parse(None, None).expect("today"));
+        let mut rows = export.await.expect("started").rows;
+        let mut read = rows.next().await.expect("a first page").expect("read");
+        assert_eq!(read.len() as u64, EXPORT_PAGE);
+
+        // Meanwhile: every operator renamed, and one more registered.
+        let txn = db.begin_write().await.expect("begin");
+        txn.execute_unprepared("UPDATE operator SET name_ja = '変更後株式会社'").await.expect("rename");
+        operators::insert_many(&txn, &[operator(count, "新規株式会社")]).await.expect("insert");
+        txn.commit().await.expect("commit");
+
+        while let Some(page) = rows.next().await {
+            read.extend(page.expect("read"));
+        }
+        assert_eq!(read.len() as u64, count, "the operator registered meanwhile is not in the export");
+        assert!(read.iter().all(|row| row[1] == "変更前株式会社"), "every row as it was when the export began");
+    }
 }

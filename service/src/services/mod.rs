@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod authentication;
+pub mod changes;
 pub mod crosswalk;
 pub mod demo;
 pub mod designations;
@@ -22,6 +23,7 @@ pub mod record_time;
 pub mod reference;
 pub mod subscriptions;
 pub mod tokens;
+pub mod workbook;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

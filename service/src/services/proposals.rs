@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::audit::{self, Change, guard};
+use super::export::Table;
 use super::reference::states;
 use super::{ServiceError, Services, authorize, changed_concurrently, check_version, with_retry};
 use crate::domain::audit::{AuditAction, AuditActor, AuditState, Subject, SubjectType};
@@ -22,7 +23,7 @@ use crate::domain::proposal::{
     self, ImpactComparison, OperatorDesignations, PromotedRecords, ProposalStatus, RecordKey, ReferenceDiff,
     ScopeChange, ScopeImpact, ScopeProposal,
 };
-use crate::domain::reference::{LinkOrigin, Provenance, ReferenceData, ReferenceSnapshot, SourceRecord};
+use crate::domain::reference::{Provenance, ReferenceData, ReferenceSnapshot, SourceRecord};
 use crate::domain::{CorporateNumber, Principal, Regime, today};
 use crate::storage::{self, designations as stored_designations, proposals as stored, reference as stored_reference};
 
@@ -154,6 +155,14 @@ async fn edit(
     .await
 }
 
+/// A change as asked for: exactly, or with the regime of its scope item left for the
+/// code to say (see [`ScopeChange::with_regime_from`]).
+#[derive(Debug, Clone)]
+pub enum AskedChange {
+    Exact(ScopeChange),
+    RegimeFromCode(ScopeChange),
+}
+
 /// Appends a change; refused (nothing stored) when it cannot apply to the scope at the
 /// proposal's date after the changes before it.
 pub async fn add_change(
@@ -161,11 +170,20 @@ pub async fn add_change(
     principal: &Principal,
     id: Uuid,
     expected_version: i32,
-    change: ScopeChange,
+    change: AskedChange,
 ) -> Result<ScopeProposal, ServiceError> {
-    let asked = serde_json::to_value(&change).unwrap_or(Value::Null);
+    let (AskedChange::Exact(asked) | AskedChange::RegimeFromCode(asked)) = &change;
+    let asked = serde_json::to_value(asked).unwrap_or(Value::Null);
     edit(services, principal, AuditAction::AddScopeProposalChange, id, expected_version, asked, |current, live| {
-        let next = current.with_change(change.clone(), Utc::now())?;
+        let change = match change.clone() {
+            AskedChange::Exact(change) => change,
+            AskedChange::RegimeFromCode(change) => {
+                let drafted = proposal::apply(live, current.effective_from, &provenance_of(current), &current.changes)
+                    .map_err(|rejected| ServiceError::Invalid(rejected.to_string()))?;
+                change.with_regime_from(&drafted).map_err(ServiceError::Invalid)?
+            }
+        };
+        let next = current.with_change(change, Utc::now())?;
         proposal::validate(live, next.effective_from, &next.changes)
             .map_err(|rejected| ServiceError::Invalid(rejected.to_string()))?;
         Ok(next)
@@ -276,7 +294,7 @@ pub async fn promote(
             // The live data as stored now, with the proposal's source.
             let mut live = stored_reference::load(&txn).await?;
             live.sources.push(source_of(&current));
-            let mut proposed =
+            let proposed =
                 proposal::apply(&live, day, &provenance_of(&current), &current.changes).map_err(|rejected| {
                     ServiceError::Conflict(format!(
                         "the live reference data changed since the proposal was drafted, and {rejected}; nothing \
@@ -284,11 +302,6 @@ pub async fn promote(
                     ))
                 })?;
             let source = current.source_code();
-            for link in proposed.links.iter_mut().chain(proposed.item_links.iter_mut()) {
-                if link.provenance.source == source {
-                    link.origin = LinkOrigin::Promoted;
-                }
-            }
             let diff = proposal::promotion_plan(&live, &proposed).map_err(ServiceError::internal)?;
             let records = PromotedRecords::of(source, &diff);
             let rows = stored_reference::write_records(&txn, &proposed, &records.positions(&proposed)).await?;
@@ -420,4 +433,96 @@ pub async fn designations(
     let mut found: HashMap<Uuid, Designation> =
         stored_designations::find_many(&services.db.conn, ids).await?.into_iter().map(|d| (d.id, d)).collect();
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+/// The columns of a proposal's impact as a table.
+const IMPACT_COLUMNS: [&str; 4] = ["section", "subject", "before", "after"];
+
+/// A proposal's impact as a table for the exports: one line per figure, with its value
+/// under the live scope (`before`) and under the proposal (`after`); a membership is
+/// "yes"/"no", a figure only one side has is empty on the other.
+pub async fn impact_table(services: &Services, principal: &Principal, id: Uuid) -> Result<Table, ServiceError> {
+    let proposal = find(services, principal, id).await?.ok_or_else(|| not_found(id))?;
+    let ProposalImpact { impact, .. } = impact(services, principal, &proposal).await?;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut row = |section: &str, subject: String, before: String, after: String| {
+        rows.push(vec![section.to_owned(), subject, before, after]);
+    };
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
+    row("proposal", proposal.title.clone(), String::new(), proposal.effective_from.to_string());
+    for (kind, before, after) in [
+        ("sector without domain", &impact.gaps_before.sectors, &impact.gaps_after.sectors),
+        ("domain without sector", &impact.gaps_before.domains, &impact.gaps_after.domains),
+        ("sector scope item without link", &impact.gaps_before.sector_items, &impact.gaps_after.sector_items),
+        ("domain scope item without link", &impact.gaps_before.domain_items, &impact.gaps_after.domain_items),
+    ] {
+        let mut codes: Vec<&String> = before.iter().chain(after).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        for code in codes {
+            row(kind, code.clone(), yes_no(before.contains(code)), yes_no(after.contains(code)));
+        }
+    }
+    let (tb, ta) = (impact.overlap_before.totals, impact.overlap_after.totals);
+    for (measure, before, after) in
+        [("both", tb.both, ta.both), ("espaOnly", tb.espa_only, ta.espa_only), ("ciOnly", tb.ci_only, ta.ci_only)]
+    {
+        row("overlap total", measure.to_owned(), before.to_string(), after.to_string());
+    }
+    let cell_count = |cells: &[proposal::CellCount], sector: &str, domain: &str| {
+        let found = cells.iter().find(|c| c.sector == sector && c.domain == domain);
+        found.map_or_else(String::new, |c| c.operator_count.to_string())
+    };
+    let mut pairs: Vec<(&str, &str)> = impact
+        .overlap_before
+        .cells
+        .iter()
+        .chain(&impact.overlap_after.cells)
+        .map(|c| (c.sector.as_str(), c.domain.as_str()))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    for (sector, domain) in pairs {
+        row(
+            "overlap cell",
+            format!("{sector}:{domain}"),
+            cell_count(&impact.overlap_before.cells, sector, domain),
+            cell_count(&impact.overlap_after.cells, sector, domain),
+        );
+    }
+    row("ending designations", "all".to_owned(), String::new(), impact.ending.count.to_string());
+    for record in &impact.ending.by_record {
+        row("ending designations", record.record.to_string(), String::new(), record.designation_count.to_string());
+    }
+    for group in &impact.candidates {
+        let subject = format!("{}:{}:{}", group.sector, group.domain, group.side);
+        row("candidates", subject, String::new(), group.count.to_string());
+    }
+    for change in &impact.obligation_changes {
+        let after = change.subject_before - change.would_stop;
+        row("obligation subjects", change.rule.clone(), change.subject_before.to_string(), after.to_string());
+        let candidates = change.candidates_would_start.to_string();
+        row("obligation candidates", change.rule.clone(), String::new(), candidates);
+    }
+    for ministry in &impact.by_ministry {
+        for field in &ministry.gains {
+            row(
+                "ministry gains",
+                format!("{}:{}:{}", ministry.ministry, field.regime, field.code),
+                "no".into(),
+                "yes".into(),
+            );
+        }
+        for field in &ministry.loses {
+            row(
+                "ministry loses",
+                format!("{}:{}:{}", ministry.ministry, field.regime, field.code),
+                "yes".into(),
+                "no".into(),
+            );
+        }
+        let counts = format!("{} gained, {} lost", ministry.operators_gained, ministry.operators_lost);
+        row("ministry operators", ministry.ministry.clone(), String::new(), counts);
+    }
+    Ok(Table { columns: IMPACT_COLUMNS.to_vec(), rows })
 }

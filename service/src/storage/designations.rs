@@ -259,3 +259,46 @@ pub async fn all_by_operator(conn: &impl ConnectionTrait) -> Result<HashMap<Uuid
     }
     Ok(grouped)
 }
+
+/// One designation's target and period, for counting what started or ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesignationPeriod {
+    pub regime: Regime,
+    pub field: String,
+    pub effective_from: NaiveDate,
+    pub effective_to: Option<NaiveDate>,
+}
+
+/// A designation's regime, sector code, domain code, start and end, as selected.
+type PeriodRow = (String, Option<String>, Option<String>, NaiveDate, Option<NaiveDate>);
+
+/// The designations that start or end on a day `after < D <= until`.
+pub async fn starting_or_ending(
+    conn: &impl ConnectionTrait,
+    after: NaiveDate,
+    until: NaiveDate,
+) -> Result<Vec<DesignationPeriod>, StorageError> {
+    use designation::Column::{DomainCode, EffectiveFrom, EffectiveTo, Regime as RegimeColumn, SectorCode};
+    let rows: Vec<PeriodRow> = designation::Entity::find()
+        .select_only()
+        .columns([RegimeColumn, SectorCode, DomainCode, EffectiveFrom, EffectiveTo])
+        .filter(
+            Condition::any()
+                .add(EffectiveFrom.gt(after).and(EffectiveFrom.lte(until)))
+                .add(EffectiveTo.gt(after).and(EffectiveTo.lte(until))),
+        )
+        .into_tuple()
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(regime, sector, domain, effective_from, effective_to)| {
+            let regime: Regime = regime.parse().map_err(|_| corrupt("designation regime"))?;
+            let field = match regime {
+                Regime::Ci => sector,
+                Regime::Espa => domain,
+            };
+            let field = field.ok_or_else(|| corrupt("designation target"))?;
+            Ok(DesignationPeriod { regime, field, effective_from, effective_to })
+        })
+        .collect()
+}

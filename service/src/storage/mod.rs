@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait, OVERLAP_MESSAGE};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityName,
-    EntityTrait, RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityName, EntityTrait, IsolationLevel, RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::seaql_migrations;
 
@@ -299,6 +299,22 @@ impl Db {
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
+        };
+        Ok(self.conn.begin_with_options(options).await?)
+    }
+
+    /// Starts a read-only transaction whose reads all see one snapshot of the database,
+    /// however long it runs and whatever commits meanwhile (exports read page after page
+    /// through it): REPEATABLE READ on PostgreSQL; on SQLite in WAL mode every read
+    /// transaction is one snapshot from its first read.
+    pub async fn begin_snapshot(&self) -> Result<DatabaseTransaction, StorageError> {
+        let options = match self.backend() {
+            DbBackend::Postgres => TransactionOptions {
+                isolation_level: Some(IsolationLevel::RepeatableRead),
+                access_mode: Some(AccessMode::ReadOnly),
+                ..TransactionOptions::default()
+            },
+            _ => TransactionOptions::default(),
         };
         Ok(self.conn.begin_with_options(options).await?)
     }

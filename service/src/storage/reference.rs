@@ -14,14 +14,14 @@ use serde_json::Value;
 use super::StorageError;
 use super::crosswalk::LinkRow;
 use super::entities::{
-    business_domain, crosswalk_link, domain_scope_item, jurisdiction, ministry, obligation_rule, scope_item_link,
-    sector, sector_scope_item, source,
+    business_domain, crosswalk_link, crosswalk_override, domain_scope_item, jurisdiction, ministry, obligation_rule,
+    scope_item_link, sector, sector_scope_item, source,
 };
 use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::proposal::RecordPositions;
 use crate::domain::reference::{
-    FieldRecord, JurisdictionRecord, LinkOrigin, LinkRecord, MinistryRecord, ObligationRule, Provenance, ReferenceData,
-    ScopeItemRecord, SourceRecord,
+    FieldRecord, JurisdictionRecord, LinkOrigin, LinkOverride, LinkRecord, MinistryRecord, ObligationRule, Provenance,
+    ReferenceData, ScopeItemRecord, SourceRecord,
 };
 use crate::domain::{Regime, Validity};
 
@@ -134,6 +134,7 @@ struct ReferenceRows {
     jurisdictions: Vec<jurisdiction::Model>,
     links: Vec<crosswalk_link::Model>,
     item_links: Vec<scope_item_link::Model>,
+    link_overrides: Vec<crosswalk_override::Model>,
     obligations: Vec<obligation_rule::Model>,
 }
 
@@ -155,6 +156,11 @@ impl ReferenceRows {
             jurisdictions: jurisdiction::Entity::find().order_by_asc(jurisdiction::Column::Id).all(conn).await?,
             links: crosswalk_link::Entity::find().order_by_asc(crosswalk_link::Column::Id).all(conn).await?,
             item_links: scope_item_link::Entity::find().order_by_asc(scope_item_link::Column::Id).all(conn).await?,
+            link_overrides: crosswalk_override::Entity::find()
+                .order_by_asc(crosswalk_override::Column::SectorCode)
+                .order_by_asc(crosswalk_override::Column::DomainCode)
+                .all(conn)
+                .await?,
             obligations: obligation_rule::Entity::find()
                 .order_by_asc(obligation_rule::Column::Position)
                 .all(conn)
@@ -190,6 +196,7 @@ fn assemble(rows: ReferenceRows) -> Result<ReferenceData, StorageError> {
         jurisdictions,
         links,
         item_links,
+        link_overrides,
         obligations,
     } = rows;
     let corrupt =
@@ -219,6 +226,10 @@ fn assemble(rows: ReferenceRows) -> Result<ReferenceData, StorageError> {
         domains: domains.into_iter().map(business_domain::Model::into_record).collect(),
         sector_items: sector_items.into_iter().map(sector_scope_item::Model::into_record).collect(),
         domain_items: domain_items.into_iter().map(domain_scope_item::Model::into_record).collect(),
+        link_overrides: link_overrides
+            .into_iter()
+            .map(|o| LinkOverride { sector: o.sector_code, domain: o.domain_code, reason: o.reason })
+            .collect(),
         ..ReferenceData::default()
     };
     for j in jurisdictions {
@@ -286,6 +297,7 @@ macro_rules! field_row {
                     code: self.code,
                     name_ja: self.name_ja,
                     name_en: self.name_en,
+                    exhaustive: self.exhaustive,
                 }
             }
 
@@ -297,6 +309,7 @@ macro_rules! field_row {
                     position: position(index),
                     valid_from: field.validity.from,
                     valid_to: field.validity.to,
+                    exhaustive: field.exhaustive,
                 })
             }
         }
@@ -315,6 +328,7 @@ macro_rules! scope_item_row {
                     parent: self.$parent,
                     name_ja: self.name_ja,
                     name_en: self.name_en,
+                    legal_basis: self.legal_basis,
                 }
             }
 
@@ -327,6 +341,7 @@ macro_rules! scope_item_row {
                     position: position(index),
                     valid_from: item.validity.from,
                     valid_to: item.validity.to,
+                    legal_basis: item.legal_basis.clone(),
                 })
             }
         }
@@ -377,6 +392,7 @@ seed_row!(business_domain, "domains", |r| r.code.clone());
 seed_row!(sector_scope_item, "sector items", |r| r.code.clone());
 seed_row!(domain_scope_item, "domain items", |r| r.code.clone());
 seed_row!(obligation_rule, "obligations", |r| r.code.clone());
+seed_row!(crosswalk_override, "link overrides", |r| format!("{}|{}", r.sector_code, r.domain_code));
 seed_row!(
     jurisdiction,
     "jurisdictions",
@@ -402,6 +418,7 @@ struct DesiredRows {
     jurisdictions: Vec<jurisdiction::Model>,
     links: Vec<crosswalk_link::Model>,
     item_links: Vec<scope_item_link::Model>,
+    link_overrides: Vec<crosswalk_override::Model>,
     obligations: Vec<obligation_rule::Model>,
 }
 
@@ -417,6 +434,15 @@ impl DesiredRows {
             jurisdictions: data.jurisdictions.iter().map(jurisdiction::Model::from_record).collect(),
             links: data.links.iter().map(|l| crosswalk_link::Model::from_record(0, l)).collect(),
             item_links: data.item_links.iter().map(|l| scope_item_link::Model::from_record(0, l)).collect(),
+            link_overrides: data
+                .link_overrides
+                .iter()
+                .map(|o| crosswalk_override::Model {
+                    sector_code: o.sector.clone(),
+                    domain_code: o.domain.clone(),
+                    reason: o.reason.clone(),
+                })
+                .collect(),
             obligations: in_order(&data.obligations, obligation_rule::Model::from_record),
         }
     }
@@ -633,8 +659,10 @@ pub async fn sync(conn: &impl ConnectionTrait, data: &ReferenceData) -> Result<S
     let jurisdictions = upsert(conn, desired.jurisdictions, keep_all, &mut report).await?;
     let links = upsert(conn, links, |l| !curated_links.contains(&l.pair_key()), &mut report).await?;
     let item_links = upsert(conn, item_links, |l| !curated_item_links.contains(&l.pair_key()), &mut report).await?;
+    let link_overrides = upsert(conn, desired.link_overrides, keep_all, &mut report).await?;
     let obligations = upsert(conn, desired.obligations, keep_all, &mut report).await?;
     delete_rows(conn, obligations).await?;
+    delete_rows(conn, link_overrides).await?;
     delete_rows(conn, item_links).await?;
     delete_rows(conn, links).await?;
     delete_rows(conn, jurisdictions).await?;

@@ -380,6 +380,7 @@ impl<'a> Draft<'a> {
             name_en: text::required("nameEn", name_en).map_err(|e| e.to_string())?,
             validity: self.new_validity(),
             provenance: self.provenance.clone(),
+            legal_basis: None,
         })
     }
 
@@ -418,6 +419,8 @@ impl<'a> Draft<'a> {
             name_en,
             validity: self.new_validity(),
             provenance: self.provenance.clone(),
+            // A new field's items are what the proposal lists.
+            exhaustive: true,
         };
         let jurisdiction = JurisdictionRecord {
             ministry,

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::reference::ReferenceData;
 use crate::domain::{Regime, Relation};
 
 /// A scope item a new sector or domain comes with.
@@ -116,6 +117,43 @@ impl ScopeChange {
                 format!("{kind} {} over {regime} {}", ministry.trim(), field.trim())
             }
         }
+    }
+}
+
+impl ScopeChange {
+    /// For a scope-item change asked for without a regime: the change with the regime in
+    /// which its parent (addScopeItem) or its code (retireScopeItem) exists in `data`
+    /// (the live data with the proposal's earlier changes applied). A code of both
+    /// regimes is ambiguous; one of neither is left for validation to report.
+    pub fn with_regime_from(self, data: &ReferenceData) -> Result<Self, String> {
+        let found = |ci: bool, espa: bool, what: &str, code: &str| match (ci, espa) {
+            (true, true) => Err(format!("\"{code}\" is {what} in both regimes: say which with `regime` (CI or ESPA)")),
+            (false, true) => Ok(Regime::Espa),
+            _ => Ok(Regime::Ci),
+        };
+        Ok(match self {
+            ScopeChange::AddScopeItem { parent, code, name_ja, name_en, .. } => {
+                let key = parent.trim();
+                let regime = found(
+                    data.sectors.iter().any(|f| f.code == key),
+                    data.domains.iter().any(|f| f.code == key),
+                    "a sector or domain code",
+                    key,
+                )?;
+                ScopeChange::AddScopeItem { regime, parent, code, name_ja, name_en }
+            }
+            ScopeChange::RetireScopeItem { code, .. } => {
+                let key = code.trim();
+                let regime = found(
+                    data.sector_items.iter().any(|i| i.code == key),
+                    data.domain_items.iter().any(|i| i.code == key),
+                    "a scope item code",
+                    key,
+                )?;
+                ScopeChange::RetireScopeItem { regime, code }
+            }
+            other => other,
+        })
     }
 }
 

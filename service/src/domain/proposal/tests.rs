@@ -48,6 +48,7 @@ fn field(code: &str) -> FieldRecord {
         name_en: code.into(),
         validity: since_2020(),
         provenance: provenance("test"),
+        exhaustive: true,
     }
 }
 
@@ -59,6 +60,7 @@ fn item(parent: &str, name: &str) -> ScopeItemRecord {
         name_en: name.into(),
         validity: since_2020(),
         provenance: provenance("test"),
+        legal_basis: None,
     }
 }
 
@@ -146,6 +148,7 @@ fn small_data() -> ReferenceData {
             link("power/generation", "power/generation", Relation::Equal, "Same."),
             link("water/supply", "water/supply", Relation::Equal, "Same."),
         ],
+        link_overrides: Vec::new(),
         obligations: vec![rule("espa-duty", Regime::Espa, Some(d("2020-01-01"))), rule("ci-duty", Regime::Ci, None)],
     }
 }
@@ -203,4 +206,29 @@ fn promoted_records_are_kept_by_a_later_seed() {
     let positions = PromotedRecords::of("proposal-7".into(), &diff).positions(&promoted);
     assert_eq!(positions.domains, vec![2, 3], "post ended, health inserted: {positions:?}");
     assert_eq!(positions.sector_items, vec![1], "power/grid ended");
+}
+
+/// A scope-item change asked for without a regime takes it from its code: a CI-only
+/// parent is CI, a domain added by the proposal itself is ESPA, a code of both regimes
+/// must say which.
+#[test]
+fn a_scope_items_regime_comes_from_its_code() {
+    let drafted =
+        apply(&small_data(), day(), &proposal_source(), &[add_domain("health", "MHLW", &[])]).expect("applies");
+    let add = |parent: &str| ScopeChange::AddScopeItem {
+        regime: Regime::Ci,
+        parent: parent.into(),
+        code: "clinics".into(),
+        name_ja: "診療所".into(),
+        name_en: "Clinics".into(),
+    };
+    let regime = |change: ScopeChange| match change.with_regime_from(&small_data()) {
+        Ok(ScopeChange::AddScopeItem { regime, .. } | ScopeChange::RetireScopeItem { regime, .. }) => Ok(regime),
+        other => Err(format!("{other:?}")),
+    };
+    assert_eq!(regime(add("post")), Ok(Regime::Espa));
+    assert_eq!(regime(add("health")), Ok(Regime::Ci), "only CI knows health in the live data");
+    assert!(add("health").with_regime_from(&drafted).is_err_and(|e| e.contains("both regimes")));
+    assert_eq!(regime(ScopeChange::RetireScopeItem { regime: Regime::Ci, code: "post/mail".into() }), Ok(Regime::Espa));
+    assert!(add("power").with_regime_from(&small_data()).is_err(), "power is a sector and a domain");
 }

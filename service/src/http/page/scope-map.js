@@ -1,13 +1,32 @@
 // The scope map: reads the public GraphQL API of the server that served it and draws the
-// crosswalk, the gaps and (with a token) the overlap of designated operators. Read-only.
-// This module wires the controls and loads what the date asks for; the views are in js/.
+// crosswalk, the gaps, the changes between two dates and (with a token) the overlap of
+// designated operators. Read-only. This module wires the controls and loads what the
+// date asks for; the views are in js/.
 
 import { SCOPE_QUERY, graphql } from './js/api.js';
+import { loadChanges, renderChanges } from './js/changes.js';
 import { renderScope } from './js/crosswalk.js';
 import { $, showStatus } from './js/dom.js';
 import { downloadExport } from './js/downloads.js';
+import { filterFromAddress, renderFilters } from './js/filters.js';
 import { act, forgetToken, loadList, loadOperator, loadOverlap, renderOperatorData, reportFailure, useToken } from './js/operators.js';
-import { DATE_PATTERN, LANG_KEY, rememberView, state, t, todayInJapan } from './js/state.js';
+import { LANG_KEY, isIsoDate, isoInJapan, rememberView, state, t, todayInJapan, yearsBefore } from './js/state.js';
+
+/** Every view, drawn again from what is loaded (after a change of language or filter). */
+function renderAll() {
+  renderFilters(renderAll);
+  renderScope();
+  renderOperatorData();
+  renderChanges();
+  renderPrintStamp();
+}
+
+/** The line every printed page carries: the date, the source and when it was loaded. */
+function renderPrintStamp() {
+  const loaded = state.loadedAt ? isoInJapan(state.loadedAt) : '—';
+  $('print-stamp').textContent = t('printStamp', state.asOf, t('printSource', location.origin), loaded);
+  $('print-stamp').dataset.asOf = state.asOf;
+}
 
 async function loadAll() {
   const generation = ++state.generation;
@@ -17,7 +36,10 @@ async function loadAll() {
     .then((data) => {
       if (!current()) return;
       state.scope = data;
+      renderFilters(renderAll);
       renderScope();
+      // The heat map and the filter of operator counts need the date's sectors and domains.
+      renderOperatorData();
     });
   const tasks = [scope, loadOverlap(current)];
   // An open list starts again from its first page: the date changes who is in it.
@@ -25,19 +47,25 @@ async function loadAll() {
   if (state.operator) tasks.push(loadOperator(state.operator.corporateNumber, current));
   try {
     await Promise.all(tasks);
-    if (current()) showStatus('');
+    if (!current()) return;
+    state.loadedAt = new Date();
+    renderPrintStamp();
+    showStatus('');
   } catch (error) {
     if (current()) reportFailure(error);
   }
 }
 
 function setDate(date) {
-  if (!DATE_PATTERN.test(date)) {
-    showStatus(t('invalidDate'), true);
+  const input = $('as-of');
+  if (!isIsoDate(date)) {
+    input.setAttribute('aria-invalid', 'true');
+    showStatus(t('invalidDate', date), true);
     return;
   }
+  input.setAttribute('aria-invalid', 'false');
   state.asOf = date;
-  $('as-of').value = date;
+  input.value = date;
   rememberView();
   loadAll();
 }
@@ -72,22 +100,34 @@ function setLanguage(lang) {
   localStorage.setItem(LANG_KEY, lang);
   rememberView();
   applyLanguage();
-  renderScope();
-  renderOperatorData();
+  renderAll();
 }
 
 function start() {
   const params = new URLSearchParams(location.search);
   const lang = params.get('lang') || localStorage.getItem(LANG_KEY);
   state.lang = lang === 'en' ? 'en' : 'ja';
+  state.filter = filterFromAddress(params);
   applyLanguage();
-  $('as-of').addEventListener('change', (event) => setDate(event.target.value));
+  $('as-of').addEventListener('change', (event) => setDate(event.target.value.trim()));
   $('today').addEventListener('click', () => setDate(todayInJapan()));
   $('known-at').addEventListener('change', (event) => setKnownAt(event.target.value));
   $('lang-ja').addEventListener('click', () => setLanguage('ja'));
   $('lang-en').addEventListener('click', () => setLanguage('en'));
-  $('token-form').addEventListener('submit', useToken);
-  $('token-clear').addEventListener('click', forgetToken);
+  $('token-form').addEventListener('submit', (event) => {
+    useToken(event);
+    // The changes view adds the designations' counts once there is a token.
+    if (state.token && state.changes) act(loadChanges);
+  });
+  $('token-clear').addEventListener('click', () => {
+    forgetToken();
+    if (state.changes) state.changes.designations = null;
+    renderChanges();
+  });
+  $('changes-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    act(loadChanges);
+  });
   for (const button of document.querySelectorAll('button[data-export]')) {
     button.addEventListener('click', () => act(() => downloadExport(button.dataset.export)));
   }
@@ -97,7 +137,13 @@ function start() {
     $('known-at').value = localValue(recorded);
   }
   const asked = params.get('asOf');
-  setDate(asked && DATE_PATTERN.test(asked) ? asked : todayInJapan());
+  const asOf = asked && isIsoDate(asked) ? asked : todayInJapan();
+  setDate(asOf);
+  const from = params.get('changesFrom');
+  const to = params.get('changesTo');
+  $('changes-from').value = from && isIsoDate(from) ? from : yearsBefore(asOf, 1);
+  $('changes-to').value = to && isIsoDate(to) ? to : asOf;
+  act(loadChanges);
 }
 
 start();

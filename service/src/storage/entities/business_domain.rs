@@ -16,6 +16,7 @@ pub struct Model {
     pub source_locator: Option<String>,
     pub confirmed: bool,
     pub note: Option<String>,
+    pub exhaustive: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,7 @@ pub mod audit_event_effect;
 pub mod audit_event_subject;
 pub mod business_domain;
 pub mod crosswalk_link;
+pub mod crosswalk_override;
 pub mod designation;
 pub mod domain_scope_item;
 pub mod jurisdiction;

@@ -17,6 +17,7 @@ pub struct Model {
     pub source_locator: Option<String>,
     pub confirmed: bool,
     pub note: Option<String>,
+    pub legal_basis: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

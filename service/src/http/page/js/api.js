@@ -14,11 +14,13 @@ export const SCOPE_QUERY = `query ScopeMap($asOf: Date, $knownAt: DateTime) {
   businessDomains(asOf: $asOf, knownAt: $knownAt) { ${FIELD} }
   scopeItemCrosswalk(asOf: $asOf, knownAt: $knownAt) { sectorItem { code } domainItem { code } relation rationale }
   scopeGaps(asOf: $asOf, knownAt: $knownAt) { sectorsWithoutDomain { code } domainsWithoutSector { code }
-    sectorScopeItemsWithoutLink { code } domainScopeItemsWithoutLink { code } } }`;
+    sectorScopeItemsWithoutLink { code } domainScopeItemsWithoutLink { code } }
+  ministries { ${NAMED} } }`;
 export const OVERLAP_QUERY = `query Overlap($asOf: Date, $knownAt: DateTime) { overlap(asOf: $asOf, knownAt: $knownAt) { asOf
   totals { both espaOnly ciOnly }
   cells { sector { ${NAMED} } domain { ${NAMED} } operatorCount }
-  domainGaps { domain { ${NAMED} } linkedSectors { ${NAMED} } operatorCount } } }`;
+  domainGaps { domain { ${NAMED} } linkedSectors { ${NAMED} } operatorCount }
+  obligations { obligation { ${NAMED} legalBasis triggeredBy inForce inForceFrom } operatorCount } } }`;
 const OPERATOR_ROW = `corporateNumber nameJa nameEn
   designations(asOf: $asOf) { regime sector { ${NAMED} } domain { ${NAMED} } }`;
 const PAGE = `totalCount edges { node { ${OPERATOR_ROW} } } pageInfo { hasNextPage endCursor }`;
@@ -26,6 +28,16 @@ const FILTER_LIST_QUERY = `query Operators($filter: OperatorFilter, $asOf: Date,
   operators(filter: $filter, first: $first, after: $after, knownAt: $knownAt) { ${PAGE} } }`;
 const GAP_LIST_QUERY = `query DomainGap($domain: String, $asOf: Date, $knownAt: DateTime, $first: Int, $after: String) {
   overlap(asOf: $asOf, knownAt: $knownAt) { domainGaps(domain: $domain) { operators(first: $first, after: $after) { ${PAGE} } } } }`;
+// A sector or domain in the changes view, with its ministries for the filter.
+const CHANGED_FIELD = `${NAMED} ministries { code }`;
+export const CHANGES_QUERY = `query Changes($from: Date!, $to: Date!) { changesBetween(from: $from, to: $to) { from to
+  fields { regime sector { ${CHANGED_FIELD} } domain { ${CHANGED_FIELD} } change on }
+  scopeItems { regime scopeItem { ${NAMED} } sector { ${CHANGED_FIELD} } domain { ${CHANGED_FIELD} } change on }
+  links { link { sector { ${CHANGED_FIELD} } domain { ${CHANGED_FIELD} } relation } change on }
+  byField { regime sector { ${CHANGED_FIELD} } domain { ${CHANGED_FIELD} } scopeItems { started ended } links { started ended } } } }`;
+export const CHANGED_DESIGNATIONS_QUERY = `query ChangedDesignations($from: Date!, $to: Date!) {
+  changesBetween(from: $from, to: $to) { designations { total { started ended }
+    byField { regime sector { ${CHANGED_FIELD} } domain { ${CHANGED_FIELD} } designations { started ended } } } } }`;
 export const OPERATOR_QUERY = `query Operator($cn: String!, $asOf: Date, $knownAt: DateTime) { operator(corporateNumber: $cn, knownAt: $knownAt) {
   corporateNumber nameJa nameEn closedOn successorCorporateNumber
   designations(includeHistory: true) { id regime status sector { ${NAMED} } domain { ${NAMED} }

@@ -1,7 +1,7 @@
 // The crosswalk between CI sectors and ESPA business domains, and what no link covers.
 
-import { $, h, headRow } from './dom.js';
-import { nameOf, state, t } from './state.js';
+import { $, h, headRow, replace } from './dom.js';
+import { filtering, nameOf, pairVisible, state, t, visible } from './state.js';
 
 const RELATION_SYMBOL = { EQUAL: '=', SUBSET_OF: '⊂', SUPERSET_OF: '⊃', INTERSECTS_WITH: '∩' };
 
@@ -103,28 +103,36 @@ function renderCrosswalk() {
   const index = scopeIndex();
   const rows = [];
   let linkCount = 0;
+  let rowCount = 0;
   for (const sector of sectors) {
     const links = sector.links.filter((l) => index.domains.has(l.domain.code));
     linkCount += links.length;
     if (links.length === 0) {
-      rows.push(h('tr', { class: 'no-counterpart' }, fieldCell(sector, 'CI', index, false), emptyCell('—'), emptyCell(t('noDomain'))));
+      rowCount += 1;
+      if (visible(sector, 'CI')) rows.push(h('tr', { class: 'no-counterpart' }, fieldCell(sector, 'CI', index, false), emptyCell('—'), emptyCell(t('noDomain'))));
       continue;
     }
-    links.forEach((link, i) => {
+    rowCount += links.length;
+    const shown = links.filter((link) => pairVisible(sector, index.domains.get(link.domain.code)));
+    shown.forEach((link, i) => {
       const sectorCell = i === 0 ? fieldCell(sector, 'CI', index, true) : null;
-      if (sectorCell) sectorCell.rowSpan = links.length;
+      if (sectorCell) sectorCell.rowSpan = shown.length;
       rows.push(h('tr', {}, sectorCell, relationCell(link), fieldCell(index.domains.get(link.domain.code), 'ESPA', index, true)));
     });
   }
   for (const domain of businessDomains.filter((d) => index.domainsWithout.has(d.code))) {
-    rows.push(h('tr', { class: 'no-counterpart' }, emptyCell(t('noSector')), emptyCell('—'), fieldCell(domain, 'ESPA', index, false)));
+    rowCount += 1;
+    if (visible(domain, 'ESPA')) rows.push(h('tr', { class: 'no-counterpart' }, emptyCell(t('noSector')), emptyCell('—'), fieldCell(domain, 'ESPA', index, false)));
   }
   const table = $('crosswalk');
-  table.replaceChildren(
+  replace(table,
     headRow([t('ci'), t('relation'), t('espa')]),
     h('tbody', {}, rows),
   );
   table.dataset.asOf = state.asOf;
+  table.dataset.rows = String(rows.length);
+  // The header's counts are the date's, not the regimes' usual 15.
+  $('lede').textContent = t('lede', sectors.length, businessDomains.length);
   $('scope-summary').textContent = t('summary', {
     sectors: sectors.length,
     domains: businessDomains.length,
@@ -133,18 +141,21 @@ function renderCrosswalk() {
     domainsWithout: index.domainsWithout.size,
     itemsWithout: index.uncovered.size,
   });
+  $('filter-note').textContent = filtering() ? t('filterNote', rows.length, rowCount) : '';
 }
 
 function renderGaps() {
   const { sectors, businessDomains, scopeGaps } = state.scope;
-  const column = (title, fields, uncoveredItems) => {
+  const column = (title, regime, fields, uncoveredItems) => {
+    if (state.filter.regime && state.filter.regime !== regime) return null;
     const uncovered = new Set(uncoveredItems.map((i) => i.code));
     const groups = fields
+      .filter((field) => visible(field, regime))
       .map((field) => ({ field, items: field.scopeItems.filter((i) => uncovered.has(i.code)) }))
       .filter((g) => g.items.length > 0);
     return h(
       'div',
-      { class: 'gap-column' },
+      { class: 'gap-column', dataset: { regime } },
       h('h3', {}, title),
       groups.length === 0
         ? h('p', {}, t('noneAtDate'))
@@ -152,9 +163,9 @@ function renderGaps() {
     );
   };
   const container = $('scope-gaps');
-  container.replaceChildren(
-    column(t('ciItemsWithout'), sectors, scopeGaps.sectorScopeItemsWithoutLink),
-    column(t('espaItemsWithout'), businessDomains, scopeGaps.domainScopeItemsWithoutLink),
+  replace(container,
+    column(t('ciItemsWithout'), 'CI', sectors, scopeGaps.sectorScopeItemsWithoutLink),
+    column(t('espaItemsWithout'), 'ESPA', businessDomains, scopeGaps.domainScopeItemsWithoutLink),
   );
   container.dataset.asOf = state.asOf;
 }

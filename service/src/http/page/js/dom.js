@@ -2,13 +2,14 @@
 
 export const $ = (id) => document.getElementById(id);
 
-/** Creates an element; children are nodes or text (never parsed as HTML). */
-export function h(tag, attrs, ...children) {
-  const element = document.createElement(tag);
+// Only names the SVG elements' namespace; nothing is fetched from it.
+const SVG_NAMESPACE = 'http://www.w3.org/2000/svg';
+
+/** Sets attributes and appends children (nodes or text, never parsed as HTML). */
+function fill(element, attrs, children) {
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === null || value === undefined || value === false) continue;
-    if (key === 'class') element.className = value;
-    else if (key === 'dataset') Object.assign(element.dataset, value);
+    if (key === 'dataset') Object.assign(element.dataset, value);
     else if (key.startsWith('on')) element.addEventListener(key.slice(2), value);
     else element.setAttribute(key, value === true ? '' : value);
   }
@@ -17,6 +18,18 @@ export function h(tag, attrs, ...children) {
     element.append(child instanceof Node ? child : String(child));
   }
   return element;
+}
+
+/** Creates an HTML element. */
+export const h = (tag, attrs, ...children) => fill(document.createElement(tag), attrs, children);
+
+/** Creates an SVG element. */
+export const svg = (tag, attrs, ...children) => fill(document.createElementNS(SVG_NAMESPACE, tag), attrs, children);
+
+/** Replaces an element's children (null, undefined and false are left out). */
+export function replace(element, ...children) {
+  element.replaceChildren();
+  return fill(element, {}, children);
 }
 
 export const headRow = (labels) => h('thead', {}, h('tr', {}, labels.map((label) => h('th', { scope: 'col' }, label))));

@@ -17,14 +17,15 @@ function saveBlob(blob, filename) {
 
 /** Downloads one of the server's exports (operator data with the token). */
 export async function downloadExport(name) {
-  const needsToken = name === 'overlap' || name === 'operators';
+  const needsToken = name === 'overlap' || name === 'operators' || name === 'workbook';
+  const file = name === 'workbook' ? `${name}.xlsx` : `${name}.csv`;
   if (needsToken && !state.token) throw new ApiFailure('TOKEN_NEEDED', '');
   const headers = needsToken ? { Authorization: `Bearer ${state.token}` } : {};
   let response;
   try {
     const params = new URLSearchParams({ asOf: state.asOf });
     if (state.knownAt) params.set('knownAt', state.knownAt);
-    response = await fetch(`/export/${name}.csv?${params}`, { headers });
+    response = await fetch(`/export/${file}?${params}`, { headers });
   } catch (error) {
     showStatus(t('downloadFailed', error.message), true);
     return;
@@ -38,7 +39,7 @@ export async function downloadExport(name) {
   } else if (!response.ok) {
     showStatus(t('downloadFailed', `HTTP ${response.status}`), true);
   } else {
-    saveBlob(await response.blob(), `${name}-${state.asOf}.csv`);
+    saveBlob(await response.blob(), file.replace('.', `-${state.asOf}.`));
   }
 }
 

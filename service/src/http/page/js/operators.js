@@ -2,9 +2,10 @@
 // operator lists its counts open onto, and one operator with its history and duties.
 
 import { OPERATOR_QUERY, OVERLAP_QUERY, graphql, listPage } from './api.js';
-import { $, h, headRow, showStatus } from './dom.js';
+import { bar, heatMap, regimeBar } from './charts.js';
+import { $, h, headRow, replace, showStatus } from './dom.js';
 import { downloadList } from './downloads.js';
-import { TOKEN_KEY, nameOf, state, t } from './state.js';
+import { TOKEN_KEY, filtering, nameOf, pairVisible, scopeField, state, t, visible } from './state.js';
 
 const PAGE_SIZE = 20;
 
@@ -163,41 +164,42 @@ export function renderOverlap() {
   const container = $('overlap');
   const report = state.overlap;
   if (!report) {
-    container.replaceChildren();
+    replace(container);
     delete container.dataset.asOf;
     return;
   }
   const totals = report.totals;
-  const total = (key, label, filter) =>
+  const openTotal = (key) => openList({ kind: 'filter', filter: TOTAL_FILTERS[key], title: () => t(`list${key[0].toUpperCase()}${key.slice(1)}`) });
+  const total = (key, label) =>
     h(
       'div',
       { class: `total total-${key}` },
       h('span', { class: 'total-label' }, label),
-      countButton(totals[key], () => openList({ kind: 'filter', filter, title: () => t(`list${key[0].toUpperCase()}${key.slice(1)}`) }), { dataset: { total: key } }),
+      countButton(totals[key], () => openTotal(key), { dataset: { total: key } }),
     );
+  const openCell = (cell) => openList({
+    kind: 'filter',
+    filter: { sector: cell.sector.code, domain: cell.domain.code },
+    title: () => t('listCell', nameOf(cell.sector), nameOf(cell.domain)),
+  });
+  const cellVisible = (cell) => pairVisible(scopeField('CI', cell.sector.code), scopeField('ESPA', cell.domain.code));
   const cells = countTable(
     'overlap-cells',
     t('cellsHeading'),
     [t('ci'), t('espa'), t('operatorsCount')],
-    report.cells.map((cell) => [
+    report.cells.filter(cellVisible).map((cell) => [
       nameOf(cell.sector),
       nameOf(cell.domain),
-      countButton(
-        cell.operatorCount,
-        () => openList({
-          kind: 'filter',
-          filter: { sector: cell.sector.code, domain: cell.domain.code },
-          title: () => t('listCell', nameOf(cell.sector), nameOf(cell.domain)),
-        }),
-        { dataset: { cell: `${cell.sector.code}/${cell.domain.code}` } },
-      ),
+      countButton(cell.operatorCount, () => openCell(cell), { dataset: { cell: `${cell.sector.code}/${cell.domain.code}` } }),
     ]),
   );
+  const gapVisible = (gap) => visible(scopeField('ESPA', gap.domain.code), 'ESPA')
+    || gap.linkedSectors.some((sector) => visible(scopeField('CI', sector.code), 'CI'));
   const gaps = countTable(
     'overlap-gaps',
     t('gapsTableHeading'),
     [t('espa'), t('linkedSectors'), t('operatorsCount')],
-    report.domainGaps.map((gap) => [
+    report.domainGaps.filter(gapVisible).map((gap) => [
       nameOf(gap.domain),
       gap.linkedSectors.length ? gap.linkedSectors.map(nameOf).join('、') : h('span', { class: 'badge none-badge' }, t('noCounterpart')),
       countButton(
@@ -220,19 +222,99 @@ export function renderOverlap() {
     h('label', {}, t('search'), ' ', h('input', { type: 'search', name: 'q', maxlength: '200' })),
     h('button', { type: 'submit' }, t('searchButton')),
   );
-  container.replaceChildren(
+  const picture = regimeBar(
+    [
+      { key: 'ciOnly', label: t('totalCiOnly'), count: totals.ciOnly, onOpen: () => openTotal('ciOnly') },
+      { key: 'both', label: t('totalBoth'), count: totals.both, onOpen: () => openTotal('both') },
+      { key: 'espaOnly', label: t('totalEspaOnly'), count: totals.espaOnly, onOpen: () => openTotal('espaOnly') },
+    ],
+    t('ciShort'),
+    t('espaShort'),
+    t('totalsPicture'),
+  );
+  replace(container,
     h(
       'div',
       { class: 'totals', id: 'totals' },
-      total('both', t('totalBoth'), { regimes: ['CI', 'ESPA'] }),
-      total('espaOnly', t('totalEspaOnly'), { regime: 'ESPA', notRegime: 'CI' }),
-      total('ciOnly', t('totalCiOnly'), { regime: 'CI', notRegime: 'ESPA' }),
+      total('both', t('totalBoth')),
+      total('espaOnly', t('totalEspaOnly')),
+      total('ciOnly', t('totalCiOnly')),
     ),
     h('p', { class: 'summary' }, t('totalAll', totals.both + totals.espaOnly + totals.ciOnly)),
+    h('figure', { class: 'chart', id: 'totals-picture' }, picture, h('figcaption', {}, t('totalsPicture'), filtering() ? ` — ${t('totalsFilterNote')}` : '')),
+    heatMapFigure(report, openCell),
+    dutiesTable(report),
     search,
     h('div', { class: 'count-tables' }, cells, gaps),
   );
   container.dataset.asOf = report.asOf;
+}
+
+const TOTAL_FILTERS = {
+  both: { regimes: ['CI', 'ESPA'] },
+  espaOnly: { regime: 'ESPA', notRegime: 'CI' },
+  ciOnly: { regime: 'CI', notRegime: 'ESPA' },
+};
+
+/** The crosswalk as a matrix: sectors by domains, each linked pair's operators in both. */
+function heatMapFigure(report, openCell) {
+  if (!state.scope) return null;
+  const counted = new Map(report.cells.map((cell) => [`${cell.sector.code}/${cell.domain.code}`, cell]));
+  const linked = [...counted.values()].map((cell) => [scopeField('CI', cell.sector.code), scopeField('ESPA', cell.domain.code)]);
+  const shownPairs = linked.filter(([sector, domain]) => pairVisible(sector, domain));
+  const rows = state.scope.sectors
+    .filter((sector) => visible(sector, 'CI') || shownPairs.some(([s]) => s.code === sector.code))
+    .map((sector) => ({ key: sector.code, label: nameOf(sector) }));
+  const columns = state.scope.businessDomains
+    .filter((domain) => visible(domain, 'ESPA') || shownPairs.some(([, d]) => d.code === domain.code))
+    .map((domain) => ({ key: domain.code, label: nameOf(domain) }));
+  const chart = heatMap(
+    rows,
+    columns,
+    (row, column) => {
+      const cell = counted.get(`${row.key}/${column.key}`);
+      if (!cell) return null;
+      return {
+        count: cell.operatorCount,
+        label: t('heatCell', row.label, column.label, cell.operatorCount),
+        onOpen: () => openCell(cell),
+        dataset: { heatCell: `${row.key}/${column.key}`, count: String(cell.operatorCount) },
+      };
+    },
+    { title: t('heatHeading'), unlinkedLabel: (row, column) => t('heatUnlinked', row.label, column.label) },
+  );
+  return h(
+    'figure',
+    { class: 'chart', id: 'heat-map', dataset: { asOf: report.asOf } },
+    h('h3', {}, t('heatHeading')),
+    h('p', { class: 'hint' }, t('heatHint')),
+    h('div', { class: 'scroll' }, chart),
+  );
+}
+
+/** Operators per duty: those designated under the regime that triggers it. */
+function dutiesTable(report) {
+  const duties = report.obligations.filter((d) => !state.filter.regime || d.obligation.triggeredBy === state.filter.regime);
+  const max = Math.max(0, ...duties.map((d) => d.operatorCount));
+  return h(
+    'table',
+    { class: 'counts duties', id: 'duties' },
+    h('caption', {}, t('dutiesHeading')),
+    headRow([t('duty'), t('triggeredBy'), t('operatorsCount'), '']),
+    h('tbody', {}, duties.map((duty) => {
+      const rule = duty.obligation;
+      return h(
+        'tr',
+        { dataset: { duty: rule.code } },
+        h('td', {}, h('strong', {}, nameOf(rule)), h('span', { class: 'footnote' }, ` ${rule.legalBasis}`), ' ',
+          h('span', { class: rule.inForce ? 'badge status-active' : 'badge status-future' }, rule.inForce ? t('inForce') : t('notInForce', rule.inForceFrom))),
+        h('td', {}, rule.triggeredBy === 'CI' ? t('ciShort') : t('espaShort')),
+        h('td', { class: 'num', dataset: { count: String(duty.operatorCount) } }, String(duty.operatorCount)),
+        h('td', { class: 'bar-cell' }, bar(duty.operatorCount, max, rule.triggeredBy === 'CI' ? 'bar-ci' : 'bar-espa')),
+      );
+    })),
+    h('tfoot', {}, h('tr', {}, h('td', { colspan: '4', class: 'footnote' }, t('dutiesHint')))),
+  );
 }
 
 // ---- operator lists and one operator ----
@@ -268,7 +350,7 @@ export function renderList() {
     h('button', { type: 'button', class: 'download', disabled: page.totalCount === 0, onclick: () => act(() => downloadList(selection)) }, t('downloadList')),
     h('button', { type: 'button', onclick: () => { state.list = null; state.operator = null; renderList(); renderOperator(); } }, t('close')),
   );
-  $('operators').replaceChildren(
+  replace($('operators'),
     h(
       'table',
       { class: 'operators', dataset: { total: String(page.totalCount) } },
@@ -295,7 +377,7 @@ export function renderOperator() {
   if (!shown) return;
   const operator = shown.data;
   if (!operator) {
-    $('operator').replaceChildren(h('h2', { id: 'operator-heading' }, shown.corporateNumber), h('p', { class: 'notice' }, t('operatorMissing', shown.corporateNumber)));
+    replace($('operator'), h('h2', { id: 'operator-heading' }, shown.corporateNumber), h('p', { class: 'notice' }, t('operatorMissing', shown.corporateNumber)));
     return;
   }
   const other = state.lang === 'en' ? operator.nameJa : operator.nameEn;
@@ -318,7 +400,7 @@ export function renderOperator() {
   });
   const obligations = operator.obligations.map((o) =>
     h('li', {}, h('strong', {}, nameOf(o)), `（${o.legalBasis}）`, h('span', { class: o.inForce ? 'badge status-active' : 'badge status-future' }, o.inForce ? t('inForce') : t('notInForce', o.inForceFrom))));
-  $('operator').replaceChildren(
+  replace($('operator'),
     h('h2', { id: 'operator-heading' }, nameOf(operator), other ? h('span', { class: 'other-name' }, other) : null),
     h(
       'p',
