@@ -286,7 +286,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             cli::nta_sync_file(&services, &file, dry_run).await?;
         }
         Command::Export { kind, as_of, format, headers, output, database, create } => {
-            let query = ExportQuery::parse(as_of.as_deref())?;
+            let query = ExportQuery::parse(as_of.as_deref(), None)?;
             let services = open_seeded_services(&database, &SeedArgs::default(), create).await?;
             let principal = cli_principal(None);
             match kind {

@@ -24,6 +24,7 @@ mod fuzzing;
 mod graphiql;
 mod hostile;
 mod instances;
+mod known_at;
 mod lifecycle;
 mod limits;
 mod nta_sync;

@@ -332,6 +332,7 @@ impl AuditState for Operator {
             "closedOn": self.closed_on,
             "successorCorporateNumber": self.successor.as_ref().map(|s| s.as_str()),
             "version": self.version,
+            "updatedAt": self.updated_at,
         })
     }
 }
@@ -357,6 +358,7 @@ impl AuditState for Designation {
             "ministry": self.ministry,
             "revocationReason": self.revocation_reason,
             "version": self.version,
+            "updatedAt": self.updated_at,
         })
     }
 }
@@ -400,6 +402,8 @@ impl AuditState for LinkRecord {
             "rationale": self.rationale,
             "source": self.provenance.source,
             "locator": self.provenance.locator,
+            "confirmed": self.provenance.confirmed,
+            "note": self.provenance.note,
             "validFrom": self.validity.from,
             "validTo": self.validity.to,
             "origin": self.origin.as_str(),

@@ -14,6 +14,7 @@ pub mod operator;
 pub mod overlap;
 pub mod principal;
 pub mod proposal;
+pub mod record_time;
 pub mod reference;
 pub mod regime;
 pub mod spreadsheet;

@@ -154,3 +154,81 @@ impl OperatorQuery {
         }
     }
 }
+
+/// What a listing looks at in one designation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DesignatedPeriod<'a> {
+    pub regime: Regime,
+    pub field: &'a str,
+    pub effective_from: NaiveDate,
+    pub effective_to: Option<NaiveDate>,
+}
+
+impl OperatorQuery {
+    /// Whether an operator with these designations is selected: the same conditions
+    /// storage puts to the database, for listings answered from memory (`knownAt`).
+    pub fn matches(&self, operator: &Operator, designations: &[DesignatedPeriod<'_>]) -> bool {
+        let active = || {
+            designations.iter().filter(|d| super::designation::is_active(d.effective_from, d.effective_to, self.as_of))
+        };
+        let active_in = |regime: Regime, field: Option<&str>| {
+            active().any(|d| d.regime == regime && field.is_none_or(|f| d.field == f))
+        };
+        let name = |text: &str| {
+            let text = text.to_lowercase();
+            operator.name_ja.to_lowercase().contains(&text)
+                || operator.name_en.as_deref().is_some_and(|en| en.to_lowercase().contains(&text))
+        };
+        self.regimes.iter().all(|&r| active_in(r, None))
+            && self.not_regime.is_none_or(|r| !active_in(r, None))
+            && self.sector.as_deref().is_none_or(|s| active_in(Regime::Ci, Some(s)))
+            && self.domain.as_deref().is_none_or(|d| active_in(Regime::Espa, Some(d)))
+            && self
+                .not_in_sectors
+                .as_ref()
+                .is_none_or(|sectors| !active().any(|d| d.regime == Regime::Ci && sectors.iter().any(|s| s == d.field)))
+            && self.name_contains.as_deref().is_none_or(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_in_memory_selects_as_the_database_does() {
+        let number = CorporateNumber::parse("7000012050002").expect("valid");
+        let operator =
+            Operator::register(Uuid::nil(), number, "北星電力".into(), Some("Hokusei Power".into()), Utc::now());
+        let day = |text: &str| text.parse::<NaiveDate>().expect("date");
+        let periods = [
+            DesignatedPeriod {
+                regime: Regime::Ci,
+                field: "electricity",
+                effective_from: day("2018-04-01"),
+                effective_to: None,
+            },
+            DesignatedPeriod {
+                regime: Regime::Espa,
+                field: "electricity",
+                effective_from: day("2024-05-17"),
+                effective_to: Some(day("2026-01-01")),
+            },
+        ];
+        let at = |date: &str| OperatorQuery::at(day(date));
+        let espa = |date: &str| OperatorQuery { regimes: vec![Regime::Espa], ..at(date) };
+        assert!(espa("2025-01-01").matches(&operator, &periods));
+        assert!(!espa("2026-01-01").matches(&operator, &periods), "effectiveTo is exclusive");
+        let not_ci = OperatorQuery { not_regime: Some(Regime::Ci), ..at("2025-01-01") };
+        assert!(!not_ci.matches(&operator, &periods));
+        let gap = OperatorQuery {
+            domain: Some("electricity".into()),
+            not_in_sectors: Some(vec!["gas".into()]),
+            ..at("2025-01-01")
+        };
+        assert!(gap.matches(&operator, &periods));
+        let named = OperatorQuery { name_contains: Some("hokusei".into()), ..at("2025-01-01") };
+        assert!(named.matches(&operator, &periods));
+        assert!(!OperatorQuery { sector: Some("gas".into()), ..at("2025-01-01") }.matches(&operator, &periods));
+    }
+}

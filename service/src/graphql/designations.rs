@@ -1,6 +1,8 @@
 //! Designations: the `Designation` type, and designating, revoking and correcting
 //! (admin or ministry tokens).
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -13,6 +15,7 @@ use super::{ApiError, ApiResult, request, services};
 use crate::domain::Regime;
 use crate::domain::audit::Subject;
 use crate::domain::designation::{Correction, Designation, DesignationRequest, DesignationStatus};
+use crate::domain::reference::ReferenceSnapshot;
 use crate::services;
 
 /// Whether a designation stands or was revoked.
@@ -30,17 +33,30 @@ pub enum DesignationStatusValue {
 pub struct DesignationObject {
     designation: Designation,
     as_of: NaiveDate,
+    /// The reference data recorded at the instant it was asked about (`knownAt`); None:
+    /// the request's.
+    snapshot: Option<Arc<ReferenceSnapshot>>,
 }
 
 impl DesignationObject {
     /// A designation, answering for its sector or domain as of `as_of`.
     pub fn at(designation: Designation, as_of: NaiveDate) -> Self {
-        Self { designation, as_of }
+        Self { designation, as_of, snapshot: None }
     }
 
     /// A designation just changed: its sector or domain as of its first day.
     pub fn changed(designation: Designation) -> Self {
-        Self { as_of: designation.effective_from, designation }
+        Self { as_of: designation.effective_from, designation, snapshot: None }
+    }
+
+    /// Answers its sector, domain, scope item and ministry from `snapshot` (the reference
+    /// data recorded at an instant) when given.
+    pub fn in_snapshot(self, snapshot: Option<Arc<ReferenceSnapshot>>) -> Self {
+        Self { snapshot, ..self }
+    }
+
+    fn snapshot(&self, ctx: &Context<'_>) -> Arc<ReferenceSnapshot> {
+        self.snapshot.clone().unwrap_or_else(|| request(ctx).snapshot())
     }
 }
 
@@ -61,20 +77,20 @@ impl DesignationObject {
     /// The CI sector (CI designations only).
     async fn sector(&self, ctx: &Context<'_>) -> Option<SectorObject> {
         (self.designation.regime == Regime::Ci)
-            .then(|| SectorObject::by_code(&request(ctx).snapshot(), &self.designation.field, self.as_of))
+            .then(|| SectorObject::by_code(&self.snapshot(ctx), &self.designation.field, self.as_of))
             .flatten()
     }
 
     /// The ESPA business domain (ESPA designations only).
     async fn domain(&self, ctx: &Context<'_>) -> Option<DomainObject> {
         (self.designation.regime == Regime::Espa)
-            .then(|| DomainObject::by_code(&request(ctx).snapshot(), &self.designation.field, self.as_of))
+            .then(|| DomainObject::by_code(&self.snapshot(ctx), &self.designation.field, self.as_of))
             .flatten()
     }
 
     /// The scope item it is narrowed to (null: the whole sector or domain).
     async fn scope_item(&self, ctx: &Context<'_>) -> Option<ScopeItemObject> {
-        let snap = &request(ctx).snapshot();
+        let snap = &self.snapshot(ctx);
         let code = self.designation.scope_item.as_deref()?;
         snap.item_index(self.designation.regime, code)
             .map(|i| ScopeItemObject::new(snap.clone(), self.designation.regime, i, self.as_of))
@@ -110,8 +126,7 @@ impl DesignationObject {
 
     /// The ministry that made it.
     async fn ministry(&self, ctx: &Context<'_>) -> ApiResult<MinistryObject> {
-        MinistryObject::by_code(&request(ctx).snapshot(), &self.designation.ministry, self.as_of)
-            .ok_or(ApiError::Internal)
+        MinistryObject::by_code(&self.snapshot(ctx), &self.designation.ministry, self.as_of).ok_or(ApiError::Internal)
     }
 
     /// Why it was revoked.

@@ -22,7 +22,7 @@ pub mod scalars;
 pub mod subscriptions;
 pub mod tokens;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use async_graphql::{Context, MergedObject, SDLExportOptions, Schema};
@@ -38,11 +38,13 @@ use crate::services::Services;
 pub struct RequestData {
     pub principal: Principal,
     snapshot: ArcSwap<ReferenceSnapshot>,
+    /// Operators as recorded at instants (`knownAt`), made on first use.
+    recorded: OnceLock<loader::Recorded>,
 }
 
 impl RequestData {
     pub fn new(principal: Principal, snapshot: Arc<ReferenceSnapshot>) -> Self {
-        Self { principal, snapshot: ArcSwap::new(snapshot) }
+        Self { principal, snapshot: ArcSwap::new(snapshot), recorded: OnceLock::new() }
     }
 
     /// The snapshot to answer from: one for a whole request, so that a concurrent change
@@ -56,6 +58,11 @@ impl RequestData {
     pub fn move_to(&self, snapshot: Arc<ReferenceSnapshot>) {
         self.snapshot.store(snapshot);
     }
+}
+
+/// The request's loader of operators as recorded at instants (`knownAt`).
+pub fn recorded<'a>(ctx: &'a Context<'_>) -> &'a loader::Recorded {
+    loader::recorded(ctx, &request(ctx).recorded)
 }
 
 /// The per-request data; the HTTP layer always attaches it before execution.

@@ -12,7 +12,7 @@ use super::audit::{AuditEventObject, history};
 use super::designations::DesignationObject;
 use super::limits::{DATABASE_COST, paged_complexity};
 use super::loader::{
-    Designations, designations_of, operator_with_designations, prime_designations, wants_designations,
+    Designations, designations_of, feed_recorded, operator_with_designations, prime_designations, wants_designations,
 };
 use super::pagination::{OperatorCursor, decode_after, page_size};
 use super::reference::{DomainObject, FieldKind, FieldObject, ObligationObject, RegimeValue, SectorObject};
@@ -38,84 +38,128 @@ fn obligations(snap: &Arc<ReferenceSnapshot>, designations: &[Designation], date
 }
 
 /// An operator (事業者) identified by its corporate number (法人番号).
-pub struct OperatorObject(pub Operator);
+pub struct OperatorObject {
+    operator: Operator,
+    /// The instant it was asked about as recorded (`knownAt`), which its nested
+    /// designations and obligations answer for unless they are asked for another.
+    known_at: Option<DateTime<Utc>>,
+}
+
+impl OperatorObject {
+    pub fn new(operator: Operator) -> Self {
+        Self { operator, known_at: None }
+    }
+
+    /// The operator as recorded at `at`.
+    pub fn recorded(operator: Operator, at: Option<DateTime<Utc>>) -> Self {
+        Self { operator, known_at: at }
+    }
+
+    /// Its designations (all periods) as recorded at `known_at` (default: the instant the
+    /// operator was asked about, else now), with the reference data recorded then (None:
+    /// the current).
+    async fn all_designations(
+        &self,
+        ctx: &Context<'_>,
+        known_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<(Arc<Vec<Designation>>, Option<Arc<ReferenceSnapshot>>)> {
+        match known_at.or(self.known_at) {
+            Some(at) => {
+                let found = super::recorded(ctx).load_one((self.operator.corporate_number, at)).await?;
+                Ok(found.map_or_else(Default::default, |r| (r.designations, Some(r.snapshot))))
+            }
+            None => Ok((designations_of(ctx, self.operator.id).await?, None)),
+        }
+    }
+}
 
 /// An operator (事業者) identified by its corporate number (法人番号).
 #[Object(name = "Operator")]
 impl OperatorObject {
     /// Stable identifier (UUID).
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.operator.id.to_string())
     }
 
     /// The 13-digit corporate number (法人番号), check digit first.
     async fn corporate_number(&self) -> &str {
-        self.0.corporate_number.as_str()
+        self.operator.corporate_number.as_str()
     }
 
     /// Japanese name.
     async fn name_ja(&self) -> &str {
-        &self.0.name_ja
+        &self.operator.name_ja
     }
 
     /// English name, when known.
     async fn name_en(&self) -> Option<&str> {
-        self.0.name_en.as_deref()
+        self.operator.name_en.as_deref()
     }
 
     /// Increases on every change to the operator record.
     async fn version(&self) -> i32 {
-        self.0.version
+        self.operator.version
     }
 
     /// The day the corporation closed (merger, dissolution), if it has.
     async fn closed_on(&self) -> Option<Date> {
-        self.0.closed_on.map(Date)
+        self.operator.closed_on.map(Date)
     }
 
     /// The corporate number of its successor, if it merged into another.
     async fn successor_corporate_number(&self) -> Option<&str> {
-        self.0.successor.as_ref().map(CorporateNumber::as_str)
+        self.operator.successor.as_ref().map(CorporateNumber::as_str)
     }
 
     /// When the record was created.
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.operator.created_at
     }
 
     /// When the record last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+        self.operator.updated_at
     }
 
     /// Designations active at `asOf` (default today), or with `includeHistory` all of them
     /// (past, revoked and future), oldest first. `includeHistory: null` is `false`.
+    /// With `knownAt`, as the registry had recorded them at that instant (default: the
+    /// instant the operator was asked about, else now).
     async fn designations(
         &self,
         ctx: &Context<'_>,
         as_of: Option<Date>,
         #[graphql(default_with = "Some(false)")] include_history: Option<bool>,
+        #[graphql(desc = "The instant to answer as recorded at (default: now); see `Query.operator`.")]
+        known_at: Option<DateTime<Utc>>,
     ) -> ApiResult<Vec<DesignationObject>> {
         let include_history = include_history.unwrap_or(false);
         let date = Date::or_today(as_of);
-        let all = designations_of(ctx, self.0.id).await?;
+        let (all, snapshot) = self.all_designations(ctx, known_at).await?;
         Ok(all
             .iter()
             .filter(|d| include_history || d.is_active_at(date))
-            .map(|d| DesignationObject::at(d.clone(), date))
+            .map(|d| DesignationObject::at(d.clone(), date).in_snapshot(snapshot.clone()))
             .collect())
     }
 
-    /// Duties its designations active at `asOf` (default today) trigger.
-    async fn obligations(&self, ctx: &Context<'_>, as_of: Option<Date>) -> ApiResult<Vec<ObligationObject>> {
+    /// Duties its designations active at `asOf` (default today) trigger; with `knownAt`,
+    /// as recorded at that instant (designations and obligation rules alike).
+    async fn obligations(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        #[graphql(desc = "The instant to answer as recorded at (default: now); see `Query.operator`.")]
+        known_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<Vec<ObligationObject>> {
         let date = Date::or_today(as_of);
-        let all = designations_of(ctx, self.0.id).await?;
-        Ok(obligations(&request(ctx).snapshot(), &all, date))
+        let (all, snapshot) = self.all_designations(ctx, known_at).await?;
+        Ok(obligations(&snapshot.unwrap_or_else(|| request(ctx).snapshot()), &all, date))
     }
 
     /// The operator it merged into, when that one is registered (see `closeOperator`).
     async fn successor(&self, ctx: &Context<'_>) -> ApiResult<Option<OperatorObject>> {
-        let Some(successor) = &self.0.successor else { return Ok(None) };
+        let Some(successor) = &self.operator.successor else { return Ok(None) };
         let found = services::operators::find(services(ctx), &request(ctx).principal, successor.as_str()).await?;
         Ok(match found {
             Some(entry) => Some(operator_with_designations(ctx, &entry).await),
@@ -126,14 +170,15 @@ impl OperatorObject {
     /// The operators that merged into it (they name it as their successor).
     async fn predecessors(&self, ctx: &Context<'_>) -> ApiResult<Vec<OperatorObject>> {
         let found =
-            services::operators::predecessors(services(ctx), &request(ctx).principal, &self.0.corporate_number).await?;
-        Ok(found.into_iter().map(OperatorObject).collect())
+            services::operators::predecessors(services(ctx), &request(ctx).principal, &self.operator.corporate_number)
+                .await?;
+        Ok(found.into_iter().map(OperatorObject::new).collect())
     }
 
     /// Every change to it and to its designations, oldest first, from the audit trail
     /// (a ministry sees those in its jurisdiction).
     async fn history(&self, ctx: &Context<'_>) -> ApiResult<Vec<AuditEventObject>> {
-        history(ctx, Subject::operator(&self.0)).await
+        history(ctx, Subject::operator(&self.operator)).await
     }
 }
 
@@ -141,11 +186,17 @@ impl OperatorObject {
 pub struct OperatorStatusObject {
     status: services::operators::OperatorStatus,
     as_of: NaiveDate,
+    /// The instant it was answered as recorded at, with the reference data then.
+    recorded: Option<(DateTime<Utc>, Arc<ReferenceSnapshot>)>,
 }
 
 impl OperatorStatusObject {
     pub fn new(status: services::operators::OperatorStatus, as_of: NaiveDate) -> Self {
-        Self { status, as_of }
+        Self { status, as_of, recorded: None }
+    }
+
+    fn snapshot(&self, ctx: &Context<'_>) -> Arc<ReferenceSnapshot> {
+        self.recorded.as_ref().map_or_else(|| request(ctx).snapshot(), |(_, snap)| snap.clone())
     }
 
     fn fields_of<K: FieldKind>(&self, snap: &Arc<ReferenceSnapshot>) -> Vec<FieldObject<K>> {
@@ -175,23 +226,24 @@ impl OperatorStatusObject {
 
     /// The operator, when found.
     async fn operator(&self) -> Option<OperatorObject> {
-        self.status.entry.as_ref().map(|e| OperatorObject(e.operator.clone()))
+        let known_at = self.recorded.as_ref().map(|(at, _)| *at);
+        self.status.entry.as_ref().map(|e| OperatorObject::recorded(e.operator.clone(), known_at))
     }
 
     /// CI sectors it is designated in at the date.
     async fn ci_sectors(&self, ctx: &Context<'_>) -> Vec<SectorObject> {
-        self.fields_of(&request(ctx).snapshot())
+        self.fields_of(&self.snapshot(ctx))
     }
 
     /// ESPA business domains it is designated in at the date.
     async fn espa_domains(&self, ctx: &Context<'_>) -> Vec<DomainObject> {
-        self.fields_of(&request(ctx).snapshot())
+        self.fields_of(&self.snapshot(ctx))
     }
 
     /// Duties its active designations trigger.
     async fn obligations(&self, ctx: &Context<'_>) -> Vec<ObligationObject> {
         let designations = self.status.entry.as_ref().map(|e| e.designations.as_slice()).unwrap_or_default();
-        obligations(&request(ctx).snapshot(), designations, self.as_of)
+        obligations(&self.snapshot(ctx), designations, self.as_of)
     }
 
     /// Why the number is invalid (null when it is a valid corporate number).
@@ -215,29 +267,45 @@ pub(super) async fn operator_connection(
     query: &OperatorQuery,
     first: Option<i32>,
     after: Option<String>,
+    known_at: Option<DateTime<Utc>>,
 ) -> ApiResult<OperatorConnection> {
     let first = page_size(first, super::limits(ctx).max_page_size)?;
     let after = decode_after(after)?;
-    let page =
-        services::operators::list(services(ctx), &request(ctx).principal, query, after.as_deref(), first).await?;
+    let (services, principal) = (services(ctx), &request(ctx).principal);
+    let page = match known_at {
+        None => services::operators::list(services, principal, query, after.as_deref(), first).await?,
+        Some(at) => services::record_time::list(services, principal, query, after.as_deref(), first, at).await?,
+    };
     let look = ctx.look_ahead();
     if wants_designations(look.field("edges").field("node")) || wants_designations(look.field("nodes")) {
-        let ids: Vec<Uuid> = page.operators.iter().map(|o| o.id).collect();
-        prime_designations(ctx, &ids).await?;
+        match known_at {
+            None => {
+                let ids: Vec<Uuid> = page.operators.iter().map(|o| o.id).collect();
+                prime_designations(ctx, &ids).await?;
+            }
+            Some(at) => {
+                let numbers: Vec<CorporateNumber> = page.operators.iter().map(|o| o.corporate_number).collect();
+                let (entries, snapshot) = services::record_time::operators(services, &numbers, at).await?;
+                feed_recorded(super::recorded(ctx), at, &snapshot, entries.into_values()).await;
+            }
+        }
     }
-    Ok(connection_of(page, after.is_some()))
+    Ok(connection_of(page, after.is_some(), known_at))
 }
 
-/// One page of operators as a Relay connection (`after_given`: it follows a cursor).
-pub(super) fn connection_of(page: services::operators::OperatorPage, after_given: bool) -> OperatorConnection {
+/// One page of operators as a Relay connection (`after_given`: it follows a cursor;
+/// `known_at`: the instant the operators are as recorded at).
+pub(super) fn connection_of(
+    page: services::operators::OperatorPage,
+    after_given: bool,
+    known_at: Option<DateTime<Utc>>,
+) -> OperatorConnection {
     let total_count = i32::try_from(page.total_count).unwrap_or(i32::MAX);
     let mut connection =
         Connection::with_additional_fields(after_given, page.has_next_page, OperatorConnectionFields { total_count });
-    connection.edges.extend(
-        page.operators
-            .into_iter()
-            .map(|operator| Edge::new(OperatorCursor(operator.corporate_number.to_string()), OperatorObject(operator))),
-    );
+    connection.edges.extend(page.operators.into_iter().map(|operator| {
+        Edge::new(OperatorCursor(operator.corporate_number.to_string()), OperatorObject::recorded(operator, known_at))
+    }));
     connection
 }
 
@@ -301,16 +369,35 @@ pub struct OperatorQueries;
 impl OperatorQueries {
     /// The operator with this corporate number (null when not registered).
     #[graphql(complexity = "DATABASE_COST + child_complexity")]
-    async fn operator(&self, ctx: &Context<'_>, corporate_number: String) -> ApiResult<Option<OperatorObject>> {
-        let found = services::operators::find(services(ctx), &request(ctx).principal, &corporate_number).await?;
-        Ok(match found {
-            Some(entry) => Some(operator_with_designations(ctx, &entry).await),
-            None => None,
-        })
+    ///
+    /// With `knownAt`, the operator as the registry had recorded it at that instant:
+    /// changes recorded later (corrections, revocations, closings, imports) are undone,
+    /// and nested designations, obligations and reference data answer as recorded then
+    /// (null: not registered then). `BAD_USER_INPUT` for an instant in the future or
+    /// before the registry's first record.
+    async fn operator(
+        &self,
+        ctx: &Context<'_>,
+        corporate_number: String,
+        #[graphql(desc = "The instant to answer as recorded at (default: now).")] known_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<Option<OperatorObject>> {
+        let (services, principal) = (services(ctx), &request(ctx).principal);
+        let Some(at) = known_at else {
+            let found = services::operators::find(services, principal, &corporate_number).await?;
+            return Ok(match found {
+                Some(entry) => Some(operator_with_designations(ctx, &entry).await),
+                None => None,
+            });
+        };
+        let (found, snapshot) = services::record_time::find(services, principal, &corporate_number, at).await?;
+        let Some(entry) = found else { return Ok(None) };
+        feed_recorded(super::recorded(ctx), at, &snapshot, [entry.clone()]).await;
+        Ok(Some(OperatorObject::recorded(entry.operator.clone(), Some(at))))
     }
 
     /// Operators matching `filter`, in corporate-number order (Relay cursor pagination;
-    /// `first` defaults to 50, at most 500 unless the server is configured otherwise).
+    /// `first` defaults to 50, at most 500 unless the server is configured otherwise);
+    /// with `knownAt`, as recorded at that instant (see `operator`).
     #[graphql(complexity = "paged_complexity(first, child_complexity)")]
     async fn operators(
         &self,
@@ -318,26 +405,42 @@ impl OperatorQueries {
         filter: Option<OperatorFilter>,
         first: Option<i32>,
         after: Option<String>,
+        #[graphql(desc = "The instant to answer as recorded at (default: now).")] known_at: Option<DateTime<Utc>>,
     ) -> ApiResult<OperatorConnection> {
         let query = filter.unwrap_or_default().into_query(&request(ctx).snapshot())?;
-        operator_connection(ctx, &query, first, after).await
+        operator_connection(ctx, &query, first, after, known_at).await
     }
 
     /// Statuses of up to 1,000 corporate numbers (unless the server is configured
     /// otherwise) at `asOf` (default today), one answer per input in input order; unknown
-    /// or invalid numbers answer `found: false`.
+    /// or invalid numbers answer `found: false`. With `knownAt`, as recorded at that
+    /// instant (see `operator`).
     #[graphql(complexity = "DATABASE_COST + corporate_numbers.len().saturating_mul(child_complexity)")]
     async fn operator_statuses(
         &self,
         ctx: &Context<'_>,
         corporate_numbers: Vec<String>,
         as_of: Option<Date>,
+        #[graphql(desc = "The instant to answer as recorded at (default: now).")] known_at: Option<DateTime<Utc>>,
     ) -> ApiResult<Vec<OperatorStatusObject>> {
         let date = Date::or_today(as_of);
         let max_batch = super::limits(ctx).max_status_batch;
-        let statuses =
-            services::operators::statuses(services(ctx), &request(ctx).principal, &corporate_numbers, max_batch)
-                .await?;
+        let (services, principal) = (services(ctx), &request(ctx).principal);
+        if let Some(at) = known_at {
+            let (statuses, snapshot) =
+                services::record_time::statuses(services, principal, &corporate_numbers, max_batch, at).await?;
+            let found: Vec<Arc<services::operators::OperatorEntry>> =
+                statuses.iter().filter_map(|s| s.entry.clone()).collect();
+            feed_recorded(super::recorded(ctx), at, &snapshot, found).await;
+            return Ok(statuses
+                .into_iter()
+                .map(|status| OperatorStatusObject {
+                    recorded: Some((at, snapshot.clone())),
+                    ..OperatorStatusObject::new(status, date)
+                })
+                .collect());
+        }
+        let statuses = services::operators::statuses(services, principal, &corporate_numbers, max_batch).await?;
         // The statuses carry every designation of the operators found: nested
         // `operator { designations }` needs no further query.
         let loader = ctx.data_unchecked::<Designations>();
@@ -409,7 +512,7 @@ impl OperatorMutation {
             name_ja: input.name_ja,
             name_en: input.name_en,
         };
-        Ok(OperatorObject(services::operators::register(services(ctx), &request(ctx).principal, new).await?))
+        Ok(OperatorObject::new(services::operators::register(services(ctx), &request(ctx).principal, new).await?))
     }
 
     /// Corrects an operator's names if it is still at `expectedVersion` (admin or any
@@ -422,7 +525,7 @@ impl OperatorMutation {
             name_en: input.name_en.into(),
             reason: input.reason,
         };
-        Ok(OperatorObject(services::operators::update(services(ctx), &request(ctx).principal, update).await?))
+        Ok(OperatorObject::new(services::operators::update(services(ctx), &request(ctx).principal, update).await?))
     }
 
     /// Records that an operator closed on `closedOn`, with its successor: every
@@ -438,6 +541,6 @@ impl OperatorMutation {
             reason: input.reason,
             expected_version: input.expected_version,
         };
-        Ok(OperatorObject(services::operators::close(services(ctx), &data.principal, closure).await?))
+        Ok(OperatorObject::new(services::operators::close(services(ctx), &data.principal, closure).await?))
     }
 }

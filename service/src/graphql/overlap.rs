@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::limits::{DATABASE_COST, LIST_COST, paged_complexity};
 use super::operators::{OperatorConnection, known_field, operator_connection};
@@ -64,6 +64,7 @@ pub struct DomainGapObject {
     snap: Arc<ReferenceSnapshot>,
     gap: crate::domain::overlap::DomainGap,
     as_of: NaiveDate,
+    known_at: Option<DateTime<Utc>>,
 }
 
 /// ESPA-designated operators that are not CI operators in any sector linked to the domain.
@@ -84,7 +85,7 @@ impl DomainGapObject {
         self.gap.linked_sectors.iter().filter_map(|code| SectorObject::by_code(&self.snap, code, self.as_of)).collect()
     }
 
-    /// Those operators, in corporate-number order.
+    /// Those operators, in corporate-number order (as recorded at the report's `knownAt`).
     #[graphql(complexity = "paged_complexity(first, child_complexity)")]
     async fn operators(
         &self,
@@ -97,7 +98,7 @@ impl DomainGapObject {
             not_in_sectors: Some(self.gap.linked_sectors.clone()),
             ..OperatorQuery::at(self.as_of)
         };
-        operator_connection(ctx, &query, first, after).await
+        operator_connection(ctx, &query, first, after, self.known_at).await
     }
 }
 
@@ -127,12 +128,14 @@ impl ObligationCountObject {
 pub struct OverlapReportObject {
     snap: Arc<ReferenceSnapshot>,
     report: OverlapReport,
+    /// The instant it was counted as recorded at (None: now).
+    known_at: Option<DateTime<Utc>>,
 }
 
 impl OverlapReportObject {
     /// A report computed over `snap` (a proposal's impact shows two).
     pub fn new(snap: Arc<ReferenceSnapshot>, report: OverlapReport) -> Self {
-        Self { snap, report }
+        Self { snap, report, known_at: None }
     }
 }
 
@@ -190,7 +193,12 @@ impl OverlapReportObject {
             .domain_gaps
             .iter()
             .filter(|gap| only.is_none_or(|index| gap.domain_index == index))
-            .map(|gap| DomainGapObject { snap: self.snap.clone(), gap: gap.clone(), as_of: self.report.as_of })
+            .map(|gap| DomainGapObject {
+                snap: self.snap.clone(),
+                gap: gap.clone(),
+                as_of: self.report.as_of,
+                known_at: self.known_at,
+            })
             .collect())
     }
 }
@@ -201,12 +209,26 @@ pub struct OverlapQuery;
 
 #[Object]
 impl OverlapQuery {
-    /// How CI and ESPA designations overlap at `asOf` (default today).
+    /// How CI and ESPA designations overlap at `asOf` (default today). With `knownAt`, as
+    /// the registry had recorded designations and the crosswalk at that instant: the same
+    /// `asOf` and `knownAt` always give the same report.
     #[graphql(complexity = "DATABASE_COST + child_complexity")]
-    async fn overlap(&self, ctx: &Context<'_>, as_of: Option<Date>) -> ApiResult<OverlapReportObject> {
+    async fn overlap(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        #[graphql(desc = "The instant to answer as recorded at (default: now); see `Query.operator`.")]
+        known_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<OverlapReportObject> {
         let data = request(ctx);
-        let report =
-            services::overlap::report(services(ctx), &data.snapshot(), &data.principal, Date::or_today(as_of)).await?;
-        Ok(OverlapReportObject::new(data.snapshot(), report))
+        let as_of = Date::or_today(as_of);
+        let (report, snap) = match known_at {
+            None => (
+                services::overlap::report(services(ctx), &data.snapshot(), &data.principal, as_of).await?,
+                data.snapshot(),
+            ),
+            Some(at) => services::record_time::overlap(services(ctx), &data.principal, as_of, at).await?,
+        };
+        Ok(OverlapReportObject { snap, report, known_at })
     }
 }

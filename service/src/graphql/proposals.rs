@@ -304,7 +304,7 @@ async fn operator_page(
     let chosen = &page[..first.min(page.len())];
     let operators = services::proposals::operators(services(ctx), &request(ctx).principal, chosen).await?;
     let page = OperatorPage { operators, total_count: numbers.len() as u64, has_next_page: page.len() > chosen.len() };
-    Ok(connection_of(page, after.is_some()))
+    Ok(connection_of(page, after.is_some(), None))
 }
 
 /// How many operators would start or stop being subject to one obligation rule.

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, MergedObject, Object, SimpleObject, TypeName};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::limits::LIST_COST;
 use super::scalars::Date;
@@ -16,6 +16,7 @@ use crate::domain::consistency::{Inconsistency, inconsistencies_at};
 use crate::domain::crosswalk::LinkKind;
 use crate::domain::reference::{LinkOrigin, LinkRecord, Provenance, ReferenceSnapshot};
 use crate::domain::{Regime, Relation, today};
+use crate::services;
 
 /// The protection regime: CI = 重要インフラ (Cybersecurity Basic Act, 15 sectors), ESPA =
 /// 基幹インフラ (Economic Security Promotion Act Art. 50, 15 business domains).
@@ -743,16 +744,34 @@ fn fields_at<K: FieldKind>(snap: &Arc<ReferenceSnapshot>, as_of: Option<Date>) -
     snap.fields_at(K::REGIME, date).into_iter().map(|i| FieldObject::new(snap.clone(), i, date)).collect()
 }
 
+/// The reference data to answer from: as recorded at `known_at` when given (a past
+/// state, see `services::record_time`), else the request's.
+async fn snapshot_at(ctx: &Context<'_>, known_at: Option<DateTime<Utc>>) -> ApiResult<Arc<ReferenceSnapshot>> {
+    match known_at {
+        None => Ok(request(ctx).snapshot()),
+        Some(at) => Ok(services::record_time::reference(super::services(ctx), at).await?),
+    }
+}
+
 /// Queries over reference data (public).
 #[derive(Default)]
 pub struct ReferenceQuery;
 
 #[Object]
 impl ReferenceQuery {
-    /// The CI sectors in force at `asOf` (default: today in Japan).
+    /// The CI sectors in force at `asOf` (default: today in Japan), as recorded at
+    /// `knownAt` (default: now).
     #[graphql(complexity = "LIST_COST * child_complexity")]
-    async fn sectors(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<SectorObject> {
-        fields_at(&request(ctx).snapshot(), as_of)
+    async fn sectors(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        #[graphql(
+            desc = "The instant to answer as recorded at (default: now): seed-data loads and curations recorded later are left out."
+        )]
+        known_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<Vec<SectorObject>> {
+        Ok(fields_at(&snapshot_at(ctx, known_at).await?, as_of))
     }
 
     /// One CI sector by code, whatever its dates (null when unknown).
@@ -760,10 +779,19 @@ impl ReferenceQuery {
         SectorObject::by_code(&request(ctx).snapshot(), code.trim(), today())
     }
 
-    /// The ESPA business domains in force at `asOf` (default: today in Japan).
+    /// The ESPA business domains in force at `asOf` (default: today in Japan), as
+    /// recorded at `knownAt` (default: now).
     #[graphql(complexity = "LIST_COST * child_complexity")]
-    async fn business_domains(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<DomainObject> {
-        fields_at(&request(ctx).snapshot(), as_of)
+    async fn business_domains(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        #[graphql(
+            desc = "The instant to answer as recorded at (default: now): seed-data loads and curations recorded later are left out."
+        )]
+        known_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<Vec<DomainObject>> {
+        Ok(fields_at(&snapshot_at(ctx, known_at).await?, as_of))
     }
 
     /// One ESPA business domain by code, whatever its dates (null when unknown).
@@ -781,25 +809,58 @@ impl ReferenceQuery {
             .collect()
     }
 
-    /// Sector–domain links in force at `asOf` (both ends existing then).
+    /// Sector–domain links in force at `asOf` (both ends existing then), as recorded at
+    /// `knownAt` (default: now; a curation recorded later is left out).
     #[graphql(complexity = "LIST_COST * child_complexity")]
-    async fn crosswalk(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<CrosswalkLinkObject> {
-        let snap = &request(ctx).snapshot();
+    async fn crosswalk(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        #[graphql(
+            desc = "The instant to answer as recorded at (default: now): seed-data loads and curations recorded later are left out."
+        )]
+        known_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<Vec<CrosswalkLinkObject>> {
+        let snap = &snapshot_at(ctx, known_at).await?;
         let date = date_or_today(as_of);
-        snap.links_at(date).into_iter().map(|i| CrosswalkLinkObject::new(snap.clone(), i, date)).collect()
+        Ok(snap.links_at(date).into_iter().map(|i| CrosswalkLinkObject::new(snap.clone(), i, date)).collect())
     }
 
-    /// Scope-item links in force at `asOf` (both ends existing then).
+    /// Scope-item links in force at `asOf` (both ends existing then), as recorded at
+    /// `knownAt` (default: now).
     #[graphql(complexity = "LIST_COST * child_complexity")]
-    async fn scope_item_crosswalk(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<ScopeItemLinkObject> {
-        let snap = &request(ctx).snapshot();
+    async fn scope_item_crosswalk(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        #[graphql(
+            desc = "The instant to answer as recorded at (default: now): seed-data loads and curations recorded later are left out."
+        )]
+        known_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<Vec<ScopeItemLinkObject>> {
+        let snap = &snapshot_at(ctx, known_at).await?;
         let date = date_or_today(as_of);
-        snap.item_links_at(date).into_iter().map(|index| ScopeItemLinkObject::new(snap.clone(), index, date)).collect()
+        Ok(snap
+            .item_links_at(date)
+            .into_iter()
+            .map(|index| ScopeItemLinkObject::new(snap.clone(), index, date))
+            .collect())
     }
 
-    /// What no link covers at `asOf`: sectors, domains and scope items without a counterpart.
-    async fn scope_gaps(&self, ctx: &Context<'_>, as_of: Option<Date>) -> ScopeGapsObject {
-        ScopeGapsObject::at(request(ctx).snapshot(), date_or_today(as_of))
+    /// What no link covers at `asOf`: sectors, domains and scope items without a
+    /// counterpart, as recorded at `knownAt` (default: now).
+    async fn scope_gaps(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        #[graphql(
+            desc = "The instant to answer as recorded at (default: now): seed-data loads and curations recorded later are left out."
+        )]
+        known_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<ScopeGapsObject> {
+        let snap = snapshot_at(ctx, known_at).await?;
+        let date = date_or_today(as_of);
+        Ok(ScopeGapsObject::at(snap, date))
     }
 
     /// The crosswalk's self-check at `asOf`: every sector–domain link whose declared
@@ -814,12 +875,21 @@ impl ReferenceQuery {
             .collect()
     }
 
-    /// Every obligation rule, with whether it is in force at `asOf`.
+    /// Every obligation rule, with whether it is in force at `asOf`, as recorded at
+    /// `knownAt` (default: now).
     #[graphql(complexity = "LIST_COST * child_complexity")]
-    async fn obligation_rules(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Vec<ObligationObject> {
-        let snap = &request(ctx).snapshot();
+    async fn obligation_rules(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        #[graphql(
+            desc = "The instant to answer as recorded at (default: now): seed-data loads and curations recorded later are left out."
+        )]
+        known_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<Vec<ObligationObject>> {
+        let snap = &snapshot_at(ctx, known_at).await?;
         let date = date_or_today(as_of);
-        (0..snap.data().obligations.len()).map(|i| ObligationObject::new(snap.clone(), i, date)).collect()
+        Ok((0..snap.data().obligations.len()).map(|i| ObligationObject::new(snap.clone(), i, date)).collect())
     }
 
     /// The documents and laws that reference records cite.

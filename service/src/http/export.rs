@@ -23,6 +23,8 @@ use crate::services::workbook::{Headers, workbook};
 #[serde(rename_all = "camelCase")]
 pub struct ExportParams {
     as_of: Option<String>,
+    /// Record time (RFC 3339): the export as the registry had recorded it then.
+    known_at: Option<String>,
     format: Option<String>,
     /// The workbook's header rows: `ja` (default) or `en`.
     headers: Option<String>,
@@ -48,7 +50,7 @@ pub async fn export_file(
     headers: HeaderMap,
 ) -> Response {
     let address = connection.map(|Extension(ConnectInfo(address))| address.ip());
-    let query = match ExportQuery::parse(params.as_of.as_deref()) {
+    let query = match ExportQuery::parse(params.as_of.as_deref(), params.known_at.as_deref()) {
         Ok(query) => query,
         Err(e) => return error(e.into()),
     };

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::domain::changes::{self, DesignationChanges, Window};
 use crate::domain::designation::{self, Designation, DesignationStatus};
 use crate::domain::operator::Operator;
-use crate::domain::operator::OperatorQuery;
+use crate::domain::operator::{DesignatedPeriod, OperatorQuery};
 use crate::domain::overlap::{self, OverlapReport};
 use crate::domain::proposal::{self, DesignationFacts, OperatorDesignations, ScopeImpact};
 use crate::domain::reference::ReferenceSnapshot;
@@ -29,6 +29,19 @@ pub struct OperatorEntry {
     pub operator: Operator,
     pub designations: Arc<Vec<Designation>>,
 }
+
+/// What a listing looks at in one designation, held or read.
+fn period(d: &impl DesignationFacts) -> DesignatedPeriod<'_> {
+    DesignatedPeriod {
+        regime: d.regime(),
+        field: d.field(),
+        effective_from: d.effective_from(),
+        effective_to: d.effective_to(),
+    }
+}
+
+/// Operators answered in place of the index's own (None: absent), by corporate number.
+pub type Overrides = HashMap<CorporateNumber, Option<Arc<OperatorEntry>>>;
 
 /// Operators read per round trip while loading.
 const LOAD_PAGE: u64 = 1000;
@@ -351,6 +364,32 @@ impl RegistryIndex {
                 .map(|d| (d.regime, &*d.field))
         });
         Ok(Some(overlap::compute_grouped(snapshot, as_of, active)))
+    }
+
+    /// Visits every operator with its designations, `instead` taking the place of the
+    /// held ones (None there: absent), in no particular order; false while the index is
+    /// still loading. Answers as recorded at an instant (`knownAt`) pass over it.
+    pub async fn scan(
+        &self,
+        instead: &Overrides,
+        mut visit: impl FnMut(&Operator, &[DesignatedPeriod<'_>]),
+    ) -> Result<bool, StorageError> {
+        let Some(state) = self.current().await? else { return Ok(false) };
+        let mut periods: Vec<DesignatedPeriod<'_>> = Vec::new();
+        for (number, held) in &state.entries {
+            if instead.contains_key(number) {
+                continue;
+            }
+            periods.clear();
+            periods.extend(held.designations.iter().map(period));
+            visit(&held.operator, &periods);
+        }
+        for entry in instead.values().flatten() {
+            periods.clear();
+            periods.extend(entry.designations.iter().map(period));
+            visit(&entry.operator, &periods);
+        }
+        Ok(true)
     }
 
     /// What a scope revision proposal would change (`before`: the live snapshot,

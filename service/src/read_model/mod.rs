@@ -21,6 +21,7 @@
 pub mod feed;
 pub mod index;
 pub mod parsed;
+pub mod record_time;
 pub mod reference;
 pub mod tokens;
 
@@ -37,6 +38,7 @@ use self::feed::ChangeListener;
 pub use self::feed::{Change, ChangeFeed};
 pub use self::index::{OperatorEntry, RegistryIndex};
 pub use self::parsed::ParsedQueries;
+pub use self::record_time::RecordedStates;
 pub use self::reference::ReferenceStore;
 pub use self::tokens::VerifiedTokens;
 use crate::domain::audit::Effects;
@@ -104,6 +106,7 @@ pub struct ReadModel {
     caches: Arc<Caches>,
     feed: Arc<ChangeFeed>,
     parsed: Arc<ParsedQueries>,
+    recorded: Arc<RecordedStates>,
 }
 
 impl ReadModel {
@@ -133,7 +136,7 @@ impl ReadModel {
             reference_stale: AtomicBool::new(false),
         });
         let feed = ChangeFeed::starting_after(feed_db, caches.clone(), latest);
-        Ok(Self { caches, feed, parsed: Arc::default() })
+        Ok(Self { caches, feed, parsed: Arc::default(), recorded: Arc::default() })
     }
 
     /// Runs the feed (polling every `poll`, and on PostgreSQL listening for
@@ -191,6 +194,11 @@ impl ReadModel {
 
     pub fn parsed(&self) -> &ParsedQueries {
         &self.parsed
+    }
+
+    /// States as recorded at instants asked about lately (`knownAt`).
+    pub fn recorded(&self) -> &RecordedStates {
+        &self.recorded
     }
 
     pub fn feed(&self) -> &Arc<ChangeFeed> {

@@ -192,6 +192,8 @@ pub async fn record(
 ) -> Result<Recorded, ServiceError> {
     let actor = AuditActor::of(principal)
         .ok_or_else(|| ServiceError::Unauthenticated("changes need a bearer token".to_owned()))?;
+    // The event's time is drawn once appends are ordered, so times increase with ids.
+    trail::order_appends(txn).await?;
     let event = change.into_event(actor, AuditOutcome::Succeeded, None);
     let id = trail::append(txn, &event).await?;
     Ok(Recorded { event: AuditEvent { id, record: event.record }, effects: event.effects })

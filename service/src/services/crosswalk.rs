@@ -260,6 +260,17 @@ fn check_no_item_links_after(snapshot: &ReferenceSnapshot, pair: &Pair, day: Nai
 }
 
 /// A pair's links as the audit trail shows them.
+/// The pair's links with their row ids (so that undoing the change for `knownAt`
+/// restores them in their place).
 fn states(stored: &[StoredLink]) -> Value {
-    stored.iter().map(|s| s.link.clone()).collect::<Vec<_>>().audit_state()
+    Value::Array(
+        stored
+            .iter()
+            .map(|s| {
+                let mut state = s.link.audit_state();
+                state["id"] = s.id.into();
+                state
+            })
+            .collect(),
+    )
 }

@@ -6,7 +6,7 @@
 
 use std::str::FromStr;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use sea_orm::DatabaseTransaction;
@@ -55,13 +55,22 @@ impl ExportKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExportQuery {
     pub as_of: NaiveDate,
+    /// Record time: the export as the registry had recorded it then (None: now).
+    pub known_at: Option<DateTime<Utc>>,
 }
 
 impl ExportQuery {
-    /// From the caller's `asOf` text (absent: today in Japan).
-    pub fn parse(as_of: Option<&str>) -> Result<Self, ServiceError> {
+    /// From the caller's `asOf` text (absent: today in Japan) and `knownAt` (RFC 3339).
+    pub fn parse(as_of: Option<&str>, known_at: Option<&str>) -> Result<Self, ServiceError> {
         let as_of = as_of.map(parse_date).transpose().map_err(|e| ServiceError::Invalid(format!("asOf: {e}")))?;
-        Ok(Self { as_of: as_of.unwrap_or_else(today) })
+        let known_at = known_at
+            .map(DateTime::parse_from_rfc3339)
+            .transpose()
+            .map_err(|e| {
+                ServiceError::Invalid(format!("knownAt: {e} (an RFC 3339 instant, e.g. 2026-04-01T09:00:00Z)"))
+            })?
+            .map(|at| at.to_utc());
+        Ok(Self { as_of: as_of.unwrap_or_else(today), known_at })
     }
 }
 
@@ -226,13 +235,17 @@ pub async fn export(
     if kind.needs_token() {
         authorize(principal, Operation::ExportOperatorData)?;
     }
-    let snapshot = &services.snapshot();
+    let snapshot = &match query.known_at {
+        None => services.snapshot(),
+        Some(at) => super::record_time::reference(services, at).await?,
+    };
     let as_of = query.as_of;
-    match kind {
-        ExportKind::Operators => operators(services, principal, as_of).await,
-        ExportKind::Overlap => Ok(overlap(services, snapshot, principal, as_of).await?.into()),
-        ExportKind::Crosswalk => Ok(crosswalk(snapshot, as_of).into()),
-        ExportKind::ScopeGaps => Ok(scope_gaps(snapshot, as_of).into()),
+    match (kind, query.known_at) {
+        (ExportKind::Operators, None) => operators(services, principal, as_of).await,
+        (ExportKind::Operators, Some(at)) => Ok(recorded_operators(services, principal, as_of, at).await?.into()),
+        (ExportKind::Overlap, known_at) => Ok(overlap(services, snapshot, principal, as_of, known_at).await?.into()),
+        (ExportKind::Crosswalk, _) => Ok(crosswalk(snapshot, as_of).into()),
+        (ExportKind::ScopeGaps, _) => Ok(scope_gaps(snapshot, as_of).into()),
     }
 }
 
@@ -255,6 +268,63 @@ async fn operators(services: &Services, principal: &Principal, as_of: NaiveDate)
         txn.commit().await.map_err(StorageError::from)?;
     };
     Ok(Export { columns: COLUMNS.to_vec(), rows: Box::pin(rows) })
+}
+
+/// One line per designation active at `as_of`, and one for each operator without one
+/// as recorded at `at`: read whole from the audit trail (record-time answers are not streamed).
+async fn recorded_operators(
+    services: &Services,
+    principal: &Principal,
+    as_of: NaiveDate,
+    at: DateTime<Utc>,
+) -> Result<Table, ServiceError> {
+    let mut table = Table::new(&COLUMNS);
+    let query = OperatorQuery::at(as_of);
+    let mut after: Option<String> = None;
+    loop {
+        let record_time = super::record_time::list(services, principal, &query, after.as_deref(), EXPORT_PAGE, at);
+        let page = record_time.await?;
+        let numbers: Vec<_> = page.operators.iter().map(|o| o.corporate_number).collect();
+        let (found, _) = super::record_time::operators(services, &numbers, at).await?;
+        let mut grouped: std::collections::HashMap<_, _> =
+            found.into_values().map(|e| (e.operator.id, e.designations.to_vec())).collect();
+        for operator in &page.operators {
+            let operator_cells = [
+                operator.corporate_number.to_string(),
+                operator.name_ja.clone(),
+                operator.name_en.clone().unwrap_or_default(),
+            ];
+            let active: Vec<_> = grouped
+                .remove(&operator.id)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|d| d.is_active_at(as_of))
+                .collect();
+            if active.is_empty() {
+                let mut row = operator_cells.to_vec();
+                row.resize(COLUMNS.len(), String::new());
+                table.push(row);
+            }
+            for d in active {
+                let mut row = operator_cells.to_vec();
+                row.extend([
+                    d.regime.as_str().to_owned(),
+                    d.field,
+                    d.scope_item.unwrap_or_default(),
+                    d.effective_from.to_string(),
+                    d.effective_to.map(|t| t.to_string()).unwrap_or_default(),
+                    d.legal_basis.unwrap_or_default(),
+                    d.reference.unwrap_or_default(),
+                ]);
+                table.push(row);
+            }
+        }
+        if !page.has_next_page {
+            break;
+        }
+        after = page.operators.last().map(|o| o.corporate_number.to_string());
+    }
+    Ok(table)
 }
 
 /// The rows of one page of operators after `after`, and the corporate number to go on
@@ -310,8 +380,12 @@ async fn overlap(
     snapshot: &ReferenceSnapshot,
     principal: &Principal,
     as_of: NaiveDate,
+    known_at: Option<DateTime<Utc>>,
 ) -> Result<Table, ServiceError> {
-    let report = super::overlap::report(services, snapshot, principal, as_of).await?;
+    let report = match known_at {
+        None => super::overlap::report(services, snapshot, principal, as_of).await?,
+        Some(at) => super::record_time::overlap(services, principal, as_of, at).await?.0,
+    };
     let mut table =
         Table::new(&["as_of", "kind", "sector", "sector_name_ja", "domain", "domain_name_ja", "operator_count"]);
     let date = as_of.to_string();
@@ -493,7 +567,7 @@ mod tests {
         txn.commit().await.expect("commit");
 
         let admin = Principal::Cli { user: "test".into(), ministry: None };
-        let export = export(&services, &admin, ExportKind::Operators, ExportQuery::parse(None).expect("today"));
+        let export = export(&services, &admin, ExportKind::Operators, ExportQuery::parse(None, None).expect("today"));
         let mut rows = export.await.expect("started").rows;
         let mut read = rows.next().await.expect("a first page").expect("read");
         assert_eq!(read.len() as u64, EXPORT_PAGE);

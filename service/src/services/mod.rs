@@ -19,6 +19,7 @@ pub mod nta_sync;
 pub mod operators;
 pub mod overlap;
 pub mod proposals;
+pub mod record_time;
 pub mod reference;
 pub mod subscriptions;
 pub mod tokens;

@@ -1,7 +1,7 @@
 //! Operators: registration, corrections, closing (with successor), look-ups, listings
 //! and status answers.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
@@ -373,6 +373,19 @@ pub async fn statuses(
     asked: &[String],
     max_batch: usize,
 ) -> Result<Vec<OperatorStatus>, ServiceError> {
+    let parsed = parse_batch(principal, asked, max_batch)?;
+    let valid: Vec<CorporateNumber> = parsed.iter().filter_map(|p| p.as_ref().ok().copied()).collect();
+    let found = services.read.index().get_many(&valid).await?;
+    Ok(answer_batch(asked, parsed, &found))
+}
+
+/// Checks a status batch: the caller may read operators, the batch is not too large;
+/// each number parsed (or why it is invalid).
+pub(super) fn parse_batch(
+    principal: &Principal,
+    asked: &[String],
+    max_batch: usize,
+) -> Result<Vec<Result<CorporateNumber, String>>, ServiceError> {
     authorize(principal, Operation::ReadOperators)?;
     if asked.len() > max_batch {
         return Err(ServiceError::Invalid(format!(
@@ -380,11 +393,16 @@ pub async fn statuses(
             asked.len()
         )));
     }
-    let parsed: Vec<Result<CorporateNumber, String>> =
-        asked.iter().map(|a| CorporateNumber::parse(a).map_err(|e| e.to_string())).collect();
-    let valid: Vec<CorporateNumber> = parsed.iter().filter_map(|p| p.as_ref().ok().copied()).collect();
-    let found = services.read.index().get_many(&valid).await?;
-    Ok(asked
+    Ok(asked.iter().map(|a| CorporateNumber::parse(a).map_err(|e| e.to_string())).collect())
+}
+
+/// One status per asked number, in input order, from the operators found.
+pub(super) fn answer_batch(
+    asked: &[String],
+    parsed: Vec<Result<CorporateNumber, String>>,
+    found: &HashMap<CorporateNumber, Arc<OperatorEntry>>,
+) -> Vec<OperatorStatus> {
+    asked
         .iter()
         .zip(parsed)
         .map(|(raw, parsed)| match parsed {
@@ -393,5 +411,5 @@ pub async fn statuses(
             }
             Err(problem) => OperatorStatus { asked: raw.trim().to_owned(), entry: None, problem: Some(problem) },
         })
-        .collect())
+        .collect()
 }

@@ -35,13 +35,8 @@ const PG_APPEND_LOCK: i64 = 0x7363_6f70_6561_7564;
 /// the next one draws its id only after this one has committed. Append last, just before
 /// committing, to keep that lock short.
 pub async fn append(conn: &impl ConnectionTrait, event: &NewAuditEvent) -> Result<i64, StorageError> {
+    order_appends(conn).await?;
     if conn.get_database_backend() == DbBackend::Postgres {
-        conn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [PG_APPEND_LOCK.into()],
-        ))
-        .await?;
         conn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT pg_notify($1, '')",
@@ -91,6 +86,22 @@ pub async fn append(conn: &impl ConnectionTrait, event: &NewAuditEvent) -> Resul
         audit_event_effect::Entity::insert_many(rows).exec_without_returning(conn).await?;
     }
     Ok(id)
+}
+
+/// Takes the lock that orders appending transactions (PostgreSQL; SQLite write
+/// transactions hold the write lock from their start). Taken again by [`append`]; a
+/// caller that draws the event's time after it gets times that increase with ids, which
+/// record time (`knownAt`) rests on.
+pub async fn order_appends(conn: &impl ConnectionTrait) -> Result<(), StorageError> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [PG_APPEND_LOCK.into()],
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 fn parse<T: std::str::FromStr>(what: &str, text: &str) -> Result<T, StorageError> {

@@ -7,6 +7,7 @@ pub mod designations;
 pub mod entities;
 pub mod operators;
 pub mod proposals;
+pub mod record_time;
 pub mod reference;
 pub mod tokens;
 

@@ -8,6 +8,7 @@ use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Iterable,
     PaginatorTrait, PrimaryKeyToColumn, PrimaryKeyTrait, QueryOrder,
 };
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::StorageError;
@@ -16,6 +17,7 @@ use super::entities::{
     business_domain, crosswalk_link, crosswalk_override, domain_scope_item, jurisdiction, ministry, obligation_rule,
     scope_item_link, sector, sector_scope_item, source,
 };
+use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::proposal::RecordPositions;
 use crate::domain::reference::{
     FieldRecord, JurisdictionRecord, LinkOrigin, LinkOverride, LinkRecord, MinistryRecord, ObligationRule, Provenance,
@@ -121,26 +123,82 @@ pub async fn is_empty(conn: &DatabaseConnection) -> Result<bool, StorageError> {
     Ok(sector::Entity::find().count(conn).await? == 0)
 }
 
+/// Every reference table's rows, as stored.
+struct ReferenceRows {
+    sources: Vec<source::Model>,
+    ministries: Vec<ministry::Model>,
+    sectors: Vec<sector::Model>,
+    domains: Vec<business_domain::Model>,
+    sector_items: Vec<sector_scope_item::Model>,
+    domain_items: Vec<domain_scope_item::Model>,
+    jurisdictions: Vec<jurisdiction::Model>,
+    links: Vec<crosswalk_link::Model>,
+    item_links: Vec<scope_item_link::Model>,
+    link_overrides: Vec<crosswalk_override::Model>,
+    obligations: Vec<obligation_rule::Model>,
+}
+
+impl ReferenceRows {
+    async fn read(conn: &impl ConnectionTrait) -> Result<Self, StorageError> {
+        Ok(Self {
+            sources: source::Entity::find().order_by_asc(source::Column::Code).all(conn).await?,
+            ministries: ministry::Entity::find().order_by_asc(ministry::Column::Position).all(conn).await?,
+            sectors: sector::Entity::find().order_by_asc(sector::Column::Position).all(conn).await?,
+            domains: business_domain::Entity::find().order_by_asc(business_domain::Column::Position).all(conn).await?,
+            sector_items: sector_scope_item::Entity::find()
+                .order_by_asc(sector_scope_item::Column::Position)
+                .all(conn)
+                .await?,
+            domain_items: domain_scope_item::Entity::find()
+                .order_by_asc(domain_scope_item::Column::Position)
+                .all(conn)
+                .await?,
+            jurisdictions: jurisdiction::Entity::find().order_by_asc(jurisdiction::Column::Id).all(conn).await?,
+            links: crosswalk_link::Entity::find().order_by_asc(crosswalk_link::Column::Id).all(conn).await?,
+            item_links: scope_item_link::Entity::find().order_by_asc(scope_item_link::Column::Id).all(conn).await?,
+            link_overrides: crosswalk_override::Entity::find()
+                .order_by_asc(crosswalk_override::Column::SectorCode)
+                .order_by_asc(crosswalk_override::Column::DomainCode)
+                .all(conn)
+                .await?,
+            obligations: obligation_rule::Entity::find()
+                .order_by_asc(obligation_rule::Column::Position)
+                .all(conn)
+                .await?,
+        })
+    }
+}
+
 /// Reads all reference data, in display order.
 pub async fn load(conn: &impl ConnectionTrait) -> Result<ReferenceData, StorageError> {
-    let sources = source::Entity::find().order_by_asc(source::Column::Code).all(conn).await?;
-    let ministries = ministry::Entity::find().order_by_asc(ministry::Column::Position).all(conn).await?;
-    let sectors = sector::Entity::find().order_by_asc(sector::Column::Position).all(conn).await?;
-    let domains = business_domain::Entity::find().order_by_asc(business_domain::Column::Position).all(conn).await?;
-    let sector_items =
-        sector_scope_item::Entity::find().order_by_asc(sector_scope_item::Column::Position).all(conn).await?;
-    let domain_items =
-        domain_scope_item::Entity::find().order_by_asc(domain_scope_item::Column::Position).all(conn).await?;
-    let jurisdictions = jurisdiction::Entity::find().order_by_asc(jurisdiction::Column::Id).all(conn).await?;
-    let links = crosswalk_link::Entity::find().order_by_asc(crosswalk_link::Column::Id).all(conn).await?;
-    let item_links = scope_item_link::Entity::find().order_by_asc(scope_item_link::Column::Id).all(conn).await?;
-    let link_overrides = crosswalk_override::Entity::find()
-        .order_by_asc(crosswalk_override::Column::SectorCode)
-        .order_by_asc(crosswalk_override::Column::DomainCode)
-        .all(conn)
-        .await?;
-    let obligations = obligation_rule::Entity::find().order_by_asc(obligation_rule::Column::Position).all(conn).await?;
+    assemble(ReferenceRows::read(conn).await?)
+}
 
+/// The reference data as the registry held it once event `after` was recorded: the
+/// stored rows with every later seed-data load and curation undone, newest first.
+pub async fn load_as_recorded(conn: &impl ConnectionTrait, after: i64) -> Result<ReferenceData, StorageError> {
+    let mut rows = ReferenceRows::read(conn).await?;
+    for event in super::record_time::later_reference_changes(conn, after).await? {
+        rows.undo(&event)?;
+    }
+    rows.sort();
+    assemble(rows)
+}
+
+fn assemble(rows: ReferenceRows) -> Result<ReferenceData, StorageError> {
+    let ReferenceRows {
+        sources,
+        ministries,
+        sectors,
+        domains,
+        sector_items,
+        domain_items,
+        jurisdictions,
+        links,
+        item_links,
+        link_overrides,
+        obligations,
+    } = rows;
     let corrupt =
         |what: &str| StorageError::Database(sea_orm::DbErr::Custom(format!("invalid {what} in the database")));
     let mut data = ReferenceData {
@@ -615,6 +673,139 @@ pub async fn sync(conn: &impl ConnectionTrait, data: &ReferenceData) -> Result<S
     delete_rows(conn, ministries).await?;
     delete_rows(conn, sources).await?;
     Ok(report)
+}
+
+/// A crosswalk link as a curation's event records it (`AuditState for LinkRecord`, with
+/// the row id since record time existed).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordedLink {
+    id: Option<i32>,
+    ci: String,
+    espa: String,
+    relation: crate::domain::Relation,
+    rationale: String,
+    source: String,
+    locator: Option<String>,
+    confirmed: Option<bool>,
+    note: Option<String>,
+    valid_from: Option<chrono::NaiveDate>,
+    valid_to: Option<chrono::NaiveDate>,
+    origin: String,
+}
+
+/// Puts the row stored under `key` back as it was (`before`; absent: it did not exist).
+fn restore<M: SeedRow + serde::de::DeserializeOwned>(
+    rows: &mut Vec<M>,
+    key: &str,
+    before: Option<&Value>,
+) -> Result<(), StorageError> {
+    rows.retain(|row| row.key() != key);
+    if let Some(before) = before {
+        rows.push(M::deserialize(before).map_err(|_| super::corrupt("reference row in the audit trail"))?);
+    }
+    Ok(())
+}
+
+/// Puts a crosswalk pair's links back as a curation recorded them before it. Events
+/// older than record time carry no row ids: the pair's rows are reused in order.
+fn restore_pair<M: LinkRow>(rows: &mut Vec<M>, pair: &str, before: &Value) -> Result<(), StorageError>
+where
+    <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + ActiveModelBehavior + Send,
+{
+    let recorded: Vec<RecordedLink> = Vec::deserialize(before).map_err(|_| super::corrupt("curation state"))?;
+    let mut spare: Vec<i32> = rows.iter().filter(|row| row.pair_key() == pair).map(LinkRow::id).collect();
+    rows.retain(|row| row.pair_key() != pair);
+    let mut next = rows.iter().map(LinkRow::id).chain(spare.iter().copied()).max().unwrap_or(0);
+    spare.reverse();
+    for link in recorded {
+        let id = link.id.or_else(|| spare.pop()).unwrap_or_else(|| {
+            next += 1;
+            next
+        });
+        let record = LinkRecord {
+            ci: link.ci,
+            espa: link.espa,
+            relation: link.relation,
+            rationale: link.rationale,
+            validity: Validity::new(link.valid_from, link.valid_to),
+            provenance: Provenance {
+                source: link.source,
+                locator: link.locator,
+                confirmed: link.confirmed.unwrap_or(true),
+                note: link.note,
+            },
+            origin: LinkOrigin::parse(&link.origin).ok_or_else(|| super::corrupt("curated link origin"))?,
+        };
+        rows.push(M::from_record(id, &record));
+    }
+    Ok(())
+}
+
+impl ReferenceRows {
+    /// Undoes one change to the reference data.
+    fn undo(&mut self, event: &AuditEvent) -> Result<(), StorageError> {
+        let record = &event.record;
+        let before = record.before.as_ref().unwrap_or(&Value::Null);
+        let pair = record.entity_id.as_deref().unwrap_or_default();
+        match record.action {
+            AuditAction::SyncReferenceData => self.undo_sync(before, record.after.as_ref().unwrap_or(&Value::Null)),
+            // A promotion records the rows it wrote as a sync does, under `rows`.
+            AuditAction::PromoteScopeProposal => {
+                self.undo_sync(&before["rows"], record.after.as_ref().map_or(&Value::Null, |after| &after["rows"]))
+            }
+            AuditAction::UpsertCrosswalkLink | AuditAction::RemoveCrosswalkLink => {
+                restore_pair(&mut self.links, pair, before)
+            }
+            AuditAction::UpsertScopeItemLink | AuditAction::RemoveScopeItemLink => {
+                restore_pair(&mut self.item_links, pair, before)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A seed-data load recorded `{ kind: { key: row } }` for every row it wrote.
+    fn undo_sync(&mut self, before: &Value, after: &Value) -> Result<(), StorageError> {
+        let mut written: Vec<(&str, &str)> = Vec::new();
+        for side in [before, after] {
+            for (kind, rows) in side.as_object().into_iter().flatten() {
+                written.extend(rows.as_object().into_iter().flatten().map(|(key, _)| (kind.as_str(), key.as_str())));
+            }
+        }
+        written.sort_unstable();
+        written.dedup();
+        for (kind, key) in written {
+            let old = before.get(kind).and_then(|rows| rows.get(key));
+            match kind {
+                source::Model::KIND => restore(&mut self.sources, key, old)?,
+                ministry::Model::KIND => restore(&mut self.ministries, key, old)?,
+                sector::Model::KIND => restore(&mut self.sectors, key, old)?,
+                business_domain::Model::KIND => restore(&mut self.domains, key, old)?,
+                sector_scope_item::Model::KIND => restore(&mut self.sector_items, key, old)?,
+                domain_scope_item::Model::KIND => restore(&mut self.domain_items, key, old)?,
+                jurisdiction::Model::KIND => restore(&mut self.jurisdictions, key, old)?,
+                crosswalk_link::Model::KIND => restore(&mut self.links, key, old)?,
+                scope_item_link::Model::KIND => restore(&mut self.item_links, key, old)?,
+                obligation_rule::Model::KIND => restore(&mut self.obligations, key, old)?,
+                _ => return Err(super::corrupt("reference kind in the audit trail")),
+            }
+        }
+        Ok(())
+    }
+
+    /// The order [`ReferenceRows::read`] reads them in.
+    fn sort(&mut self) {
+        self.sources.sort_by(|a, b| a.code.cmp(&b.code));
+        self.ministries.sort_by_key(|r| r.position);
+        self.sectors.sort_by_key(|r| r.position);
+        self.domains.sort_by_key(|r| r.position);
+        self.sector_items.sort_by_key(|r| r.position);
+        self.domain_items.sort_by_key(|r| r.position);
+        self.jurisdictions.sort_by_key(|r| r.id);
+        self.links.sort_by_key(|r| r.id);
+        self.item_links.sort_by_key(|r| r.id);
+        self.obligations.sort_by_key(|r| r.position);
+    }
 }
 
 /// Writes the records of `data` at `positions` — inserting those not stored yet,

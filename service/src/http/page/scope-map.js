@@ -70,6 +70,23 @@ function setDate(date) {
   loadAll();
 }
 
+/** An ISO instant as a `datetime-local` value (this browser's local time). */
+function localValue(date) {
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+}
+
+/** Answers as recorded at the instant typed (local time; empty: now). */
+function setKnownAt(value) {
+  const instant = value ? new Date(value) : null;
+  if (instant && Number.isNaN(instant.getTime())) {
+    showStatus(t('invalidInstant'), true);
+    return;
+  }
+  state.knownAt = instant ? instant.toISOString() : '';
+  rememberView();
+  loadAll();
+}
+
 function applyLanguage() {
   document.documentElement.lang = state.lang;
   document.title = t('pageTitle');
@@ -94,6 +111,7 @@ function start() {
   applyLanguage();
   $('as-of').addEventListener('change', (event) => setDate(event.target.value.trim()));
   $('today').addEventListener('click', () => setDate(todayInJapan()));
+  $('known-at').addEventListener('change', (event) => setKnownAt(event.target.value));
   $('lang-ja').addEventListener('click', () => setLanguage('ja'));
   $('lang-en').addEventListener('click', () => setLanguage('en'));
   $('token-form').addEventListener('submit', (event) => {
@@ -112,6 +130,11 @@ function start() {
   });
   for (const button of document.querySelectorAll('button[data-export]')) {
     button.addEventListener('click', () => act(() => downloadExport(button.dataset.export)));
+  }
+  const recorded = params.get('knownAt') ? new Date(params.get('knownAt')) : null;
+  if (recorded && !Number.isNaN(recorded.getTime())) {
+    state.knownAt = recorded.toISOString();
+    $('known-at').value = localValue(recorded);
   }
   const asked = params.get('asOf');
   const asOf = asked && isIsoDate(asked) ? asked : todayInJapan();

@@ -7,14 +7,16 @@ export const MAX_PAGE_SIZE = 500;
 
 const FIELD = 'code nameJa nameEn ministries { code nameJa nameEn } scopeItems { code nameJa nameEn }';
 const NAMED = 'code nameJa nameEn';
-export const SCOPE_QUERY = `query ScopeMap($asOf: Date) {
-  sectors(asOf: $asOf) { ${FIELD} links { domain { code } relation rationale source } }
-  businessDomains(asOf: $asOf) { ${FIELD} }
-  scopeItemCrosswalk(asOf: $asOf) { sectorItem { code } domainItem { code } relation rationale }
-  scopeGaps(asOf: $asOf) { sectorsWithoutDomain { code } domainsWithoutSector { code }
+// Every query answers for the page's date and, when one is chosen, as recorded at an
+// instant (`$knownAt`; null: now), sent with every request by `graphql`.
+export const SCOPE_QUERY = `query ScopeMap($asOf: Date, $knownAt: DateTime) {
+  sectors(asOf: $asOf, knownAt: $knownAt) { ${FIELD} links { domain { code } relation rationale source } }
+  businessDomains(asOf: $asOf, knownAt: $knownAt) { ${FIELD} }
+  scopeItemCrosswalk(asOf: $asOf, knownAt: $knownAt) { sectorItem { code } domainItem { code } relation rationale }
+  scopeGaps(asOf: $asOf, knownAt: $knownAt) { sectorsWithoutDomain { code } domainsWithoutSector { code }
     sectorScopeItemsWithoutLink { code } domainScopeItemsWithoutLink { code } }
   ministries { ${NAMED} } }`;
-export const OVERLAP_QUERY = `query Overlap($asOf: Date) { overlap(asOf: $asOf) { asOf
+export const OVERLAP_QUERY = `query Overlap($asOf: Date, $knownAt: DateTime) { overlap(asOf: $asOf, knownAt: $knownAt) { asOf
   totals { both espaOnly ciOnly }
   cells { sector { ${NAMED} } domain { ${NAMED} } operatorCount }
   domainGaps { domain { ${NAMED} } linkedSectors { ${NAMED} } operatorCount }
@@ -22,10 +24,10 @@ export const OVERLAP_QUERY = `query Overlap($asOf: Date) { overlap(asOf: $asOf) 
 const OPERATOR_ROW = `corporateNumber nameJa nameEn
   designations(asOf: $asOf) { regime sector { ${NAMED} } domain { ${NAMED} } }`;
 const PAGE = `totalCount edges { node { ${OPERATOR_ROW} } } pageInfo { hasNextPage endCursor }`;
-const FILTER_LIST_QUERY = `query Operators($filter: OperatorFilter, $asOf: Date, $first: Int, $after: String) {
-  operators(filter: $filter, first: $first, after: $after) { ${PAGE} } }`;
-const GAP_LIST_QUERY = `query DomainGap($domain: String, $asOf: Date, $first: Int, $after: String) {
-  overlap(asOf: $asOf) { domainGaps(domain: $domain) { operators(first: $first, after: $after) { ${PAGE} } } } }`;
+const FILTER_LIST_QUERY = `query Operators($filter: OperatorFilter, $asOf: Date, $knownAt: DateTime, $first: Int, $after: String) {
+  operators(filter: $filter, first: $first, after: $after, knownAt: $knownAt) { ${PAGE} } }`;
+const GAP_LIST_QUERY = `query DomainGap($domain: String, $asOf: Date, $knownAt: DateTime, $first: Int, $after: String) {
+  overlap(asOf: $asOf, knownAt: $knownAt) { domainGaps(domain: $domain) { operators(first: $first, after: $after) { ${PAGE} } } } }`;
 // A sector or domain in the changes view, with its ministries for the filter.
 const CHANGED_FIELD = `${NAMED} ministries { code }`;
 export const CHANGES_QUERY = `query Changes($from: Date!, $to: Date!) { changesBetween(from: $from, to: $to) { from to
@@ -36,7 +38,7 @@ export const CHANGES_QUERY = `query Changes($from: Date!, $to: Date!) { changesB
 export const CHANGED_DESIGNATIONS_QUERY = `query ChangedDesignations($from: Date!, $to: Date!) {
   changesBetween(from: $from, to: $to) { designations { total { started ended }
     byField { regime sector { ${CHANGED_FIELD} } domain { ${CHANGED_FIELD} } designations { started ended } } } } }`;
-export const OPERATOR_QUERY = `query Operator($cn: String!, $asOf: Date) { operator(corporateNumber: $cn) {
+export const OPERATOR_QUERY = `query Operator($cn: String!, $asOf: Date, $knownAt: DateTime) { operator(corporateNumber: $cn, knownAt: $knownAt) {
   corporateNumber nameJa nameEn closedOn successorCorporateNumber
   designations(includeHistory: true) { id regime status sector { ${NAMED} } domain { ${NAMED} }
     scopeItem { ${NAMED} } effectiveFrom effectiveTo legalBasis reference ministry { ${NAMED} } revocationReason }
@@ -54,7 +56,8 @@ export async function graphql(query, variables, withToken) {
   if (withToken) headers.Authorization = `Bearer ${state.token}`;
   let response;
   try {
-    response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+    const body = JSON.stringify({ query, variables: { ...variables, knownAt: state.knownAt || null } });
+    response = await fetch('/graphql', { method: 'POST', headers, body });
   } catch (error) {
     throw new ApiFailure('NETWORK', error.message);
   }

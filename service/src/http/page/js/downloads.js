@@ -23,7 +23,9 @@ export async function downloadExport(name) {
   const headers = needsToken ? { Authorization: `Bearer ${state.token}` } : {};
   let response;
   try {
-    response = await fetch(`/export/${file}?${new URLSearchParams({ asOf: state.asOf })}`, { headers });
+    const params = new URLSearchParams({ asOf: state.asOf });
+    if (state.knownAt) params.set('knownAt', state.knownAt);
+    response = await fetch(`/export/${file}?${params}`, { headers });
   } catch (error) {
     showStatus(t('downloadFailed', error.message), true);
     return;

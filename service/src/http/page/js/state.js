@@ -22,6 +22,8 @@ export function isIsoDate(text) {
 export const state = {
   lang: 'ja',
   asOf: '',
+  // The instant the registry is asked about as recorded (`knownAt`, ISO 8601); '': now.
+  knownAt: '',
   token: sessionStorage.getItem(TOKEN_KEY),
   scope: null,
   overlap: null,
@@ -72,10 +74,12 @@ export function visible(field, regime) {
   return !ministry || (field.ministries || []).some((m) => m.code === ministry);
 }
 
-/** Keeps the date and language in the address, so that a view can be shared. */
+/** Keeps the date, the record-time instant and the language in the address, so that a view can be shared. */
 export function rememberView() {
   const params = new URLSearchParams(location.search);
   params.set('asOf', state.asOf);
+  if (state.knownAt) params.set('knownAt', state.knownAt);
+  else params.delete('knownAt');
   params.set('lang', state.lang);
   for (const [key, value] of [['ministry', state.filter.ministry], ['regime', state.filter.regime]]) {
     if (value) params.set(key, value);
