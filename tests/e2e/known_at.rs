@@ -191,7 +191,7 @@ async fn an_overlap_report_is_reproduced_byte_for_byte_after_later_changes(app: 
     designate(&app, &admin, ci(&numbers[2], "gas", "2019-01-01")).await;
     let upsert = "mutation($i: UpsertCrosswalkLinkInput!) { upsertCrosswalkLink(input: $i) { relation } }";
     let link = json!({ "i": { "sector": "medical", "domain": "postal", "relation": "INTERSECTS_WITH",
-        "rationale": "Reviewed.", "source": "nco-2025-08-26", "effectiveFrom": chrono::Utc::now().date_naive().to_string(),
+        "rationale": "Reviewed.", "source": "nco-2025-08-26", "effectiveFrom": scope_registry::domain::today().to_string(),
         "reason": "見直し" } });
     app.data(upsert, link, Some(&admin)).await;
 

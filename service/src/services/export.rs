@@ -15,8 +15,9 @@ use serde_json::{Map, Value};
 use super::{ServiceError, Services, authorize};
 use crate::domain::authorization::Operation;
 use crate::domain::date::parse_date;
+use crate::domain::designation::Designation;
 use crate::domain::import::COLUMNS;
-use crate::domain::operator::OperatorQuery;
+use crate::domain::operator::{Operator, OperatorQuery};
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::{Principal, Regime, spreadsheet, today};
 use crate::storage::{StorageError, designations, operators};
@@ -289,33 +290,8 @@ async fn recorded_operators(
         let mut grouped: std::collections::HashMap<_, _> =
             found.into_values().map(|e| (e.operator.id, e.designations.to_vec())).collect();
         for operator in &page.operators {
-            let operator_cells = [
-                operator.corporate_number.to_string(),
-                operator.name_ja.clone(),
-                operator.name_en.clone().unwrap_or_default(),
-            ];
-            let active: Vec<_> = grouped
-                .remove(&operator.id)
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|d| d.is_active_at(as_of))
-                .collect();
-            if active.is_empty() {
-                let mut row = operator_cells.to_vec();
-                row.resize(COLUMNS.len(), String::new());
-                table.push(row);
-            }
-            for d in active {
-                let mut row = operator_cells.to_vec();
-                row.extend([
-                    d.regime.as_str().to_owned(),
-                    d.field,
-                    d.scope_item.unwrap_or_default(),
-                    d.effective_from.to_string(),
-                    d.effective_to.map(|t| t.to_string()).unwrap_or_default(),
-                    d.legal_basis.unwrap_or_default(),
-                    d.reference.unwrap_or_default(),
-                ]);
+            let held = grouped.remove(&operator.id).unwrap_or_default();
+            for row in operator_rows(operator, held, as_of) {
                 table.push(row);
             }
         }
@@ -325,6 +301,34 @@ async fn recorded_operators(
         after = page.operators.last().map(|o| o.corporate_number.to_string());
     }
     Ok(table)
+}
+
+/// One operator's lines: one per designation active at `as_of`, or one without any.
+fn operator_rows(operator: &Operator, designations: Vec<Designation>, as_of: NaiveDate) -> Vec<Vec<String>> {
+    let operator_cells =
+        [operator.corporate_number.to_string(), operator.name_ja.clone(), operator.name_en.clone().unwrap_or_default()];
+    let active: Vec<_> = designations.into_iter().filter(|d| d.is_active_at(as_of)).collect();
+    if active.is_empty() {
+        let mut row = operator_cells.to_vec();
+        row.resize(COLUMNS.len(), String::new());
+        return vec![row];
+    }
+    active
+        .into_iter()
+        .map(|d| {
+            let mut row = operator_cells.to_vec();
+            row.extend([
+                d.regime.as_str().to_owned(),
+                d.field,
+                d.scope_item.unwrap_or_default(),
+                d.effective_from.to_string(),
+                d.effective_to.map(|t| t.to_string()).unwrap_or_default(),
+                d.legal_basis.unwrap_or_default(),
+                d.reference.unwrap_or_default(),
+            ]);
+            row
+        })
+        .collect()
 }
 
 /// The rows of one page of operators after `after`, and the corporate number to go on
@@ -339,31 +343,7 @@ async fn operator_page(
     let mut grouped = designations::grouped_by_operator(txn, &ids).await?;
     let mut rows = Vec::with_capacity(page.len());
     for operator in &page {
-        let operator_cells = [
-            operator.corporate_number.to_string(),
-            operator.name_ja.clone(),
-            operator.name_en.clone().unwrap_or_default(),
-        ];
-        let active: Vec<_> =
-            grouped.remove(&operator.id).unwrap_or_default().into_iter().filter(|d| d.is_active_at(as_of)).collect();
-        if active.is_empty() {
-            let mut row = operator_cells.to_vec();
-            row.resize(COLUMNS.len(), String::new());
-            rows.push(row);
-        }
-        for d in active {
-            let mut row = operator_cells.to_vec();
-            row.extend([
-                d.regime.as_str().to_owned(),
-                d.field,
-                d.scope_item.unwrap_or_default(),
-                d.effective_from.to_string(),
-                d.effective_to.map(|t| t.to_string()).unwrap_or_default(),
-                d.legal_basis.unwrap_or_default(),
-                d.reference.unwrap_or_default(),
-            ]);
-            rows.push(row);
-        }
+        rows.extend(operator_rows(operator, grouped.remove(&operator.id).unwrap_or_default(), as_of));
     }
     let after =
         (page.len() as u64 == EXPORT_PAGE).then(|| page.last().map(|o| o.corporate_number.to_string())).flatten();
