@@ -408,22 +408,8 @@ seed_row!(
 );
 
 /// The rows of every table as seed-data defines them.
-struct DesiredRows {
-    sources: Vec<source::Model>,
-    ministries: Vec<ministry::Model>,
-    sectors: Vec<sector::Model>,
-    domains: Vec<business_domain::Model>,
-    sector_items: Vec<sector_scope_item::Model>,
-    domain_items: Vec<domain_scope_item::Model>,
-    jurisdictions: Vec<jurisdiction::Model>,
-    links: Vec<crosswalk_link::Model>,
-    item_links: Vec<scope_item_link::Model>,
-    link_overrides: Vec<crosswalk_override::Model>,
-    obligations: Vec<obligation_rule::Model>,
-}
-
-impl DesiredRows {
-    fn from(data: &ReferenceData) -> Self {
+impl ReferenceRows {
+    fn desired(data: &ReferenceData) -> Self {
         Self {
             sources: data.sources.iter().map(source::Model::from_record).collect(),
             ministries: in_order(&data.ministries, ministry::Model::from_record),
@@ -646,7 +632,7 @@ fn keep_all<M>(_: &M) -> bool {
 /// through the API are never overwritten: they are compared with the file, and any
 /// disagreement is reported as a conflict for the caller to act on.
 pub async fn sync(conn: &impl ConnectionTrait, data: &ReferenceData) -> Result<SyncReport, StorageError> {
-    let desired = DesiredRows::from(data);
+    let desired = ReferenceRows::desired(data);
     let mut report = SyncReport::default();
     let (links, curated_links) = reconcile_curated(conn, desired.links, &mut report).await?;
     let (item_links, curated_item_links) = reconcile_curated(conn, desired.item_links, &mut report).await?;
@@ -820,7 +806,7 @@ pub async fn write_records(
     fn at<M>(rows: Vec<M>, positions: &[usize]) -> Vec<M> {
         rows.into_iter().enumerate().filter(|(i, _)| positions.contains(i)).map(|(_, row)| row).collect()
     }
-    let desired = DesiredRows::from(data);
+    let desired = ReferenceRows::desired(data);
     let mut report = SyncReport::default();
     // Rows the data does not pick are left alone: the pending deletes are dropped.
     upsert(conn, at(desired.sources, &positions.sources), keep_all, &mut report).await?;
