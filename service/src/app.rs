@@ -10,8 +10,9 @@ use tokio::sync::watch;
 
 use crate::config::{CreateArgs, DatabaseArgs, HttpSettings, SeedArgs, ServeSettings};
 use crate::domain::Principal;
+use crate::graphql::executor::Executor;
 use crate::graphql::persisted::{PersistedDocuments, TrustedDocuments, TrustedDocumentsError};
-use crate::graphql::{Introspection, QueryLimits, build_schema};
+use crate::graphql::{Introspection, QueryLimits};
 use crate::http::body::BodyLimits;
 use crate::http::connections::Connections;
 use crate::http::rate_limit::RateLimiter;
@@ -120,7 +121,7 @@ pub async fn build_state(settings: &ServeSettings) -> Result<AppState, StartupEr
     let query_limits = QueryLimits::from(limits);
     let introspection = if limits.disable_introspection { Introspection::Disabled } else { Introspection::Enabled };
     Ok(AppState::new(SharedState {
-        schema: build_schema(Some(services.clone()), query_limits, introspection),
+        executor: Executor::new(services.clone(), query_limits, introspection),
         metrics: Metrics::new(services.clone()),
         services,
         rate_limiter: Arc::new(RateLimiter::new(limits)),

@@ -10,6 +10,7 @@ mod fixtures;
 mod support;
 mod ws;
 
+mod answers;
 mod audit;
 mod authorization;
 mod bulk;

@@ -10,8 +10,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use async_graphql::Positioned;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection, SelectionSet,
+};
 use async_graphql::{ErrorExtensionValues, ServerError, ValidationResult};
 
 use super::ApiError;
@@ -201,22 +204,24 @@ impl<'a> Sizer<'a> {
 /// True when the operation a request runs is a mutation that selects nothing but
 /// `field` at its root (under any alias).
 pub fn runs_only(doc: &ExecutableDocument, operation_name: Option<&str>, field: &str) -> bool {
-    let operation = match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(operation), _) => operation,
-        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
-            Some(operation) => operation,
-            None => return false,
-        },
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => match operations.values().next() {
-            Some(operation) => operation,
-            None => return false,
-        },
-        (DocumentOperations::Multiple(_), None) => return false,
-    };
+    let Some(operation) = selected_operation(doc, operation_name) else { return false };
     let items = &operation.node.selection_set.node.items;
     operation.node.ty == OperationType::Mutation
         && !items.is_empty()
         && items.iter().all(|item| matches!(&item.node, Selection::Field(f) if f.node.name.node.as_str() == field))
+}
+
+/// The operation a request runs: the one named, or the only one.
+pub fn selected_operation<'d>(
+    doc: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'d Positioned<OperationDefinition>> {
+    match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
 }
 
 /// Refuses, after validation, a query deeper or more complex than the limits, with

@@ -2,12 +2,14 @@
 //! call a use case (`services`) and map errors once (see `error`); nothing here touches
 //! the database or the caches directly.
 
+pub mod answers;
 pub mod audit;
 pub mod changes;
 pub mod conformance;
 pub mod curation;
 pub mod designations;
 pub mod error;
+pub mod executor;
 pub mod import;
 pub mod limits;
 pub mod loader;
@@ -25,7 +27,7 @@ pub mod tokens;
 use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
-use async_graphql::{Context, MergedObject, SDLExportOptions, Schema};
+use async_graphql::{Context, MergedObject, SDLExportOptions, Schema, ValidationMode};
 
 pub use error::{ApiError, ApiResult};
 pub use limits::QueryLimits;
@@ -111,8 +113,24 @@ pub enum Introspection {
 /// Builds the schema (without services: only to print the SDL); `limits` is what a
 /// request may cost.
 pub fn build_schema(services: Option<Arc<Services>>, limits: QueryLimits, introspection: Introspection) -> AppSchema {
+    build_schema_with(services, limits, introspection, ValidationMode::Strict)
+}
+
+/// Like [`build_schema`], validating in `mode` (see [`executor`]: full validation notes
+/// which documents passed).
+pub fn build_schema_with(
+    services: Option<Arc<Services>>,
+    limits: QueryLimits,
+    introspection: Introspection,
+    mode: ValidationMode,
+) -> AppSchema {
     let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), subscriptions::SubscriptionRoot)
         .data(limits)
+        .validation_mode(mode);
+    if matches!(mode, ValidationMode::Strict) {
+        builder = builder.extension(executor::NoteValidity);
+    }
+    let mut builder = builder
         .extension(limits::LimitsExtension(limits))
         // Outermost first; each rewrites the document after the ones below it have
         // (so omitted variables are looked for in the one operation that runs).

@@ -45,6 +45,8 @@ pub struct Decoded {
     /// document's only operation.
     pub operation_name: Option<String>,
     pub outcome: Result<async_graphql::Request, ApiError>,
+    /// Whether its answer may be kept for the same request (`graphql::answers`).
+    pub may_be_kept: bool,
 }
 
 /// The body limits, in bytes.
@@ -192,10 +194,10 @@ pub fn decode(
     }
     let query = match document(reference) {
         Ok(query) => query,
-        Err(error) => return Ok(Decoded { operation_name, outcome: Err(error) }),
+        Err(error) => return Ok(Decoded { operation_name, outcome: Err(error), may_be_kept: false }),
     };
     if let Err(error) = query_limits.check_nesting(&query) {
-        return Ok(Decoded { operation_name, outcome: Err(error) });
+        return Ok(Decoded { operation_name, outcome: Err(error), may_be_kept: false });
     }
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = &operation_name {
@@ -209,12 +211,13 @@ pub fn decode(
         if oversized {
             return Err(too_large(&bytes.len().to_string(), limits));
         }
-        return Ok(Decoded { operation_name, outcome: Ok(request) });
+        return Ok(Decoded { operation_name, outcome: Ok(request), may_be_kept: false });
     };
     let carries_a_file = |field| crate::graphql::limits::runs_only(&doc, operation_name.as_deref(), field);
     if oversized && !carries_a_file(IMPORT_FIELD) && !carries_a_file(NTA_SYNC_FIELD) {
         return Err(too_large(&bytes.len().to_string(), limits));
     }
+    let may_be_kept = crate::graphql::answers::may_be_kept(&doc, operation_name.as_deref());
     let operation_name = operation_name.or_else(|| match &doc.operations {
         DocumentOperations::Multiple(operations) if operations.len() == 1 => {
             operations.keys().next().map(|name| name.to_string())
@@ -225,7 +228,7 @@ pub fn decode(
         request.set_parsed_query(doc);
         request
     });
-    Ok(Decoded { operation_name, outcome })
+    Ok(Decoded { operation_name, outcome, may_be_kept })
 }
 
 #[cfg(test)]

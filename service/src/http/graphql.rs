@@ -5,19 +5,20 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use async_graphql::{ErrorExtensionValues, ServerError};
-use async_graphql_axum::GraphQLResponse;
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::body::{self, Decoded};
 use super::error::{Rejection, request_error};
 use super::observe::record_operation;
-use crate::domain::Principal;
+use crate::domain::{Principal, today};
 use crate::graphql::error::UNAVAILABLE_RETRY_AFTER_SECS;
 use crate::graphql::loader::DesignationLoader;
 use crate::graphql::{ApiError, RequestData};
+use crate::read_model::answers::Answer;
 use crate::services::authentication;
 
 /// The label of requests refused before their operation was read.
@@ -53,15 +54,23 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
     } else {
         None
     };
-    let decoded = match body::read(&parts.headers, body, limits).await {
-        Ok(bytes) => {
-            body::decode(&bytes, limits, &state.query_limits, state.services.read_model().parsed(), |reference| {
-                state.documents.resolve(&principal, reference)
-            })
-        }
-        Err(rejection) => Err(rejection),
+    let bytes = match body::read(&parts.headers, body, limits).await {
+        Ok(bytes) => bytes,
+        Err(rejection) => return state.rejected(rejection, started),
     };
-    let Decoded { operation_name, outcome } = match decoded {
+    // The same request by the same asker since the last change: its answer as it was.
+    let answers = state.services.read_model().answers();
+    let key = answers.key(&principal, today(), bytes.clone());
+    if let Some(answer) = answers.get(&key) {
+        record_operation(answer.operation_name.as_deref());
+        state.metrics.graphql_request(answer.operation_name.as_deref(), "ok", started.elapsed());
+        return answer_response(answer.body, answer.cache_control.as_deref());
+    }
+    let decoded =
+        body::decode(&bytes, limits, &state.query_limits, state.services.read_model().parsed(), |reference| {
+            state.documents.resolve(&principal, reference)
+        });
+    let Decoded { operation_name, outcome, may_be_kept } = match decoded {
         Ok(decoded) => decoded,
         Err(rejection) => return state.rejected(rejection, started),
     };
@@ -75,10 +84,34 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
     // The database could not be reached: 503 with `Retry-After`, so that clients and load
     // balancers know to come back (the body still carries whatever could be answered).
     let unavailable = response.errors.iter().any(|e| code_of(e) == Some("UNAVAILABLE"));
-    let mut http = GraphQLResponse::from(response).into_response();
+    let cache_control = if response.errors.is_empty() { response.cache_control.value() } else { None };
+    let body = match serde_json::to_vec(&response) {
+        Ok(body) => Bytes::from(body),
+        Err(e) => {
+            tracing::error!(error = %e, "could not serialize an answer");
+            return request_error(&ApiError::Internal);
+        }
+    };
+    if may_be_kept && response.errors.is_empty() {
+        let answer = Answer { body: body.clone(), cache_control: cache_control.clone(), operation_name };
+        answers.keep(key, answer);
+    }
+    let mut http = answer_response(body, cache_control.as_deref());
     if unavailable {
         *http.status_mut() = axum::http::StatusCode::SERVICE_UNAVAILABLE;
         http.headers_mut().insert(header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.into());
+    }
+    http
+}
+
+/// A GraphQL answer over HTTP (as async-graphql-axum writes one: the GraphQL-over-HTTP
+/// media type, and the schema's cache hints).
+fn answer_response(body: Bytes, cache_control: Option<&str>) -> Response {
+    let mut http = Response::new(axum::body::Body::from(body));
+    let headers = http.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/graphql-response+json"));
+    if let Some(value) = cache_control.and_then(|value| HeaderValue::from_str(value).ok()) {
+        headers.insert(header::CACHE_CONTROL, value);
     }
     http
 }
@@ -111,7 +144,7 @@ pub async fn execute(
 ) -> async_graphql::Response {
     let request = with_request_data(state, principal, request);
     // A use case that wrote has made this process's caches follow before it returned.
-    let mut response = state.schema.execute(request).await;
+    let mut response = state.executor.execute(request).await;
     code_every_error(&mut response);
     response
 }

@@ -43,8 +43,9 @@ use self::connections::Connections;
 use self::error::{Reason, Rejection};
 use self::rate_limit::RateLimiter;
 use crate::config::HttpSettings;
+use crate::graphql::QueryLimits;
+use crate::graphql::executor::Executor;
 use crate::graphql::persisted::PersistedDocuments;
-use crate::graphql::{AppSchema, QueryLimits};
 use crate::metrics::{self, Metrics};
 use crate::services::Services;
 use crate::storage::StorageError;
@@ -85,7 +86,7 @@ impl From<&crate::config::Limits> for WsTimeouts {
 }
 
 pub struct SharedState {
-    pub schema: AppSchema,
+    pub executor: Executor,
     pub services: Arc<Services>,
     pub metrics: Metrics,
     pub rate_limiter: Arc<RateLimiter>,

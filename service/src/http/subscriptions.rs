@@ -262,7 +262,8 @@ fn run(
     }
     let request = with_request_data(&state, principal, request).data(session);
     state
-        .schema
+        .executor
+        .schema()
         .execute_stream_with_session_data(request, connection.unwrap_or_default())
         .map(|mut response| {
             code_every_error(&mut response);

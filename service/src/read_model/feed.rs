@@ -118,8 +118,8 @@ pub struct ChangeFeed {
 
 /// What a SQLite database's files looked like; any commit changes the log.
 struct SqliteFiles {
-    database: PathBuf,
-    log: PathBuf,
+    database: WatchedFile,
+    log: WatchedFile,
     last: std::sync::Mutex<Option<FileStamp>>,
 }
 
@@ -129,21 +129,49 @@ impl SqliteFiles {
     fn new(database: &Path) -> Self {
         let mut log = database.as_os_str().to_owned();
         log.push("-wal");
-        Self { database: database.to_path_buf(), log: PathBuf::from(log), last: std::sync::Mutex::new(None) }
-    }
-
-    fn stamp(&self) -> FileStamp {
-        let look = |path: &Path| std::fs::metadata(path).map_or((None, 0), |m| (m.modified().ok(), m.len()));
-        [look(&self.database), look(&self.log)]
+        Self {
+            database: WatchedFile::new(database.to_path_buf()),
+            log: WatchedFile::new(PathBuf::from(log)),
+            last: std::sync::Mutex::new(None),
+        }
     }
 
     /// Whether the files changed since the last call (the first call says yes).
     fn changed(&self) -> bool {
-        let now = self.stamp();
+        let now = [self.database.stamp(), self.log.stamp()];
         match self.last.lock() {
             Ok(mut last) => last.replace(now) != Some(now),
             Err(_) => true,
         }
+    }
+}
+
+/// A file looked at before every request: kept open, so that a look is one `fstat`
+/// rather than a walk of its path. SQLite deletes the log when its last connection
+/// closes and makes a new one later: a file gone from its directory (no links left) is
+/// opened again by its path.
+struct WatchedFile {
+    path: PathBuf,
+    open: std::sync::Mutex<Option<std::fs::File>>,
+}
+
+impl WatchedFile {
+    fn new(path: PathBuf) -> Self {
+        Self { path, open: std::sync::Mutex::new(None) }
+    }
+
+    /// Its modification time and length (`(None, 0)` while it does not exist).
+    fn stamp(&self) -> (Option<SystemTime>, u64) {
+        use std::os::unix::fs::MetadataExt;
+        let of = |metadata: std::fs::Metadata| (metadata.modified().ok(), metadata.len());
+        let Ok(mut open) = self.open.lock() else {
+            return std::fs::metadata(&self.path).map_or((None, 0), of);
+        };
+        if let Some(metadata) = open.as_ref().and_then(|file| file.metadata().ok()).filter(|m| m.nlink() > 0) {
+            return of(metadata);
+        }
+        *open = std::fs::File::open(&self.path).ok();
+        open.as_ref().and_then(|file| file.metadata().ok()).map_or((None, 0), of)
     }
 }
 

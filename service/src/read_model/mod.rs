@@ -7,7 +7,9 @@
 //! - [`index`]: operators and their designations;
 //! - [`reference`]: the reference-data snapshot;
 //! - [`tokens`]: verified bearer tokens;
-//! - [`parsed`]: parsed GraphQL documents (they depend on nothing stored).
+//! - [`parsed`]: parsed GraphQL documents (they depend on nothing stored);
+//! - [`answers`]: whole answers to repeated queries, kept under the generation of the
+//!   caches above (every change they follow advances it).
 //!
 //! **The coherence rule.** Every recorded change carries its [`Effects`] (which
 //! operators, whether the reference data, which tokens it changed), derived from the
@@ -18,6 +20,7 @@
 //! A new use case cannot forget to invalidate: recording a change to a designation
 //! needs its operator, and so names the operator among the effects.
 
+pub mod answers;
 pub mod feed;
 pub mod index;
 pub mod parsed;
@@ -34,6 +37,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use self::answers::Answers;
 use self::feed::ChangeListener;
 pub use self::feed::{Change, ChangeFeed};
 pub use self::index::{OperatorEntry, RegistryIndex};
@@ -51,6 +55,7 @@ pub struct Caches {
     reference: ReferenceStore,
     index: Arc<RegistryIndex>,
     tokens: VerifiedTokens,
+    answers: Answers,
     /// Events this process applied when it committed them: the feed skips them.
     applied_here: Mutex<BTreeSet<i64>>,
     /// A reload of the reference data failed after a change: retried by the next request.
@@ -58,8 +63,9 @@ pub struct Caches {
 }
 
 impl Caches {
-    /// Makes every cache follow `effects`. Never fails: a reload that cannot be done now
-    /// is retried (see [`ReadModel::settle`]).
+    /// Makes every cache follow `effects`, the kept answers last (they were computed from
+    /// the others). Never fails: a reload that cannot be done now is retried (see
+    /// [`ReadModel::settle`]).
     async fn apply(&self, effects: &Effects) {
         if !effects.operators.is_empty() {
             self.index.invalidate(effects.operators.iter().copied());
@@ -70,12 +76,18 @@ impl Caches {
         if effects.reference_data {
             self.reload_reference().await;
         }
+        // Every recorded change, even one without effects (a denied attempt is in an
+        // operator's history): answers are few and cheap to compute again.
+        self.answers.advance();
     }
 
     async fn reload_reference(&self) {
         self.reference_stale.store(true, Ordering::Release);
         match self.reference.reload(|| storage::reference::load(&self.db.conn)).await {
-            Ok(()) => self.reference_stale.store(false, Ordering::Release),
+            Ok(()) => {
+                self.reference_stale.store(false, Ordering::Release);
+                self.answers.advance();
+            }
             Err(e) => tracing::error!(error = %e, "could not reload the reference data after a change; retrying"),
         }
     }
@@ -132,6 +144,7 @@ impl ReadModel {
             reference: ReferenceStore::new(storage::reference::load(&db.conn).await?),
             index: RegistryIndex::new(db.clone()),
             tokens: VerifiedTokens::default(),
+            answers: Answers::default(),
             applied_here: Mutex::default(),
             reference_stale: AtomicBool::new(false),
         });
@@ -190,6 +203,17 @@ impl ReadModel {
 
     pub fn tokens(&self) -> &VerifiedTokens {
         &self.caches.tokens
+    }
+
+    /// An event without effects was recorded here (a denied attempt): no kept answer
+    /// computed before it is given again.
+    pub fn forget_answers(&self) {
+        self.caches.answers.advance();
+    }
+
+    /// Whole answers kept for repeated queries.
+    pub fn answers(&self) -> &Answers {
+        &self.caches.answers
     }
 
     pub fn parsed(&self) -> &ParsedQueries {

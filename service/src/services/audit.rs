@@ -214,6 +214,8 @@ pub async fn guard<T>(
         match append_alone(&services.db, &event).await {
             Ok(()) => {
                 services.audit_events_written.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // It changes no cache, but it is in the trail an answer may show.
+                services.read_model().forget_answers();
             }
             Err(e) => {
                 // The refusal stands either way; a lost denial record is an operational problem.
