@@ -19,6 +19,7 @@ pub mod persisted;
 pub mod proposals;
 pub mod reference;
 pub mod scalars;
+pub mod special_operators;
 pub mod subscriptions;
 pub mod tokens;
 
@@ -92,6 +93,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     operators::OperatorMutation,
     designations::DesignationMutation,
+    special_operators::SpecialOperatorMutation,
     curation::CurationMutation,
     tokens::TokenMutation,
     import::ImportMutation,
