@@ -104,19 +104,18 @@ async fn the_designating_ministry_records_a_special_operator_and_its_duties_foll
     assert_eq!(obligations(&app, &reader, &ci_only, "2026-10-01").await, with(&CI_DUTIES, &[]));
     let statuses = "query($ns: [String!]!) { operatorStatuses(corporateNumbers: $ns, asOf: \"2026-10-01\") { obligations { code } } }";
     let answered = app.data(statuses, json!({ "ns": [special, designee] }), Some(&reader)).await;
-    let lists: Vec<Vec<String>> = answered["operatorStatuses"]
-        .as_array()
-        .expect("statuses")
-        .iter()
-        .map(|s| codes(&s["obligations"]))
-        .collect();
+    let lists: Vec<Vec<String>> =
+        answered["operatorStatuses"].as_array().expect("statuses").iter().map(|s| codes(&s["obligations"])).collect();
     assert_eq!(lists, [with(&["espa-prior-notification"], &CYBER), with(&["espa-prior-notification"], &[])]);
     assert_eq!(bound_by_asset_notification(&app, &reader, "2026-10-01").await, counted_before + 1);
 
     // As recorded before the recording: no status, no Cyber duties.
     let then = operator(&app, &reader, &special, "2026-10-01", Some(&before)).await;
     assert_eq!(codes(&then["obligations"]), with(&["espa-prior-notification"], &[]));
-    assert_eq!((&then["specialSocialInfrastructureOperator"], &then["specialSocialInfrastructurePeriods"]), (&json!(false), &json!([])));
+    assert_eq!(
+        (&then["specialSocialInfrastructureOperator"], &then["specialSocialInfrastructurePeriods"]),
+        (&json!(false), &json!([]))
+    );
 
     // Ending the period removes the duties from effectiveTo on; the history stays.
     let ended = app.data(END, json!({ "n": special, "to": "2027-04-01" }), Some(&meti)).await;
@@ -132,7 +131,8 @@ async fn the_designating_ministry_records_a_special_operator_and_its_duties_foll
     assert_eq!(error_code(&overlapping), "CONFLICT", "periods never overlap");
 
     // The audit trail shows both changes with their states, and the refused attempts.
-    let trail = "query($n: String!) { operator(corporateNumber: $n) { history { action outcome before after reason } } }";
+    let trail =
+        "query($n: String!) { operator(corporateNumber: $n) { history { action outcome before after reason } } }";
     let history = app.data(trail, json!({ "n": special }), Some(&admin)).await["operator"]["history"].clone();
     let events = history.as_array().expect("history");
     let of = |action: &str, outcome: &str| -> Vec<&Value> {
@@ -143,7 +143,10 @@ async fn the_designating_ministry_records_a_special_operator_and_its_duties_foll
     assert_eq!((&recorded[0]["before"], &recorded[0]["after"]["effectiveFrom"]), (&Value::Null, &json!("2026-10-01")));
     let ending = of("END_SPECIAL_OPERATOR", "SUCCEEDED");
     assert_eq!(ending.len(), 1, "{history:#}");
-    assert_eq!((&ending[0]["before"]["effectiveTo"], &ending[0]["after"]["effectiveTo"]), (&Value::Null, &json!("2027-04-01")));
+    assert_eq!(
+        (&ending[0]["before"]["effectiveTo"], &ending[0]["after"]["effectiveTo"]),
+        (&Value::Null, &json!("2027-04-01"))
+    );
     assert_eq!(of("RECORD_SPECIAL_OPERATOR", "DENIED").len(), 2, "MIC and the reader: {history:#}");
     app
 }

@@ -87,11 +87,15 @@ async fn a_reseed_narrows_whom_an_obligation_binds_through_the_audit_trail(app: 
     assert_eq!(binds(&stored(&app.database.url).await), Some("SPECIAL_SOCIAL_INFRASTRUCTURE_OPERATOR"));
 
     let admin = app.token("admin", None);
-    let query = "{ auditEvents(filter: { action: SYNC_REFERENCE_DATA }, first: 100) { edges { node { before after } } } }";
+    let query =
+        "{ auditEvents(filter: { action: SYNC_REFERENCE_DATA }, first: 100) { edges { node { before after } } } }";
     let events = app.data(query, serde_json::json!({}), Some(&admin)).await;
     let last = events["auditEvents"]["edges"].as_array().and_then(|e| e.last()).expect("a sync event")["node"].clone();
     let rule = |side: &str| last[side]["obligations"]["cyber-asset-notification"]["binds"].clone();
-    assert_eq!((rule("before"), rule("after")), (serde_json::json!("ESPA_DESIGNEE"), serde_json::json!("SPECIAL_SOCIAL_INFRASTRUCTURE_OPERATOR")));
+    assert_eq!(
+        (rule("before"), rule("after")),
+        (serde_json::json!("ESPA_DESIGNEE"), serde_json::json!("SPECIAL_SOCIAL_INFRASTRUCTURE_OPERATOR"))
+    );
     app
 }
 

@@ -392,8 +392,14 @@ mod tests {
         };
         let ended = open.ended(date("2027-04-01"), "no longer".into(), at("2026-11-02T00:00:00Z")).expect("ends");
         let before = serde_json::to_value(&open).expect("serialises");
-        let ending = Arc::new(LaterChange { entity_id: Some(open.id.to_string()), ..(*change(9, AuditAction::EndSpecialOperator, Some(before), &[])).clone() });
-        let recording = Arc::new(LaterChange { entity_id: Some(open.id.to_string()), ..(*change(8, AuditAction::RecordSpecialOperator, None, &[])).clone() });
+        let ending = Arc::new(LaterChange {
+            entity_id: Some(open.id.to_string()),
+            ..(*change(9, AuditAction::EndSpecialOperator, Some(before), &[])).clone()
+        });
+        let recording = Arc::new(LaterChange {
+            entity_id: Some(open.id.to_string()),
+            ..(*change(8, AuditAction::RecordSpecialOperator, None, &[])).clone()
+        });
         let current = OperatorState { operator: op.clone(), designations: Vec::new(), special: vec![ended] };
         let after_recording = as_recorded(current.clone(), std::slice::from_ref(&ending), false).expect("readable");
         assert_eq!(after_recording.map(|s| s.special), Some(vec![open]));

@@ -41,7 +41,10 @@ impl SpecialPeriod {
     /// only closes an open period.
     pub fn ended(&self, effective_to: NaiveDate, reason: String, now: DateTime<Utc>) -> Result<Self, RuleViolation> {
         if self.effective_to.is_some() {
-            return Err(RuleViolation::Conflict(format!("the 特別社会基盤事業者 period {} has already ended", self.id)));
+            return Err(RuleViolation::Conflict(format!(
+                "the 特別社会基盤事業者 period {} has already ended",
+                self.id
+            )));
         }
         if effective_to < self.effective_from {
             return Err(invalid(format!(
@@ -158,9 +161,10 @@ pub fn plan_ending<'a>(
     effective_to: NaiveDate,
 ) -> Result<&'a SpecialPeriod, RuleViolation> {
     let number = &operator.corporate_number;
-    let open = periods.iter().find(|p| p.effective_to.is_none()).ok_or_else(|| {
-        invalid(format!("operator {number} has no open 特別社会基盤事業者 period to end"))
-    })?;
+    let open = periods
+        .iter()
+        .find(|p| p.effective_to.is_none())
+        .ok_or_else(|| invalid(format!("operator {number} has no open 特別社会基盤事業者 period to end")))?;
     let Some(own) = principal.acting_ministry() else { return Ok(open) };
     let last_day = effective_to.pred_opt().unwrap_or(effective_to);
     let designates = designations.iter().any(|d| {
@@ -260,7 +264,8 @@ mod tests {
         assert!(matches!(plan_ending(&ADMIN, &op, &meti, &closed, date("2027-05-01")), Err(RuleViolation::Invalid(_))));
         let ending = plan_ending(&ministry("MIC"), &op, &meti, &open, date("2027-05-01"));
         assert!(matches!(ending, Err(RuleViolation::Forbidden(_))), "{ending:?}");
-        let ended = open[0].ended(date("2027-05-01"), "no longer uses 重要電子計算機".into(), Utc::now()).expect("ends");
+        let ended =
+            open[0].ended(date("2027-05-01"), "no longer uses 重要電子計算機".into(), Utc::now()).expect("ends");
         assert!(ended.is_active_at(date("2027-04-30")) && !ended.is_active_at(date("2027-05-01")));
         assert!(matches!(ended.ended(date("2027-06-01"), "again".into(), Utc::now()), Err(RuleViolation::Conflict(_))));
     }

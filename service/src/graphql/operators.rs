@@ -15,10 +15,10 @@ use super::loader::{
     Designations, OperatorRecords, feed_recorded, operator_with_designations, prime_designations, records_of_operator,
     wants_designations,
 };
-use super::special_operators::SpecialPeriodObject;
 use super::pagination::{OperatorCursor, decode_after, page_size};
 use super::reference::{DomainObject, FieldKind, FieldObject, ObligationObject, RegimeValue, SectorObject};
 use super::scalars::Date;
+use super::special_operators::SpecialPeriodObject;
 use super::{ApiError, ApiResult, request, services};
 use crate::domain::audit::Subject;
 use crate::domain::designation::Designation;
@@ -483,7 +483,9 @@ impl OperatorQueries {
         // The statuses carry every designation of the operators found: nested
         // `operator { designations }` needs no further query.
         let loader = ctx.data_unchecked::<Designations>();
-        loader.feed_many(statuses.iter().filter_map(|s| s.entry.as_ref().map(|e| (e.operator.id, e.as_ref().into())))).await;
+        loader
+            .feed_many(statuses.iter().filter_map(|s| s.entry.as_ref().map(|e| (e.operator.id, e.as_ref().into()))))
+            .await;
         Ok(statuses.into_iter().map(|status| OperatorStatusObject::new(status, date)).collect())
     }
 }

@@ -148,8 +148,10 @@ async fn scan_at<S>(
     loop {
         let overrides = all_operators_at(services, horizon, newest).await?;
         let mut state = fresh();
-        let scanned =
-            services.read.index().scan(&overrides, |operator, periods, special| visit(&mut state, operator, periods, special));
+        let scanned = services
+            .read
+            .index()
+            .scan(&overrides, |operator, periods, special| visit(&mut state, operator, periods, special));
         if !scanned.await? {
             return Err(ServiceError::Unavailable(StorageError::Connect(
                 "the registry index is still loading; answers with knownAt need it".into(),
@@ -216,17 +218,18 @@ pub async fn overlap(
     let horizon = horizon(services, at).await?;
     let snapshot = reference_at(services, horizon).await?;
     let fresh = || OverlapCounter::new(&snapshot, as_of);
-    let count = |counter: &mut OverlapCounter, _: &Operator, periods: &[DesignatedPeriod<'_>], special: &[SpecialPeriod]| {
-        let (mut sectors, mut domains) = (0u64, 0u64);
-        for d in periods.iter().filter(|d| is_active(d.effective_from, d.effective_to, as_of)) {
-            let Some(index) = snapshot.field_index(d.regime, d.field) else { continue };
-            match d.regime {
-                Regime::Ci => sectors |= field_mask(index),
-                Regime::Espa => domains |= field_mask(index),
+    let count =
+        |counter: &mut OverlapCounter, _: &Operator, periods: &[DesignatedPeriod<'_>], special: &[SpecialPeriod]| {
+            let (mut sectors, mut domains) = (0u64, 0u64);
+            for d in periods.iter().filter(|d| is_active(d.effective_from, d.effective_to, as_of)) {
+                let Some(index) = snapshot.field_index(d.regime, d.field) else { continue };
+                match d.regime {
+                    Regime::Ci => sectors |= field_mask(index),
+                    Regime::Espa => domains |= field_mask(index),
+                }
             }
-        }
-        counter.add_masks(sectors, domains, is_special_at(special, as_of));
-    };
+            counter.add_masks(sectors, domains, is_special_at(special, as_of));
+        };
     let counter = scan_at(services, horizon, fresh, count).await?;
     Ok((counter.finish(), snapshot))
 }
@@ -243,11 +246,12 @@ pub async fn list(
 ) -> Result<OperatorPage, ServiceError> {
     authorize(principal, Operation::ReadOperators)?;
     let horizon = horizon(services, at).await?;
-    let keep = |matching: &mut Vec<Operator>, operator: &Operator, periods: &[DesignatedPeriod<'_>], _: &[SpecialPeriod]| {
-        if query.matches(operator, periods) {
-            matching.push(operator.clone());
-        }
-    };
+    let keep =
+        |matching: &mut Vec<Operator>, operator: &Operator, periods: &[DesignatedPeriod<'_>], _: &[SpecialPeriod]| {
+            if query.matches(operator, periods) {
+                matching.push(operator.clone());
+            }
+        };
     let mut matching = scan_at(services, horizon, Vec::new, keep).await?;
     matching.sort_by(|a, b| a.corporate_number.as_str().cmp(b.corporate_number.as_str()));
     let total_count = matching.len() as u64;

@@ -20,8 +20,8 @@ use super::entities::{
 use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::proposal::RecordPositions;
 use crate::domain::reference::{
-    Addressee, FieldRecord, JurisdictionRecord, LinkOrigin, LinkOverride, LinkRecord, MinistryRecord, ObligationRule, Provenance,
-    ReferenceData, ScopeItemRecord, SourceRecord,
+    Addressee, FieldRecord, JurisdictionRecord, LinkOrigin, LinkOverride, LinkRecord, MinistryRecord, ObligationRule,
+    Provenance, ReferenceData, ScopeItemRecord, SourceRecord,
 };
 use crate::domain::{Regime, Validity};
 

@@ -48,7 +48,11 @@ pub async fn insert(conn: &impl ConnectionTrait, p: &SpecialPeriod) -> Result<()
 }
 
 /// Writes the end of a period if it is still at `expected_version`; whether it was.
-pub async fn end(conn: &impl ConnectionTrait, ended: &SpecialPeriod, expected_version: i32) -> Result<bool, StorageError> {
+pub async fn end(
+    conn: &impl ConnectionTrait,
+    ended: &SpecialPeriod,
+    expected_version: i32,
+) -> Result<bool, StorageError> {
     let result = period::Entity::update_many()
         .col_expr(period::Column::EffectiveTo, Expr::value(ended.effective_to))
         .col_expr(period::Column::EndReason, Expr::value(ended.end_reason.clone()))
