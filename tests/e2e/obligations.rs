@@ -151,6 +151,28 @@ async fn the_designating_ministry_records_a_special_operator_and_its_duties_foll
     app
 }
 
+/// Closing an operator ends its 特別社会基盤事業者 period with its designations (within
+/// its lifetime); as recorded before the closing, the period is open again.
+async fn a_closing_ends_the_special_period(app: TestApp) -> TestApp {
+    let admin = app.token("admin", None);
+    let number = cn(8201);
+    register_all(&app, &admin, std::slice::from_ref(&number)).await;
+    designate(&app, &admin, espa(&number, "gas", "2024-05-17")).await;
+    app.data(RECORD, json!({ "n": number, "from": "2026-10-01" }), Some(&admin)).await;
+    let before = instant().await;
+    let close = "mutation($n: String!) { closeOperator(input: { corporateNumber: $n, closedOn: \"2027-01-01\", reason: \"合併\" }) { closedOn } }";
+    app.data(close, json!({ "n": number }), Some(&admin)).await;
+    let now = operator(&app, &admin, &number, "2026-12-31", None).await;
+    let period = &now["specialSocialInfrastructurePeriods"][0];
+    assert_eq!(period["effectiveTo"], "2027-01-01", "{now}");
+    assert!(period["endReason"].as_str().expect("reason").contains("合併"), "{now}");
+    assert_eq!(obligations(&app, &admin, &number, "2027-01-01").await, Vec::<String>::new());
+    let then = operator(&app, &admin, &number, "2027-06-01", Some(&before)).await;
+    assert_eq!(then["specialSocialInfrastructurePeriods"][0]["effectiveTo"], Value::Null, "{then}");
+    assert_eq!(codes(&then["obligations"]), with(&["espa-prior-notification"], &CYBER));
+    app
+}
+
 /// The obligation rules as published: each says whom it binds, and each without an
 /// in-force date is unconfirmed.
 async fn every_rule_says_whom_it_binds(app: TestApp) -> TestApp {
@@ -180,4 +202,8 @@ async fn every_rule_says_whom_it_binds(app: TestApp) -> TestApp {
     app
 }
 
-e2e!(the_designating_ministry_records_a_special_operator_and_its_duties_follow, every_rule_says_whom_it_binds);
+e2e!(
+    the_designating_ministry_records_a_special_operator_and_its_duties_follow,
+    a_closing_ends_the_special_period,
+    every_rule_says_whom_it_binds,
+);

@@ -198,6 +198,15 @@ impl OperatorState {
         Ok(())
     }
 
+    /// Puts back a 特別社会基盤事業者 period as `before` recorded it (whole).
+    fn restore_special(&mut self, before: &Value) -> Result<(), UnreadableState> {
+        let recorded: SpecialPeriod = read("特別社会基盤事業者 period", before)?;
+        if let Some(current) = self.special.iter_mut().find(|p| p.id == recorded.id) {
+            *current = recorded;
+        }
+        Ok(())
+    }
+
     /// Undoes one change recorded after the horizon.
     fn undo(&mut self, change: &LaterChange) -> Result<(), UnreadableState> {
         let before = change.before.as_ref();
@@ -207,6 +216,9 @@ impl OperatorState {
                 self.operator = operator_before(&self.operator, &before["operator"])?;
                 for ended in before["endedDesignations"].as_array().into_iter().flatten() {
                     self.restore_designation(ended)?;
+                }
+                for ended in before["endedSpecialPeriods"].as_array().into_iter().flatten() {
+                    self.restore_special(ended)?;
                 }
             }
             // A promoted scope revision proposal ends the designations on what it retires.
@@ -225,12 +237,7 @@ impl OperatorState {
             (AuditAction::RecordSpecialOperator, _) => {
                 self.special.retain(|p| change.entity_id.as_deref() != Some(p.id.to_string().as_str()));
             }
-            (AuditAction::EndSpecialOperator, Some(before)) => {
-                let recorded: SpecialPeriod = read("特別社会基盤事業者 period", before)?;
-                if let Some(current) = self.special.iter_mut().find(|p| p.id == recorded.id) {
-                    *current = recorded;
-                }
-            }
+            (AuditAction::EndSpecialOperator, Some(before)) => self.restore_special(before)?,
             _ => {}
         }
         Ok(())

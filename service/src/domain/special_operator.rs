@@ -62,6 +62,28 @@ impl SpecialPeriod {
     }
 }
 
+impl SpecialPeriod {
+    /// The period as its operator's closing on `closed_on` leaves it: ended there (one
+    /// that has not started yet, at its own start), with `closing` as its end reason
+    /// (after an earlier one). None when it ends by then anyway.
+    pub fn ended_by_closure(&self, closed_on: NaiveDate, closing: &str, now: DateTime<Utc>) -> Option<Self> {
+        if self.effective_to.is_some_and(|to| to <= closed_on) {
+            return None;
+        }
+        let end_reason = match &self.end_reason {
+            Some(earlier) => format!("{earlier}; {closing}"),
+            None => closing.to_owned(),
+        };
+        Some(Self {
+            effective_to: Some(closed_on.max(self.effective_from)),
+            end_reason: Some(end_reason),
+            version: self.version + 1,
+            updated_at: now,
+            ..self.clone()
+        })
+    }
+}
+
 /// Whether any of the periods holds at `date`.
 pub fn is_special_at(periods: &[SpecialPeriod], date: NaiveDate) -> bool {
     periods.iter().any(|p| p.is_active_at(date))
@@ -268,5 +290,11 @@ mod tests {
             open[0].ended(date("2027-05-01"), "no longer uses 重要電子計算機".into(), Utc::now()).expect("ends");
         assert!(ended.is_active_at(date("2027-04-30")) && !ended.is_active_at(date("2027-05-01")));
         assert!(matches!(ended.ended(date("2027-06-01"), "again".into(), Utc::now()), Err(RuleViolation::Conflict(_))));
+        // A closing ends what is still open then, and leaves what ended earlier.
+        let closed = open[0].ended_by_closure(date("2027-01-01"), "merged", Utc::now()).expect("ended");
+        assert_eq!((closed.effective_to, closed.end_reason.as_deref()), (Some(date("2027-01-01")), Some("merged")));
+        assert_eq!(ended.ended_by_closure(date("2027-06-01"), "merged", Utc::now()), None);
+        let future = period(&op, "2027-04-01", None).ended_by_closure(date("2027-01-01"), "merged", Utc::now());
+        assert_eq!(future.and_then(|p| p.effective_to), Some(date("2027-04-01")), "never takes effect");
     }
 }
