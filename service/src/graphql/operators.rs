@@ -566,7 +566,8 @@ impl OperatorMutation {
     }
 
     /// Records that an operator closed on `closedOn`, with its successor: every
-    /// designation still open then ends there (revoked with the reason), in one change.
+    /// designation still open then ends there (revoked with the reason), and so does its
+    /// 特別社会基盤事業者 period, in one change.
     /// A ministry may close an operator only when it could revoke each of those
     /// designations. `CONFLICT` when it already closed.
     async fn close_operator(&self, ctx: &Context<'_>, input: CloseOperatorInput) -> ApiResult<OperatorObject> {
