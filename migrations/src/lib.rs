@@ -16,6 +16,7 @@ mod m20261203_000007_scope_proposals;
 mod m20261204_000001_crosswalk_overrides;
 mod m20261204_000002_exhaustive_lists;
 mod m20261204_000003_scope_item_legal_basis;
+mod m20261205_000001_special_operators;
 mod provenance;
 
 /// The error text the SQLite non-overlap trigger raises (PostgreSQL reports SQLSTATE 23P01).
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_crosswalk_overrides::Migration),
             Box::new(m20261204_000002_exhaustive_lists::Migration),
             Box::new(m20261204_000003_scope_item_legal_basis::Migration),
+            Box::new(m20261205_000001_special_operators::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ use scope_registry::domain::authorization::{Allowed, MATRIX};
 use serde_json::{Value, json};
 
 use crate::e2e;
-use crate::fixtures::{DESIGNATE, ci, cn, designate, register_all};
+use crate::fixtures::{DESIGNATE, ci, cn, designate, espa, register_all};
 use crate::support::{TestApp, error_code};
 use crate::ws::{GraphqlSocket, REFERENCE_DATA_CHANGED, Received, WAIT};
 
@@ -51,6 +51,8 @@ const EXPECTED: &[(&str, [Outcome; 6])] = &[
     ("designate", [U, F, F, R, F, R]),
     ("revokeDesignation", [U, F, F, R, F, R]),
     ("correctDesignation", [U, F, F, R, F, R]),
+    ("recordSpecialSocialInfrastructureOperator", [U, F, F, R, F, R]),
+    ("endSpecialSocialInfrastructureOperator", [U, F, F, R, F, R]),
     ("importDesignations", [U, F, F, R, X, R]),
     ("syncCorporateNumbers", [U, F, F, F, F, R]),
     ("upsertCrosswalkLink", [U, F, F, F, F, R]),
@@ -198,6 +200,18 @@ impl Walk<'_> {
                 let (_, id) = self.designated().await;
                 let query = "mutation($id: ID!) { correctDesignation(input: { id: $id, expectedVersion: 1, reference: \"告示\", reason: \"記入漏れ\" }) { version } }";
                 self.run(query, json!({ "id": id }), who).await
+            }
+            "recordSpecialSocialInfrastructureOperator" | "endSpecialSocialInfrastructureOperator" => {
+                // An operator METI designated under ESPA (electricity).
+                let number = self.operator().await;
+                designate(self.app, &self.tokens.admin, espa(&number, "electricity", "2024-05-17")).await;
+                let record = "mutation($n: String!) { recordSpecialSocialInfrastructureOperator(input: { corporateNumber: $n, effectiveFrom: \"2026-10-01\" }) { id } }";
+                if operation == "recordSpecialSocialInfrastructureOperator" {
+                    return self.run(record, json!({ "n": number }), who).await;
+                }
+                self.app.data(record, json!({ "n": number }), Some(&self.tokens.admin)).await;
+                let end = "mutation($n: String!) { endSpecialSocialInfrastructureOperator(input: { corporateNumber: $n, effectiveTo: \"2027-04-01\", reason: \"終了\" }) { id } }";
+                self.run(end, json!({ "n": number }), who).await
             }
             "importDesignations" => {
                 let csv = format!(

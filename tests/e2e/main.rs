@@ -29,6 +29,7 @@ mod known_at;
 mod lifecycle;
 mod limits;
 mod nta_sync;
+mod obligations;
 mod operations;
 mod operators;
 mod overlap;

@@ -69,10 +69,11 @@ async fn overlap_counts_match_the_hand_computed_answer(app: TestApp) -> TestApp 
     let report = app.data(REPORT, json!({ "d": "2025-06-01" }), Some(&reader)).await["overlap"].clone();
     assert_eq!(report["asOf"], "2025-06-01");
     assert_eq!(report["totals"], json!({ "both": 5, "espaOnly": 2, "ciOnly": 1 }));
-    // Each duty binds the operators of the regime that triggers it: 5 + 2 under ESPA.
+    // Each duty binds the operators of the regime that triggers it: 5 + 2 under ESPA, 5 + 1
+    // under CI; the Cyber Response Act's only 特別社会基盤事業者, of whom none is recorded.
     let duties = app
         .data(
-            "query($d: Date) { overlap(asOf: $d) { obligations { obligation { code triggeredBy } operatorCount } } }",
+            "query($d: Date) { overlap(asOf: $d) { obligations { obligation { code triggeredBy binds } operatorCount } } }",
             json!({ "d": "2025-06-01" }),
             Some(&reader),
         )
@@ -80,7 +81,11 @@ async fn overlap_counts_match_the_hand_computed_answer(app: TestApp) -> TestApp 
     let duties = duties["overlap"]["obligations"].as_array().expect("obligations").clone();
     assert!(duties.iter().any(|d| d["obligation"]["code"] == "espa-prior-notification"), "{duties:?}");
     for duty in &duties {
-        let expected = if duty["obligation"]["triggeredBy"] == "ESPA" { 7 } else { 6 };
+        let expected = match duty["obligation"]["binds"].as_str() {
+            Some("ESPA_DESIGNEE") => 7,
+            Some("CI_OPERATOR") => 6,
+            _ => 0,
+        };
         assert_eq!(duty["operatorCount"], expected, "{duty}");
     }
     assert_eq!(report["cells"].as_array().unwrap().len(), 15);

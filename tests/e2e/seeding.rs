@@ -69,6 +69,36 @@ async fn an_edited_file_updates_only_what_changed(app: TestApp) -> TestApp {
     app
 }
 
+/// A database whose obligation rules bound every ESPA designee (as before addressees
+/// existed) gets the Cyber Response Act's duties narrowed to 特別社会基盤事業者 by a
+/// reseed, row by row and recorded in the audit trail with both states.
+async fn a_reseed_narrows_whom_an_obligation_binds_through_the_audit_trail(app: TestApp) -> TestApp {
+    let narrowed = "binds = \"SPECIAL_SOCIAL_INFRASTRUCTURE_OPERATOR\"";
+    let wide = edited_seed_dir("obligations.toml", narrowed, "binds = \"ESPA_DESIGNEE\"");
+    let (ok, report) = seed(&app.database.url, wide.path());
+    assert!(ok, "{report}");
+    let (ok, report) = seed(&app.database.url, &seed_dir());
+    assert!(ok, "{report}");
+    let line = report.lines().find(|l| l.starts_with("obligations ")).expect("obligations line");
+    assert!(line.contains("updated   1"), "{line}");
+    let binds = |data: &ReferenceData| {
+        data.obligations.iter().find(|o| o.code == "cyber-asset-notification").map(|o| o.binds.as_str())
+    };
+    assert_eq!(binds(&stored(&app.database.url).await), Some("SPECIAL_SOCIAL_INFRASTRUCTURE_OPERATOR"));
+
+    let admin = app.token("admin", None);
+    let query =
+        "{ auditEvents(filter: { action: SYNC_REFERENCE_DATA }, first: 100) { edges { node { before after } } } }";
+    let events = app.data(query, serde_json::json!({}), Some(&admin)).await;
+    let last = events["auditEvents"]["edges"].as_array().and_then(|e| e.last()).expect("a sync event")["node"].clone();
+    let rule = |side: &str| last[side]["obligations"]["cyber-asset-notification"]["binds"].clone();
+    assert_eq!(
+        (rule("before"), rule("after")),
+        (serde_json::json!("ESPA_DESIGNEE"), serde_json::json!("SPECIAL_SOCIAL_INFRASTRUCTURE_OPERATOR"))
+    );
+    app
+}
+
 /// (file, text to replace, replacement, words the error must contain)
 const INVALID_EDITS: [(&str, &str, &str, &[&str]); 7] = [
     (
@@ -154,6 +184,7 @@ async fn an_invalid_first_seed_leaves_the_new_database_empty(url: String) {
 }
 
 e2e!(
+    a_reseed_narrows_whom_an_obligation_binds_through_the_audit_trail,
     reseeding_the_same_files_changes_nothing,
     an_edited_file_updates_only_what_changed,
     invalid_files_are_refused_with_file_and_record_and_nothing_is_written,

@@ -66,6 +66,8 @@ stored_names! {
         Designate => "DESIGNATE",
         RevokeDesignation => "REVOKE_DESIGNATION",
         CorrectDesignation => "CORRECT_DESIGNATION",
+        RecordSpecialOperator => "RECORD_SPECIAL_OPERATOR",
+        EndSpecialOperator => "END_SPECIAL_OPERATOR",
         IssueToken => "ISSUE_TOKEN",
         RevokeToken => "REVOKE_TOKEN",
         UpsertCrosswalkLink => "UPSERT_CROSSWALK_LINK",
@@ -89,6 +91,7 @@ stored_names! {
     SubjectType {
         Operator => "OPERATOR",
         Designation => "DESIGNATION",
+        SpecialOperatorPeriod => "SPECIAL_OPERATOR_PERIOD",
         Token => "TOKEN",
         CrosswalkLink => "CROSSWALK_LINK",
         ScopeItemLink => "SCOPE_ITEM_LINK",

@@ -23,6 +23,8 @@ pub enum Operation {
     Designate,
     RevokeDesignation,
     CorrectDesignation,
+    RecordSpecialOperator,
+    EndSpecialOperator,
     ImportDesignations,
     SyncCorporateNumbers,
     CurateCrosswalk,
@@ -146,6 +148,19 @@ pub const MATRIX: &[Rule] = &[
         jurisdiction: "only designations its ministry made, with jurisdiction on the corrected `effectiveFrom`",
     },
     Rule {
+        operation: Operation::RecordSpecialOperator,
+        entry_points: "`recordSpecialSocialInfrastructureOperator`",
+        allowed: Allowed::Writers,
+        jurisdiction: "only operators it designated under ESPA on `effectiveFrom` (the designating ministry)",
+    },
+    Rule {
+        operation: Operation::EndSpecialOperator,
+        entry_points: "`endSpecialSocialInfrastructureOperator`",
+        allowed: Allowed::Writers,
+        jurisdiction: "only periods it recorded, or of operators it designates under ESPA on the last day the period \
+                       holds or on the day it ends (`effectiveTo`)",
+    },
+    Rule {
         operation: Operation::ImportDesignations,
         entry_points: "`importDesignations`, `import`",
         allowed: Allowed::Writers,
@@ -249,6 +264,8 @@ impl fmt::Display for Operation {
             Operation::Designate => "designate operators",
             Operation::RevokeDesignation => "revoke designations",
             Operation::CorrectDesignation => "correct designations",
+            Operation::RecordSpecialOperator => "record operators as 特別社会基盤事業者",
+            Operation::EndSpecialOperator => "end operators' 特別社会基盤事業者 periods",
             Operation::ImportDesignations => "import designations",
             Operation::SyncCorporateNumbers => "sync operators with the NTA's corporate-number files",
             Operation::CurateCrosswalk => "curate the crosswalk",
@@ -342,7 +359,7 @@ mod tests {
             assert_eq!(rows, 1, "{:?} has {rows} rows", rule.operation);
             assert_eq!(super::rule(rule.operation).operation, rule.operation, "row {i}");
         }
-        assert_eq!(MATRIX.len(), 24, "a new Operation needs its row");
+        assert_eq!(MATRIX.len(), 26, "a new Operation needs its row");
     }
 
     #[test]

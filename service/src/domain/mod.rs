@@ -17,6 +17,7 @@ pub mod proposal;
 pub mod record_time;
 pub mod reference;
 pub mod regime;
+pub mod special_operator;
 pub mod spreadsheet;
 #[cfg(test)]
 pub mod strategies;

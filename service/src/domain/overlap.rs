@@ -1,7 +1,7 @@
 //! Overlap analysis: which operators are protected under both regimes, one, or where
 //! the crosswalk says they should be and they are not.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
 use chrono::NaiveDate;
@@ -55,6 +55,9 @@ pub struct DomainGap {
 pub struct OverlapReport {
     pub as_of: NaiveDate,
     pub totals: OverlapTotals,
+    /// ESPA designees recorded as 特別社会基盤事業者 at the date (None: not counted, as in
+    /// a scope revision proposal's impact, which changes no operator's record).
+    pub special: Option<u64>,
     pub cells: Vec<OverlapCell>,
     pub domain_gaps: Vec<DomainGap>,
 }
@@ -74,31 +77,35 @@ fn bit(index: usize) -> u64 {
 }
 
 /// Computes the report from the designations active at `as_of`, as (operator, regime,
-/// field) rows in any order (one pass over them, then bit operations per operator).
+/// field) rows in any order (one pass over them, then bit operations per operator);
+/// `special`: the operators recorded as 特別社会基盤事業者 then.
 pub fn compute<'a, K: Eq + Hash + Copy>(
     snapshot: &ReferenceSnapshot,
     as_of: NaiveDate,
     active: impl IntoIterator<Item = (K, Regime, &'a str)>,
+    special: &HashSet<K>,
 ) -> OverlapReport {
     let mut fields_of: HashMap<K, Fields> = HashMap::new();
     for (operator, regime, field) in active {
         fields_of.entry(operator).or_default().add(snapshot, regime, field);
     }
-    report(snapshot, as_of, fields_of.into_values())
+    report(snapshot, as_of, fields_of.into_iter().map(|(operator, fields)| (fields, special.contains(&operator))))
 }
 
 /// Like [`compute`], from the active (regime, field) pairs already grouped by operator,
-/// one group per operator: nothing is held per operator.
+/// one group per operator with whether it is recorded as 特別社会基盤事業者 at `as_of`:
+/// nothing is held per operator.
 pub fn compute_grouped<'a, G: IntoIterator<Item = (Regime, &'a str)>>(
     snapshot: &ReferenceSnapshot,
     as_of: NaiveDate,
-    operators: impl IntoIterator<Item = G>,
+    operators: impl IntoIterator<Item = (G, bool)>,
 ) -> OverlapReport {
-    let fields = operators.into_iter().map(|group| {
-        group.into_iter().fold(Fields::default(), |mut fields, (regime, field)| {
+    let fields = operators.into_iter().map(|(group, special)| {
+        let fields = group.into_iter().fold(Fields::default(), |mut fields, (regime, field)| {
             fields.add(snapshot, regime, field);
             fields
-        })
+        });
+        (fields, special)
     });
     report(snapshot, as_of, fields)
 }
@@ -118,11 +125,11 @@ impl Fields {
 fn report(
     snapshot: &ReferenceSnapshot,
     as_of: NaiveDate,
-    operators: impl IntoIterator<Item = Fields>,
+    operators: impl IntoIterator<Item = (Fields, bool)>,
 ) -> OverlapReport {
     let mut counter = OverlapCounter::new(snapshot, as_of);
-    for fields in operators {
-        counter.add_masks(fields.sectors, fields.domains);
+    for (fields, special) in operators {
+        counter.add_masks(fields.sectors, fields.domains, special);
     }
     counter.finish()
 }
@@ -139,6 +146,7 @@ pub fn field_mask(index: usize) -> u64 {
 pub struct OverlapCounter {
     as_of: NaiveDate,
     totals: OverlapTotals,
+    special: u64,
     cells: Vec<(OverlapCell, Fields)>,
     domain_gaps: Vec<(DomainGap, Fields)>,
 }
@@ -170,12 +178,14 @@ impl OverlapCounter {
                 (DomainGap { domain_index, operator_count: 0, linked_sectors }, masks)
             })
             .collect();
-        Self { as_of, totals: OverlapTotals::default(), cells, domain_gaps }
+        Self { as_of, totals: OverlapTotals::default(), special: 0, cells, domain_gaps }
     }
 
     /// Counts one operator from the sectors and domains it is active in, as masks of
-    /// [`field_mask`] over the snapshot's field indexes.
-    pub fn add_masks(&mut self, sectors: u64, domains: u64) {
+    /// [`field_mask`] over the snapshot's field indexes, and whether it is recorded as
+    /// 特別社会基盤事業者 at the date (which binds it only while it is an ESPA designee).
+    pub fn add_masks(&mut self, sectors: u64, domains: u64, special: bool) {
+        self.special += u64::from(special && domains != 0);
         match (sectors != 0, domains != 0) {
             (true, true) => self.totals.both += 1,
             (true, false) => self.totals.ci_only += 1,
@@ -198,6 +208,7 @@ impl OverlapCounter {
         OverlapReport {
             as_of: self.as_of,
             totals: self.totals,
+            special: Some(self.special),
             cells: self.cells.into_iter().map(|(cell, _)| cell).collect(),
             domain_gaps: self.domain_gaps.into_iter().map(|(gap, _)| gap).collect(),
         }
@@ -225,9 +236,16 @@ mod tests {
         let mut rows: Vec<(u32, Regime, &str)> =
             groups.iter().flat_map(|(k, fields)| fields.iter().map(move |(r, f)| (*k, *r, *f))).collect();
         rows.reverse();
-        let grouped = compute_grouped(&snapshot, as_of, groups.iter().map(|(_, fields)| fields.iter().copied()));
-        assert_eq!(compute(&snapshot, as_of, rows), grouped);
+        // 1 and 2 are recorded as 特別社会基盤事業者: only 1, an ESPA designee, counts.
+        let special: HashSet<u32> = [1, 2].into();
+        let grouped = compute_grouped(
+            &snapshot,
+            as_of,
+            groups.iter().map(|(k, fields)| (fields.iter().copied(), special.contains(k))),
+        );
+        assert_eq!(compute(&snapshot, as_of, rows, &special), grouped);
         assert_eq!(grouped.totals, OverlapTotals { both: 1, ci_only: 1, espa_only: 1 });
+        assert_eq!(grouped.special, Some(1));
         assert_eq!((grouped.totals.under(Regime::Ci), grouped.totals.under(Regime::Espa)), (2, 2));
         let postal = snapshot.field_index(Regime::Espa, "postal").expect("postal domain");
         let gap = grouped.domain_gaps.iter().find(|g| g.domain_index == postal).expect("postal gap");

@@ -20,6 +20,7 @@ use super::CorporateNumber;
 use super::audit::AuditAction;
 use super::designation::{Designation, DesignationStatus};
 use super::operator::Operator;
+use super::special_operator::SpecialPeriod;
 
 /// An instant asked about, checked against the trail: the id of the last event recorded
 /// at or before it (everything after is undone).
@@ -88,11 +89,13 @@ pub struct LaterChange {
     pub created: Arc<HashSet<Uuid>>,
 }
 
-/// An operator with all its designations, as the registry holds (or held) them.
+/// An operator with all its designations and 特別社会基盤事業者 periods, as the
+/// registry holds (or held) them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperatorState {
     pub operator: Operator,
     pub designations: Vec<Designation>,
+    pub special: Vec<SpecialPeriod>,
 }
 
 /// A recorded state that cannot be read back (a corrupt or foreign trail).
@@ -195,6 +198,15 @@ impl OperatorState {
         Ok(())
     }
 
+    /// Puts back a 特別社会基盤事業者 period as `before` recorded it (whole).
+    fn restore_special(&mut self, before: &Value) -> Result<(), UnreadableState> {
+        let recorded: SpecialPeriod = read("特別社会基盤事業者 period", before)?;
+        if let Some(current) = self.special.iter_mut().find(|p| p.id == recorded.id) {
+            *current = recorded;
+        }
+        Ok(())
+    }
+
     /// Undoes one change recorded after the horizon.
     fn undo(&mut self, change: &LaterChange) -> Result<(), UnreadableState> {
         let before = change.before.as_ref();
@@ -204,6 +216,9 @@ impl OperatorState {
                 self.operator = operator_before(&self.operator, &before["operator"])?;
                 for ended in before["endedDesignations"].as_array().into_iter().flatten() {
                     self.restore_designation(ended)?;
+                }
+                for ended in before["endedSpecialPeriods"].as_array().into_iter().flatten() {
+                    self.restore_special(ended)?;
                 }
             }
             // A promoted scope revision proposal ends the designations on what it retires.
@@ -218,6 +233,11 @@ impl OperatorState {
             (AuditAction::Designate | AuditAction::ImportDesignations, _) => {
                 self.designations.retain(|d| !change.created.contains(&d.id));
             }
+            // A period's state is recorded whole (`SpecialPeriod` serialised).
+            (AuditAction::RecordSpecialOperator, _) => {
+                self.special.retain(|p| change.entity_id.as_deref() != Some(p.id.to_string().as_str()));
+            }
+            (AuditAction::EndSpecialOperator, Some(before)) => self.restore_special(before)?,
             _ => {}
         }
         Ok(())
@@ -335,9 +355,9 @@ mod tests {
             ),
             change(5, AuditAction::Designate, None, &[added.id]),
         ];
-        let current = OperatorState { operator: closed, designations: vec![added, ended] };
+        let current = OperatorState { operator: closed, designations: vec![added, ended], special: Vec::new() };
         let known = as_recorded(current, &later, false).expect("readable").expect("registered then");
-        assert_eq!(known, OperatorState { operator: then_operator, designations: vec![then] });
+        assert_eq!(known, OperatorState { operator: then_operator, designations: vec![then], special: Vec::new() });
     }
 
     /// A promoted scope revision proposal ended designations on what it retired: they
@@ -355,15 +375,50 @@ mod tests {
         };
         let before = json!({ "proposal": {}, "rows": {}, "designations": [open.audit_state()] });
         let later = [change(9, AuditAction::PromoteScopeProposal, Some(before), &[])];
-        let current = OperatorState { operator: op.clone(), designations: vec![ended] };
+        let current = OperatorState { operator: op.clone(), designations: vec![ended], special: Vec::new() };
         let known = as_recorded(current, &later, false).expect("readable");
-        assert_eq!(known, Some(OperatorState { operator: op, designations: vec![open] }));
+        assert_eq!(known, Some(OperatorState { operator: op, designations: vec![open], special: Vec::new() }));
+    }
+
+    /// A 特別社会基盤事業者 period recorded after the horizon is absent before it, and
+    /// one ended after it is open again.
+    #[test]
+    fn special_periods_are_undone_like_designations() {
+        let op = operator();
+        let open = SpecialPeriod {
+            id: Uuid::now_v7(),
+            operator_id: op.id,
+            effective_from: date("2026-10-01"),
+            effective_to: None,
+            ministry: "METI".into(),
+            reference: Some("経済産業省告示".into()),
+            end_reason: None,
+            version: 1,
+            created_at: at("2026-11-01T00:00:00Z"),
+            updated_at: at("2026-11-01T00:00:00Z"),
+        };
+        let ended = open.ended(date("2027-04-01"), "no longer".into(), at("2026-11-02T00:00:00Z")).expect("ends");
+        let before = serde_json::to_value(&open).expect("serialises");
+        let ending = Arc::new(LaterChange {
+            entity_id: Some(open.id.to_string()),
+            ..(*change(9, AuditAction::EndSpecialOperator, Some(before), &[])).clone()
+        });
+        let recording = Arc::new(LaterChange {
+            entity_id: Some(open.id.to_string()),
+            ..(*change(8, AuditAction::RecordSpecialOperator, None, &[])).clone()
+        });
+        let current = OperatorState { operator: op.clone(), designations: Vec::new(), special: vec![ended] };
+        let after_recording = as_recorded(current.clone(), std::slice::from_ref(&ending), false).expect("readable");
+        assert_eq!(after_recording.map(|s| s.special), Some(vec![open]));
+        let before_recording = as_recorded(current, &[ending, recording], false).expect("readable");
+        assert_eq!(before_recording.map(|s| s.special), Some(Vec::new()));
     }
 
     #[test]
     fn an_operator_registered_later_is_absent_and_no_change_leaves_it_as_it_is() {
         let op = operator();
-        let current = OperatorState { designations: vec![designation(&op, "2020-01-01")], operator: op };
+        let current =
+            OperatorState { designations: vec![designation(&op, "2020-01-01")], operator: op, special: Vec::new() };
         assert_eq!(as_recorded(current.clone(), &[], true), Ok(None));
         assert_eq!(as_recorded(current.clone(), &[], false), Ok(Some(current)));
     }
@@ -383,7 +438,7 @@ mod tests {
     #[test]
     fn unreadable_states_are_reported() {
         let op = operator();
-        let current = OperatorState { operator: op, designations: Vec::new() };
+        let current = OperatorState { operator: op, designations: Vec::new(), special: Vec::new() };
         let later = [change(3, AuditAction::UpdateOperator, Some(json!({ "nameJa": 5 })), &[])];
         assert!(as_recorded(current, &later, false).is_err());
     }

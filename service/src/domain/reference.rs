@@ -125,6 +125,66 @@ pub struct LinkOverride {
     pub reason: String,
 }
 
+/// Whom a duty binds: every operator designated under a regime, or only the ESPA
+/// designees recorded as 特別社会基盤事業者 (Cyber Response Act Art. 2(3)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Addressee {
+    /// Operators with an active ESPA designation (特定社会基盤事業者).
+    EspaDesignee,
+    /// ESPA designees while recorded as 特別社会基盤事業者.
+    SpecialSocialInfrastructureOperator,
+    /// Operators with an active CI designation (重要社会基盤事業者).
+    CiOperator,
+}
+
+impl Addressee {
+    pub const ALL: [Addressee; 3] =
+        [Addressee::EspaDesignee, Addressee::SpecialSocialInfrastructureOperator, Addressee::CiOperator];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Addressee::EspaDesignee => "ESPA_DESIGNEE",
+            Addressee::SpecialSocialInfrastructureOperator => "SPECIAL_SOCIAL_INFRASTRUCTURE_OPERATOR",
+            Addressee::CiOperator => "CI_OPERATOR",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Addressee::ALL.into_iter().find(|a| a.as_str() == text.trim())
+    }
+
+    /// Every operator designated under `regime`.
+    pub fn designees_of(regime: Regime) -> Self {
+        match regime {
+            Regime::Espa => Addressee::EspaDesignee,
+            Regime::Ci => Addressee::CiOperator,
+        }
+    }
+
+    /// The regime whose designation every addressee of this kind holds.
+    pub fn regime(self) -> Regime {
+        match self {
+            Addressee::EspaDesignee | Addressee::SpecialSocialInfrastructureOperator => Regime::Espa,
+            Addressee::CiOperator => Regime::Ci,
+        }
+    }
+
+    /// The kinds of addressee an operator is at a date: by its active designations' regimes
+    /// and whether it is recorded as 特別社会基盤事業者 then (which counts only while it
+    /// holds an active ESPA designation too).
+    pub fn of(active_regimes: &[Regime], special: bool) -> Vec<Addressee> {
+        let espa = active_regimes.contains(&Regime::Espa);
+        Addressee::ALL
+            .into_iter()
+            .filter(|a| match a {
+                Addressee::EspaDesignee => espa,
+                Addressee::SpecialSocialInfrastructureOperator => espa && special,
+                Addressee::CiOperator => active_regimes.contains(&Regime::Ci),
+            })
+            .collect()
+    }
+}
+
 /// A duty that a regime status triggers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ObligationRule {
@@ -132,7 +192,10 @@ pub struct ObligationRule {
     pub name_ja: String,
     pub name_en: String,
     pub legal_basis: String,
+    /// The regime of the status that triggers it (always `binds.regime()`).
     pub triggered_by: Regime,
+    /// Whom it binds.
+    pub binds: Addressee,
     /// None: not yet in force (date to be fixed by cabinet order).
     pub in_force_from: Option<NaiveDate>,
     pub description: Option<String>,
@@ -398,8 +461,8 @@ impl ReferenceSnapshot {
         }
     }
 
-    /// Obligation rules triggered by the given regimes, in rule order.
-    pub fn obligations_triggered_by(&self, regimes: &[Regime]) -> Vec<usize> {
-        (0..self.data.obligations.len()).filter(|&i| regimes.contains(&self.data.obligations[i].triggered_by)).collect()
+    /// Obligation rules that bind the given kinds of addressee, in rule order.
+    pub fn obligations_binding(&self, addressees: &[Addressee]) -> Vec<usize> {
+        (0..self.data.obligations.len()).filter(|&i| addressees.contains(&self.data.obligations[i].binds)).collect()
     }
 }

@@ -60,6 +60,11 @@ mirrored_enum! {
         RevokeDesignation,
         /// `correctDesignation`: a wrong date or reference fixed.
         CorrectDesignation,
+        /// `recordSpecialSocialInfrastructureOperator`: an operator recorded as
+        /// 特別社会基盤事業者 from a date.
+        RecordSpecialOperator,
+        /// `endSpecialSocialInfrastructureOperator`: its 特別社会基盤事業者 period ended.
+        EndSpecialOperator,
         /// A token was issued (`scope-registry token issue`).
         IssueToken,
         /// `revokeToken` or `scope-registry token revoke`.
@@ -103,6 +108,9 @@ mirrored_enum! {
         Operator,
         /// A designation; its id is the designation's id.
         Designation,
+        /// A period in which an operator is recorded as 特別社会基盤事業者; its id is the
+        /// period's id.
+        SpecialOperatorPeriod,
         /// A bearer token; its id is the token's id.
         Token,
         /// The link between a sector and a domain over time; its id is "<sector>:<domain>".

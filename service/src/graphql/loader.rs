@@ -1,5 +1,6 @@
 //! The per-request designation loader: nested `designations` and `obligations` of a
-//! set of operators cost one query for the set, never one per operator.
+//! set of operators cost one query for the set (and one for their 特別社会基盤事業者
+//! periods), never one per operator.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -14,6 +15,7 @@ use super::{ApiError, ApiResult};
 use crate::domain::CorporateNumber;
 use crate::domain::designation::Designation;
 use crate::domain::reference::ReferenceSnapshot;
+use crate::domain::special_operator::SpecialPeriod;
 use crate::services::operators::OperatorEntry;
 use crate::services::{self, Services};
 
@@ -27,6 +29,19 @@ pub struct DesignationLoader {
 
 pub type Designations = DataLoader<DesignationLoader, HashMapCache>;
 
+/// One operator's designations and 特別社会基盤事業者 periods (all periods).
+#[derive(Clone, Default)]
+pub struct OperatorRecords {
+    pub designations: Arc<Vec<Designation>>,
+    pub special: Arc<Vec<SpecialPeriod>>,
+}
+
+impl From<&OperatorEntry> for OperatorRecords {
+    fn from(entry: &OperatorEntry) -> Self {
+        Self { designations: entry.designations.clone(), special: entry.special.clone() }
+    }
+}
+
 impl DesignationLoader {
     pub fn per_request(services: Arc<Services>) -> Designations {
         DataLoader::with_cache(DesignationLoader { services }, tokio::spawn, HashMapCache::default())
@@ -34,43 +49,57 @@ impl DesignationLoader {
 }
 
 impl Loader<Uuid> for DesignationLoader {
-    type Value = Arc<Vec<Designation>>;
+    type Value = OperatorRecords;
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let grouped = services::designations::of_operators(&self.services, keys).await?;
-        Ok(grouped.into_iter().map(|(id, list)| (id, Arc::new(list))).collect())
+        records_of(&self.services, keys).await
     }
 }
 
-pub async fn designations_of(ctx: &Context<'_>, operator: Uuid) -> ApiResult<Arc<Vec<Designation>>> {
+async fn records_of(services: &Services, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, OperatorRecords>> {
+    let grouped = services::designations::of_operators(services, ids).await?;
+    let mut special = services::special_operators::of_operators(services, ids).await?;
+    Ok(grouped
+        .into_iter()
+        .map(|(id, list)| {
+            let special = Arc::new(special.remove(&id).unwrap_or_default());
+            (id, OperatorRecords { designations: Arc::new(list), special })
+        })
+        .collect())
+}
+
+pub async fn records_of_operator(ctx: &Context<'_>, operator: Uuid) -> ApiResult<OperatorRecords> {
     Ok(ctx.data_unchecked::<Designations>().load_one(operator).await?.unwrap_or_default())
 }
 
 /// An operator from the index, with its designations handed to the request's loader
 /// (so that nested `designations` and `obligations` cost nothing more).
 pub async fn operator_with_designations(ctx: &Context<'_>, entry: &OperatorEntry) -> OperatorObject {
-    ctx.data_unchecked::<Designations>().feed_one(entry.operator.id, entry.designations.clone()).await;
+    ctx.data_unchecked::<Designations>().feed_one(entry.operator.id, entry.into()).await;
     OperatorObject::new(entry.operator.clone())
 }
 
-/// Loads the designations of a set of operators in one query into the request's loader.
+/// Loads the designations and periods of a set of operators (two queries) into the
+/// request's loader.
 pub async fn prime_designations(ctx: &Context<'_>, operators: &[Uuid]) -> ApiResult<()> {
-    let grouped = services::designations::of_operators(super::services(ctx), operators).await?;
-    ctx.data_unchecked::<Designations>().feed_many(grouped.into_iter().map(|(id, list)| (id, Arc::new(list)))).await;
+    let records = records_of(super::services(ctx), operators).await?;
+    ctx.data_unchecked::<Designations>().feed_many(records).await;
     Ok(())
 }
 
 /// Whether the selection under `node` asks for anything built from designations.
 pub fn wants_designations(node: async_graphql::Lookahead<'_>) -> bool {
-    node.field("designations").exists() || node.field("obligations").exists()
+    ["designations", "obligations", "specialSocialInfrastructureOperator", "specialSocialInfrastructurePeriods"]
+        .into_iter()
+        .any(|field| node.field(field).exists())
 }
 
-/// An operator's designations as recorded at an instant (`knownAt`), with the reference
-/// data recorded then (empty: it was not registered then).
+/// An operator's designations and periods as recorded at an instant (`knownAt`), with
+/// the reference data recorded then (empty: it was not registered then).
 #[derive(Clone)]
 pub struct RecordedDesignations {
-    pub designations: Arc<Vec<Designation>>,
+    pub records: OperatorRecords,
     pub snapshot: Arc<ReferenceSnapshot>,
 }
 
@@ -98,8 +127,8 @@ impl Loader<(CorporateNumber, DateTime<Utc>)> for RecordedLoader {
         for (at, numbers) in by_instant {
             let (entries, snapshot) = services::record_time::operators(&self.services, &numbers, at).await?;
             found.extend(numbers.into_iter().map(|number| {
-                let designations = entries.get(&number).map(|e| e.designations.clone()).unwrap_or_default();
-                ((number, at), RecordedDesignations { designations, snapshot: snapshot.clone() })
+                let records = entries.get(&number).map(|e| OperatorRecords::from(e.as_ref())).unwrap_or_default();
+                ((number, at), RecordedDesignations { records, snapshot: snapshot.clone() })
             }));
         }
         Ok(found)
@@ -122,7 +151,7 @@ pub async fn feed_recorded(
     entries: impl IntoIterator<Item = Arc<OperatorEntry>>,
 ) {
     let values = entries.into_iter().map(|entry| {
-        let value = RecordedDesignations { designations: entry.designations.clone(), snapshot: snapshot.clone() };
+        let value = RecordedDesignations { records: entry.as_ref().into(), snapshot: snapshot.clone() };
         ((entry.operator.corporate_number, at), value)
     });
     loader.feed_many(values).await;

@@ -21,6 +21,7 @@ pub mod persisted;
 pub mod proposals;
 pub mod reference;
 pub mod scalars;
+pub mod special_operators;
 pub mod subscriptions;
 pub mod tokens;
 
@@ -94,6 +95,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     operators::OperatorMutation,
     designations::DesignationMutation,
+    special_operators::SpecialOperatorMutation,
     curation::CurationMutation,
     tokens::TokenMutation,
     import::ImportMutation,

@@ -12,16 +12,19 @@ use super::audit::{AuditEventObject, history};
 use super::designations::DesignationObject;
 use super::limits::{DATABASE_COST, paged_complexity};
 use super::loader::{
-    Designations, designations_of, feed_recorded, operator_with_designations, prime_designations, wants_designations,
+    Designations, OperatorRecords, feed_recorded, operator_with_designations, prime_designations, records_of_operator,
+    wants_designations,
 };
 use super::pagination::{OperatorCursor, decode_after, page_size};
 use super::reference::{DomainObject, FieldKind, FieldObject, ObligationObject, RegimeValue, SectorObject};
 use super::scalars::Date;
+use super::special_operators::SpecialPeriodObject;
 use super::{ApiError, ApiResult, request, services};
 use crate::domain::audit::Subject;
 use crate::domain::designation::Designation;
 use crate::domain::operator::{Operator, OperatorQuery};
-use crate::domain::reference::ReferenceSnapshot;
+use crate::domain::reference::{Addressee, ReferenceSnapshot};
+use crate::domain::special_operator::{SpecialPeriod, is_special_at};
 use crate::domain::{CorporateNumber, Regime};
 use crate::services;
 
@@ -30,11 +33,16 @@ fn active_regimes(designations: &[Designation], date: NaiveDate) -> Vec<Regime> 
     Regime::ALL.into_iter().filter(|r| designations.iter().any(|d| d.regime == *r && d.is_active_at(date))).collect()
 }
 
-fn obligations(snap: &Arc<ReferenceSnapshot>, designations: &[Designation], date: NaiveDate) -> Vec<ObligationObject> {
-    snap.obligations_triggered_by(&active_regimes(designations, date))
-        .into_iter()
-        .map(|i| ObligationObject::new(snap.clone(), i, date))
-        .collect()
+/// The duties that bind an operator with these designations and 特別社会基盤事業者
+/// periods at `date`.
+fn obligations(
+    snap: &Arc<ReferenceSnapshot>,
+    designations: &[Designation],
+    special: &[SpecialPeriod],
+    date: NaiveDate,
+) -> Vec<ObligationObject> {
+    let addressees = Addressee::of(&active_regimes(designations, date), is_special_at(special, date));
+    snap.obligations_binding(&addressees).into_iter().map(|i| ObligationObject::new(snap.clone(), i, date)).collect()
 }
 
 /// An operator (事業者) identified by its corporate number (法人番号).
@@ -55,20 +63,20 @@ impl OperatorObject {
         Self { operator, known_at: at }
     }
 
-    /// Its designations (all periods) as recorded at `known_at` (default: the instant the
-    /// operator was asked about, else now), with the reference data recorded then (None:
-    /// the current).
-    async fn all_designations(
+    /// Its designations and 特別社会基盤事業者 periods (all periods) as recorded at
+    /// `known_at` (default: the instant the operator was asked about, else now), with the
+    /// reference data recorded then (None: the current).
+    async fn all_records(
         &self,
         ctx: &Context<'_>,
         known_at: Option<DateTime<Utc>>,
-    ) -> ApiResult<(Arc<Vec<Designation>>, Option<Arc<ReferenceSnapshot>>)> {
+    ) -> ApiResult<(OperatorRecords, Option<Arc<ReferenceSnapshot>>)> {
         match known_at.or(self.known_at) {
             Some(at) => {
                 let found = super::recorded(ctx).load_one((self.operator.corporate_number, at)).await?;
-                Ok(found.map_or_else(Default::default, |r| (r.designations, Some(r.snapshot))))
+                Ok(found.map_or_else(Default::default, |r| (r.records, Some(r.snapshot))))
             }
-            None => Ok((designations_of(ctx, self.operator.id).await?, None)),
+            None => Ok((records_of_operator(ctx, self.operator.id).await?, None)),
         }
     }
 }
@@ -135,16 +143,19 @@ impl OperatorObject {
     ) -> ApiResult<Vec<DesignationObject>> {
         let include_history = include_history.unwrap_or(false);
         let date = Date::or_today(as_of);
-        let (all, snapshot) = self.all_designations(ctx, known_at).await?;
+        let (all, snapshot) = self.all_records(ctx, known_at).await?;
         Ok(all
+            .designations
             .iter()
             .filter(|d| include_history || d.is_active_at(date))
             .map(|d| DesignationObject::at(d.clone(), date).in_snapshot(snapshot.clone()))
             .collect())
     }
 
-    /// Duties its designations active at `asOf` (default today) trigger; with `knownAt`,
-    /// as recorded at that instant (designations and obligation rules alike).
+    /// Duties that bind it at `asOf` (default today): those its active designations
+    /// trigger, the Cyber Response Act's only while it is recorded as 特別社会基盤事業者
+    /// (see `Obligation.binds`); with `knownAt`, as recorded at that instant
+    /// (designations, periods and obligation rules alike).
     async fn obligations(
         &self,
         ctx: &Context<'_>,
@@ -153,8 +164,36 @@ impl OperatorObject {
         known_at: Option<DateTime<Utc>>,
     ) -> ApiResult<Vec<ObligationObject>> {
         let date = Date::or_today(as_of);
-        let (all, snapshot) = self.all_designations(ctx, known_at).await?;
-        Ok(obligations(&snapshot.unwrap_or_else(|| request(ctx).snapshot()), &all, date))
+        let (all, snapshot) = self.all_records(ctx, known_at).await?;
+        let snap = snapshot.unwrap_or_else(|| request(ctx).snapshot());
+        Ok(obligations(&snap, &all.designations, &all.special, date))
+    }
+
+    /// Whether it is recorded as 特別社会基盤事業者 (Cyber Response Act Art. 2(3): an ESPA
+    /// designee that uses 重要電子計算機) at `asOf` (default today), which makes the
+    /// Act's duties bind it while it holds an ESPA designation; with `knownAt`, as
+    /// recorded at that instant.
+    async fn special_social_infrastructure_operator(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        #[graphql(desc = "The instant to answer as recorded at (default: now); see `Query.operator`.")]
+        known_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<bool> {
+        let (all, _) = self.all_records(ctx, known_at).await?;
+        Ok(is_special_at(&all.special, Date::or_today(as_of)))
+    }
+
+    /// Every period in which it is (or was, or will be) recorded as 特別社会基盤事業者,
+    /// oldest first; with `knownAt`, as recorded at that instant.
+    async fn special_social_infrastructure_periods(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The instant to answer as recorded at (default: now); see `Query.operator`.")]
+        known_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<Vec<SpecialPeriodObject>> {
+        let (all, _) = self.all_records(ctx, known_at).await?;
+        Ok(all.special.iter().cloned().map(SpecialPeriodObject).collect())
     }
 
     /// The operator it merged into, when that one is registered (see `closeOperator`).
@@ -240,10 +279,10 @@ impl OperatorStatusObject {
         self.fields_of(&self.snapshot(ctx))
     }
 
-    /// Duties its active designations trigger.
+    /// Duties that bind it at the date (see `Operator.obligations`).
     async fn obligations(&self, ctx: &Context<'_>) -> Vec<ObligationObject> {
-        let designations = self.status.entry.as_ref().map(|e| e.designations.as_slice()).unwrap_or_default();
-        obligations(&self.snapshot(ctx), designations, self.as_of)
+        let Some(entry) = &self.status.entry else { return Vec::new() };
+        obligations(&self.snapshot(ctx), &entry.designations, &entry.special, self.as_of)
     }
 
     /// Why the number is invalid (null when it is a valid corporate number).
@@ -445,9 +484,7 @@ impl OperatorQueries {
         // `operator { designations }` needs no further query.
         let loader = ctx.data_unchecked::<Designations>();
         loader
-            .feed_many(
-                statuses.iter().filter_map(|s| s.entry.as_ref().map(|e| (e.operator.id, e.designations.clone()))),
-            )
+            .feed_many(statuses.iter().filter_map(|s| s.entry.as_ref().map(|e| (e.operator.id, e.as_ref().into()))))
             .await;
         Ok(statuses.into_iter().map(|status| OperatorStatusObject::new(status, date)).collect())
     }
@@ -529,7 +566,8 @@ impl OperatorMutation {
     }
 
     /// Records that an operator closed on `closedOn`, with its successor: every
-    /// designation still open then ends there (revoked with the reason), in one change.
+    /// designation still open then ends there (revoked with the reason), and so does its
+    /// 特別社会基盤事業者 period, in one change.
     /// A ministry may close an operator only when it could revoke each of those
     /// designations. `CONFLICT` when it already closed.
     async fn close_operator(&self, ctx: &Context<'_>, input: CloseOperatorInput) -> ApiResult<OperatorObject> {

@@ -13,7 +13,7 @@ use super::{ApiError, ApiResult, request, services};
 use crate::domain::Regime;
 use crate::domain::operator::OperatorQuery;
 use crate::domain::overlap::OverlapReport;
-use crate::domain::reference::ReferenceSnapshot;
+use crate::domain::reference::{Addressee, ReferenceSnapshot};
 use crate::services;
 
 /// Operator counts of the two regimes' overlap at a date.
@@ -102,6 +102,14 @@ impl DomainGapObject {
     }
 }
 
+/// How many operators a duty for `addressee` binds in `report`.
+fn bound_by(report: &OverlapReport, addressee: Addressee) -> u64 {
+    match (addressee, report.special) {
+        (Addressee::SpecialSocialInfrastructureOperator, Some(special)) => special,
+        _ => report.totals.under(addressee.regime()),
+    }
+}
+
 /// How many operators one duty binds at a date.
 pub struct ObligationCountObject {
     snap: Arc<ReferenceSnapshot>,
@@ -118,7 +126,10 @@ impl ObligationCountObject {
         ObligationObject::new(self.snap.clone(), self.index, self.as_of)
     }
 
-    /// Operators with an active designation under the regime that triggers it.
+    /// Operators it binds at the date: those with an active designation under the regime
+    /// that triggers it, for the Cyber Response Act's duties only those recorded as
+    /// 特別社会基盤事業者 (in a scope revision proposal's impact, which does not count
+    /// them, all ESPA designees: an upper bound).
     async fn operator_count(&self) -> i32 {
         count(self.operator_count)
     }
@@ -167,7 +178,7 @@ impl OverlapReportObject {
                 snap: self.snap.clone(),
                 index,
                 as_of: self.report.as_of,
-                operator_count: self.report.totals.under(rule.triggered_by),
+                operator_count: bound_by(&self.report, rule.binds),
             })
             .collect()
     }

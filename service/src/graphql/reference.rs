@@ -14,7 +14,7 @@ use super::scalars::Date;
 use super::{ApiResult, request};
 use crate::domain::consistency::{Inconsistency, inconsistencies_at};
 use crate::domain::crosswalk::LinkKind;
-use crate::domain::reference::{LinkOrigin, LinkRecord, Provenance, ReferenceSnapshot};
+use crate::domain::reference::{Addressee, LinkOrigin, LinkRecord, Provenance, ReferenceSnapshot};
 use crate::domain::{Regime, Relation, today};
 use crate::services;
 
@@ -29,6 +29,29 @@ pub enum RegimeValue {
     /// Core infrastructure under the Economic Security Promotion Act (基幹インフラ).
     #[graphql(name = "ESPA")]
     Espa,
+}
+
+/// Whom an obligation binds.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[graphql(name = "ObligationAddressee")]
+pub enum AddresseeValue {
+    /// Every operator with an active ESPA designation (特定社会基盤事業者).
+    EspaDesignee,
+    /// Only ESPA designees while recorded as 特別社会基盤事業者 (Cyber Response Act
+    /// Art. 2(3); see `Operator.specialSocialInfrastructureOperator`).
+    SpecialSocialInfrastructureOperator,
+    /// Every operator with an active CI designation (重要社会基盤事業者).
+    CiOperator,
+}
+
+impl From<Addressee> for AddresseeValue {
+    fn from(addressee: Addressee) -> Self {
+        match addressee {
+            Addressee::EspaDesignee => AddresseeValue::EspaDesignee,
+            Addressee::SpecialSocialInfrastructureOperator => AddresseeValue::SpecialSocialInfrastructureOperator,
+            Addressee::CiOperator => AddresseeValue::CiOperator,
+        }
+    }
 }
 
 impl From<Regime> for RegimeValue {
@@ -712,6 +735,12 @@ impl ObligationObject {
     /// The regime whose designation triggers it.
     async fn triggered_by(&self) -> RegimeValue {
         self.rule().triggered_by.into()
+    }
+
+    /// Whom it binds: every designee of `triggeredBy`, or (Cyber Response Act duties) only
+    /// the ESPA designees recorded as 特別社会基盤事業者.
+    async fn binds(&self) -> AddresseeValue {
+        self.rule().binds.into()
     }
 
     /// The date it applies from (null: not yet in force).

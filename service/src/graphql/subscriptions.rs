@@ -242,7 +242,7 @@ async fn fresh_message(ctx: &Context<'_>, changed: &ChangedDesignation) {
     let loader = ctx.data_unchecked::<Designations>();
     loader.clear::<Uuid>();
     if let Some(entry) = &changed.status.entry {
-        loader.feed_one(entry.operator.id, entry.designations.clone()).await;
+        loader.feed_one(entry.operator.id, entry.as_ref().into()).await;
     }
 }
 

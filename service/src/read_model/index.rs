@@ -20,14 +20,16 @@ use crate::domain::operator::{DesignatedPeriod, OperatorQuery};
 use crate::domain::overlap::{self, OverlapReport};
 use crate::domain::proposal::{self, DesignationFacts, OperatorDesignations, ScopeImpact};
 use crate::domain::reference::ReferenceSnapshot;
+use crate::domain::special_operator::{SpecialPeriod, is_special_at};
 use crate::domain::{CorporateNumber, Regime, today};
-use crate::storage::{Db, StorageError, designations, operators};
+use crate::storage::{Db, StorageError, designations, operators, special_operators};
 
-/// One operator with all its designations (any period).
+/// One operator with all its designations and 特別社会基盤事業者 periods (any period).
 #[derive(Debug)]
 pub struct OperatorEntry {
     pub operator: Operator,
     pub designations: Arc<Vec<Designation>>,
+    pub special: Arc<Vec<SpecialPeriod>>,
 }
 
 /// What a listing looks at in one designation, held or read.
@@ -54,6 +56,8 @@ const SHARED_STRINGS_LIMIT: usize = 10_000;
 struct HeldOperator {
     operator: Operator,
     designations: Box<[HeldDesignation]>,
+    /// Few operators have any: held as they are.
+    special: Arc<Vec<SpecialPeriod>>,
 }
 
 /// A designation as the index holds it: the strings that repeat across designations
@@ -109,7 +113,7 @@ impl HeldOperator {
                 updated_at: d.updated_at,
             })
             .collect();
-        Self { operator: entry.operator.clone(), designations }
+        Self { operator: entry.operator.clone(), designations, special: entry.special.clone() }
     }
 
     fn entry(&self) -> Arc<OperatorEntry> {
@@ -136,7 +140,11 @@ impl HeldOperator {
                 updated_at: d.updated_at,
             })
             .collect();
-        Arc::new(OperatorEntry { operator: self.operator.clone(), designations: Arc::new(designations) })
+        Arc::new(OperatorEntry {
+            operator: self.operator.clone(),
+            designations: Arc::new(designations),
+            special: self.special.clone(),
+        })
     }
 }
 
@@ -255,7 +263,7 @@ impl RegistryIndex {
         Ok(())
     }
 
-    /// Pairs operators with their designations (one query).
+    /// Pairs operators with their designations and periods (two queries).
     async fn entries_for(
         &self,
         found: Vec<Operator>,
@@ -265,11 +273,13 @@ impl RegistryIndex {
         for d in designations::of_operators(&self.db.conn, &ids).await? {
             by_operator.entry(d.operator_id).or_default().push(d);
         }
+        let mut special = special_operators::of_operators(&self.db.conn, &ids).await?;
         Ok(found
             .into_iter()
             .map(|operator| {
                 let designations = Arc::new(by_operator.remove(&operator.id).unwrap_or_default());
-                (operator.corporate_number, Arc::new(OperatorEntry { operator, designations }))
+                let special = Arc::new(special.remove(&operator.id).unwrap_or_default());
+                (operator.corporate_number, Arc::new(OperatorEntry { operator, designations, special }))
             })
             .collect())
     }
@@ -358,21 +368,24 @@ impl RegistryIndex {
     ) -> Result<Option<OverlapReport>, StorageError> {
         let Some(state) = self.current().await? else { return Ok(None) };
         let active = state.entries.values().map(|held| {
-            held.designations
+            let fields = held
+                .designations
                 .iter()
                 .filter(move |d| designation::is_active(d.effective_from, d.effective_to, as_of))
-                .map(|d| (d.regime, &*d.field))
+                .map(|d| (d.regime, &*d.field));
+            (fields, is_special_at(&held.special, as_of))
         });
         Ok(Some(overlap::compute_grouped(snapshot, as_of, active)))
     }
 
-    /// Visits every operator with its designations, `instead` taking the place of the
-    /// held ones (None there: absent), in no particular order; false while the index is
-    /// still loading. Answers as recorded at an instant (`knownAt`) pass over it.
+    /// Visits every operator with its designations and 特別社会基盤事業者 periods,
+    /// `instead` taking the place of the held ones (None there: absent), in no particular
+    /// order; false while the index is still loading. Answers as recorded at an instant
+    /// (`knownAt`) pass over it.
     pub async fn scan(
         &self,
         instead: &Overrides,
-        mut visit: impl FnMut(&Operator, &[DesignatedPeriod<'_>]),
+        mut visit: impl FnMut(&Operator, &[DesignatedPeriod<'_>], &[SpecialPeriod]),
     ) -> Result<bool, StorageError> {
         let Some(state) = self.current().await? else { return Ok(false) };
         let mut periods: Vec<DesignatedPeriod<'_>> = Vec::new();
@@ -382,12 +395,12 @@ impl RegistryIndex {
             }
             periods.clear();
             periods.extend(held.designations.iter().map(period));
-            visit(&held.operator, &periods);
+            visit(&held.operator, &periods, &held.special);
         }
         for entry in instead.values().flatten() {
             periods.clear();
             periods.extend(entry.designations.iter().map(period));
-            visit(&entry.operator, &periods);
+            visit(&entry.operator, &periods, &entry.special);
         }
         Ok(true)
     }
@@ -477,7 +490,7 @@ mod tests {
             updated_at: at,
         };
         let designations = vec![designation(operator.id, Some("官報 2024-05-17")), designation(operator.id, None)];
-        let entry = OperatorEntry { operator, designations: Arc::new(designations) };
+        let entry = OperatorEntry { operator, designations: Arc::new(designations), special: Arc::default() };
         let mut shared = HashSet::new();
         let held = HeldOperator::new(&entry, &mut shared);
         let read = held.entry();

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use crate::domain::consistency;
 use crate::domain::date::parse_date;
 use crate::domain::reference::{
-    FieldRecord, JurisdictionRecord, LinkOrigin, LinkOverride, LinkRecord, MinistryRecord, ObligationRule, Provenance,
-    ReferenceData, ReferenceSnapshot, ScopeItemRecord, SourceRecord,
+    Addressee, FieldRecord, JurisdictionRecord, LinkOrigin, LinkOverride, LinkRecord, MinistryRecord, ObligationRule,
+    Provenance, ReferenceData, ReferenceSnapshot, ScopeItemRecord, SourceRecord,
 };
 use crate::domain::{Regime, Relation, Validity};
 
@@ -316,6 +316,7 @@ cited_entry!(
         name_en: String,
         legal_basis: String,
         triggered_by: String,
+        binds: String,
         in_force_from: Option<String>,
         description: Option<String>,
     }
@@ -586,6 +587,20 @@ fn build(source: &SeedSource, texts: &HashMap<&str, String>, check: &mut Checker
                 continue;
             }
         };
+        let Some(binds) = Addressee::parse(&entry.binds) else {
+            let known: Vec<&str> = Addressee::ALL.iter().map(|a| a.as_str()).collect();
+            check.error(
+                &record,
+                format!("binds: unknown addressee \"{}\" (expected one of {})", entry.binds, known.join(", ")),
+            );
+            continue;
+        };
+        if binds.regime() != triggered_by {
+            check.error(
+                &record,
+                format!("binds {} holds a {} designation, not {triggered_by}", binds.as_str(), binds.regime()),
+            );
+        }
         let in_force_from = check.date(&record, "in_force_from", entry.in_force_from.as_deref());
         let provenance = check.provenance(&record, &source_codes, entry.citation());
         data.obligations.push(ObligationRule {
@@ -594,6 +609,7 @@ fn build(source: &SeedSource, texts: &HashMap<&str, String>, check: &mut Checker
             name_en: entry.name_en.clone(),
             legal_basis: entry.legal_basis.clone(),
             triggered_by,
+            binds,
             in_force_from,
             description: entry.description.clone(),
             provenance,

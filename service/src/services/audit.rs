@@ -24,6 +24,7 @@ use crate::domain::audit::{
 use crate::domain::authorization::Operation;
 use crate::domain::designation::Designation;
 use crate::domain::operator::Operator;
+use crate::domain::special_operator::SpecialPeriod;
 use crate::domain::token::ApiToken;
 use crate::domain::{CorporateNumber, Principal};
 use crate::storage::audit as trail;
@@ -73,6 +74,17 @@ impl Change {
     pub fn to_reference_data(action: AuditAction, entity: Subject) -> Self {
         let mut change = Self::new(action, entity.kind, Some(entity.id));
         change.effects.reference_data = true;
+        change
+    }
+
+    /// A change to one 特別社会基盤事業者 period of `operator`: like a designation's, it
+    /// concerns the operator, falls in the recording ministry's jurisdiction, and changes
+    /// what the operator's obligations are.
+    pub fn to_special_period(action: AuditAction, period: &SpecialPeriod, operator: &Operator) -> Self {
+        let mut change = Self::new(action, SubjectType::SpecialOperatorPeriod, Some(period.id.to_string()));
+        change.subjects.push(Subject::operator(operator));
+        change.subjects.push(Subject::ministry(&period.ministry));
+        change.effects.operators.insert(operator.corporate_number);
         change
     }
 

@@ -21,6 +21,7 @@ pub mod overlap;
 pub mod proposals;
 pub mod record_time;
 pub mod reference;
+pub mod special_operators;
 pub mod subscriptions;
 pub mod tokens;
 pub mod workbook;

@@ -20,7 +20,7 @@ use crate::domain::operator::{Operator, OperatorQuery};
 use crate::domain::text;
 use crate::domain::{CorporateNumber, Principal, today};
 pub use crate::read_model::OperatorEntry;
-use crate::storage::{ConflictKind, StorageError, designations, operators};
+use crate::storage::{ConflictKind, StorageError, designations, operators, special_operators};
 
 /// What registering an operator takes.
 #[derive(Debug, Clone)]
@@ -254,6 +254,18 @@ pub(super) async fn close_in(
         }
         ended.push(end);
     }
+    // Its 特別社会基盤事業者 periods end with it too (within its lifetime).
+    let periods = special_operators::of_operators(txn, &[current.id]).await?.remove(&current.id).unwrap_or_default();
+    let mut periods_before = Vec::new();
+    let mut periods_after = Vec::new();
+    for period in &periods {
+        let Some(end) = period.ended_by_closure(closed_on, &ending, now) else { continue };
+        if !special_operators::end(txn, &end, period.version).await? {
+            return Err(changed_concurrently(&format!("特別社会基盤事業者 period {}", period.id)));
+        }
+        periods_before.push(serde_json::to_value(period).unwrap_or_default());
+        periods_after.push(serde_json::to_value(&end).unwrap_or_default());
+    }
     if !operators::close(txn, &closed, current.version).await? {
         return Err(changed_concurrently(&format!("operator {number}")));
     }
@@ -262,8 +274,13 @@ pub(super) async fn close_in(
         .before(json!({
             "operator": current.audit_state(),
             "endedDesignations": ended_before.iter().map(|d| d.audit_state()).collect::<Vec<_>>(),
+            "endedSpecialPeriods": periods_before,
         }))
-        .after(json!({ "operator": closed.audit_state(), "endedDesignations": ended.audit_state() }))
+        .after(json!({
+            "operator": closed.audit_state(),
+            "endedDesignations": ended.audit_state(),
+            "endedSpecialPeriods": periods_after,
+        }))
         .reason(Some(&reason))
         .in_jurisdiction_of(ministries_of(&all));
     for designation in &ended {

@@ -7,7 +7,7 @@ use crate::domain::Principal;
 use crate::domain::authorization::Operation;
 use crate::domain::overlap::{self, OverlapReport};
 use crate::domain::reference::ReferenceSnapshot;
-use crate::storage::designations;
+use crate::storage::{designations, special_operators};
 
 /// Totals, per-link cells and per-domain gaps at `as_of`: one query, then one pass in
 /// memory.
@@ -23,5 +23,7 @@ pub async fn report(
     }
     // While the index is still loading after start-up: one query, then the same pass.
     let active = designations::active_fields(&services.db.conn, as_of).await?;
-    Ok(overlap::compute(snapshot, as_of, active.iter().map(|a| (a.operator, a.regime, a.field.as_str()))))
+    let special = special_operators::active_at(&services.db.conn, as_of).await?;
+    let rows = active.iter().map(|a| (a.operator, a.regime, a.field.as_str()));
+    Ok(overlap::compute(snapshot, as_of, rows, &special))
 }

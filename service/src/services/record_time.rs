@@ -17,6 +17,7 @@ use crate::domain::operator::{DesignatedPeriod, Operator, OperatorQuery};
 use crate::domain::overlap::{OverlapCounter, OverlapReport, field_mask};
 use crate::domain::record_time::{self, Horizon, OperatorState};
 use crate::domain::reference::ReferenceSnapshot;
+use crate::domain::special_operator::{SpecialPeriod, is_special_at};
 use crate::domain::{CorporateNumber, Principal, Regime};
 use crate::read_model::OperatorEntry;
 use crate::read_model::index::Overrides;
@@ -58,11 +59,20 @@ fn undo_all(
     let mut overrides = Overrides::new();
     for (number, changes) in later.by_operator.drain() {
         let Some(entry) = current.get(&number) else { continue };
-        let state = OperatorState { operator: entry.operator.clone(), designations: entry.designations.to_vec() };
+        let state = OperatorState {
+            operator: entry.operator.clone(),
+            designations: entry.designations.to_vec(),
+            special: entry.special.to_vec(),
+        };
         let known = record_time::as_recorded(state, &changes, later.registered.contains(&number))
             .map_err(|e| ServiceError::internal(e.to_string()))?;
-        let known =
-            known.map(|s| Arc::new(OperatorEntry { operator: s.operator, designations: Arc::new(s.designations) }));
+        let known = known.map(|s| {
+            Arc::new(OperatorEntry {
+                operator: s.operator,
+                designations: Arc::new(s.designations),
+                special: Arc::new(s.special),
+            })
+        });
         overrides.insert(number, known);
     }
     Ok(overrides)
@@ -130,7 +140,7 @@ async fn scan_at<S>(
     services: &Services,
     horizon: Horizon,
     fresh: impl Fn() -> S,
-    visit: impl Fn(&mut S, &Operator, &[DesignatedPeriod<'_>]),
+    visit: impl Fn(&mut S, &Operator, &[DesignatedPeriod<'_>], &[SpecialPeriod]),
 ) -> Result<S, ServiceError> {
     let conn = &services.db.conn;
     let mut newest = storage::audit::latest_id(conn).await?;
@@ -138,7 +148,11 @@ async fn scan_at<S>(
     loop {
         let overrides = all_operators_at(services, horizon, newest).await?;
         let mut state = fresh();
-        if !services.read.index().scan(&overrides, |operator, periods| visit(&mut state, operator, periods)).await? {
+        let scanned = services
+            .read
+            .index()
+            .scan(&overrides, |operator, periods, special| visit(&mut state, operator, periods, special));
+        if !scanned.await? {
             return Err(ServiceError::Unavailable(StorageError::Connect(
                 "the registry index is still loading; answers with knownAt need it".into(),
             )));
@@ -204,17 +218,18 @@ pub async fn overlap(
     let horizon = horizon(services, at).await?;
     let snapshot = reference_at(services, horizon).await?;
     let fresh = || OverlapCounter::new(&snapshot, as_of);
-    let count = |counter: &mut OverlapCounter, _: &Operator, periods: &[DesignatedPeriod<'_>]| {
-        let (mut sectors, mut domains) = (0u64, 0u64);
-        for d in periods.iter().filter(|d| is_active(d.effective_from, d.effective_to, as_of)) {
-            let Some(index) = snapshot.field_index(d.regime, d.field) else { continue };
-            match d.regime {
-                Regime::Ci => sectors |= field_mask(index),
-                Regime::Espa => domains |= field_mask(index),
+    let count =
+        |counter: &mut OverlapCounter, _: &Operator, periods: &[DesignatedPeriod<'_>], special: &[SpecialPeriod]| {
+            let (mut sectors, mut domains) = (0u64, 0u64);
+            for d in periods.iter().filter(|d| is_active(d.effective_from, d.effective_to, as_of)) {
+                let Some(index) = snapshot.field_index(d.regime, d.field) else { continue };
+                match d.regime {
+                    Regime::Ci => sectors |= field_mask(index),
+                    Regime::Espa => domains |= field_mask(index),
+                }
             }
-        }
-        counter.add_masks(sectors, domains);
-    };
+            counter.add_masks(sectors, domains, is_special_at(special, as_of));
+        };
     let counter = scan_at(services, horizon, fresh, count).await?;
     Ok((counter.finish(), snapshot))
 }
@@ -231,11 +246,12 @@ pub async fn list(
 ) -> Result<OperatorPage, ServiceError> {
     authorize(principal, Operation::ReadOperators)?;
     let horizon = horizon(services, at).await?;
-    let keep = |matching: &mut Vec<Operator>, operator: &Operator, periods: &[DesignatedPeriod<'_>]| {
-        if query.matches(operator, periods) {
-            matching.push(operator.clone());
-        }
-    };
+    let keep =
+        |matching: &mut Vec<Operator>, operator: &Operator, periods: &[DesignatedPeriod<'_>], _: &[SpecialPeriod]| {
+            if query.matches(operator, periods) {
+                matching.push(operator.clone());
+            }
+        };
     let mut matching = scan_at(services, horizon, Vec::new, keep).await?;
     matching.sort_by(|a, b| a.corporate_number.as_str().cmp(b.corporate_number.as_str()));
     let total_count = matching.len() as u64;

@@ -16,7 +16,7 @@ use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::{CorporateNumber, Principal, Regime};
 pub use crate::read_model::Change;
 use crate::read_model::OperatorEntry;
-use crate::storage::{audit, designations, operators};
+use crate::storage::{audit, designations, operators, special_operators};
 
 /// Most operators one subscription may follow by corporate number.
 pub const MAX_FOLLOWED_OPERATORS: usize = 1000;
@@ -119,7 +119,7 @@ pub struct ChangedDesignation {
 }
 
 /// Those of the designations `ids` that `filter` wants, as they stand now, in the order
-/// of `ids`, each with its operator's status. Three queries whatever the number of ids.
+/// of `ids`, each with its operator's status. Four queries whatever the number of ids.
 pub async fn changed_designations(
     services: &Services,
     principal: &Principal,
@@ -136,6 +136,7 @@ pub async fn changed_designations(
     found.retain(|d| operators.get(&d.operator_id).is_some_and(|o| filter.wants_operator(&o.corporate_number)));
     let wanted_operators: Vec<Uuid> = found.iter().map(|d| d.operator_id).collect::<HashSet<_>>().into_iter().collect();
     let by_operator = designations::grouped_by_operator(conn, &wanted_operators).await?;
+    let special = special_operators::of_operators(conn, &wanted_operators).await?;
     let order: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     found.sort_by_key(|d| order.get(&d.id).copied());
     Ok(found
@@ -143,9 +144,10 @@ pub async fn changed_designations(
         .filter_map(|designation| {
             let operator = operators.get(&designation.operator_id)?.clone();
             let designations = Arc::new(by_operator.get(&operator.id).cloned().unwrap_or_default());
+            let special = Arc::new(special.get(&operator.id).cloned().unwrap_or_default());
             let status = OperatorStatus {
                 asked: operator.corporate_number.to_string(),
-                entry: Some(Arc::new(OperatorEntry { operator, designations })),
+                entry: Some(Arc::new(OperatorEntry { operator, designations, special })),
                 problem: None,
             };
             Some(ChangedDesignation { designation, status })

@@ -9,6 +9,7 @@ pub mod operators;
 pub mod proposals;
 pub mod record_time;
 pub mod reference;
+pub mod special_operators;
 pub mod tokens;
 
 use std::path::{Path, PathBuf};

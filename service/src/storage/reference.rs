@@ -20,8 +20,8 @@ use super::entities::{
 use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::proposal::RecordPositions;
 use crate::domain::reference::{
-    FieldRecord, JurisdictionRecord, LinkOrigin, LinkOverride, LinkRecord, MinistryRecord, ObligationRule, Provenance,
-    ReferenceData, ScopeItemRecord, SourceRecord,
+    Addressee, FieldRecord, JurisdictionRecord, LinkOrigin, LinkOverride, LinkRecord, MinistryRecord, ObligationRule,
+    Provenance, ReferenceData, ScopeItemRecord, SourceRecord,
 };
 use crate::domain::{Regime, Validity};
 
@@ -253,8 +253,14 @@ fn assemble(rows: ReferenceRows) -> Result<ReferenceData, StorageError> {
         data.item_links.push(link.into_stored()?.link);
     }
     for o in obligations {
+        let triggered_by: Regime = o.triggered_by.parse().map_err(|_| corrupt("regime"))?;
+        let binds = match o.binds.as_deref() {
+            Some(binds) => Addressee::parse(binds).ok_or_else(|| corrupt("obligation addressee"))?,
+            None => Addressee::designees_of(triggered_by),
+        };
         data.obligations.push(ObligationRule {
-            triggered_by: o.triggered_by.parse().map_err(|_| corrupt("regime"))?,
+            triggered_by,
+            binds,
             provenance: provenance(o.source_code, o.source_locator, o.confirmed, o.note),
             code: o.code,
             name_ja: o.name_ja,
@@ -489,6 +495,7 @@ impl obligation_rule::Model {
             name_en: o.name_en.clone(),
             legal_basis: o.legal_basis.clone(),
             triggered_by: o.triggered_by.as_str().to_owned(),
+            binds: Some(o.binds.as_str().to_owned()),
             in_force_from: o.in_force_from,
             description: o.description.clone(),
             position: position(index),

@@ -191,6 +191,7 @@ impl OverlapSummary {
         OverlapReport {
             as_of: self.as_of,
             totals: self.totals,
+            special: None,
             cells: self
                 .cells
                 .iter()
@@ -634,8 +635,9 @@ pub fn impact<'a, D: DesignationFacts + 'a>(
                 }
             }
         }
-        overlap_before.add_masks(before_bits[0], before_bits[1]);
-        overlap_after.add_masks(after_bits[0], after_bits[1]);
+        // A proposal changes no operator's record: 特別社会基盤事業者 are not counted here.
+        overlap_before.add_masks(before_bits[0], before_bits[1], false);
+        overlap_after.add_masks(after_bits[0], after_bits[1], false);
         for regime in 0..2 {
             if active_before[regime] {
                 subject_before[regime] += 1;

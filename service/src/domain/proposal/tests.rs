@@ -97,6 +97,7 @@ fn rule(code: &str, triggered_by: Regime, in_force_from: Option<NaiveDate>) -> O
         name_en: code.into(),
         legal_basis: "test".into(),
         triggered_by,
+        binds: crate::domain::reference::Addressee::designees_of(triggered_by),
         in_force_from,
         description: None,
         provenance: provenance("test"),

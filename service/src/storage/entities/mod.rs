@@ -18,3 +18,4 @@ pub mod scope_proposal;
 pub mod sector;
 pub mod sector_scope_item;
 pub mod source;
+pub mod special_operator_period;

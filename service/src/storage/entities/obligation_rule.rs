@@ -11,6 +11,9 @@ pub struct Model {
     pub name_en: String,
     pub legal_basis: String,
     pub triggered_by: String,
+    /// Whom it binds (`Addressee::as_str`); null in rows (and recorded states) from before
+    /// addressees existed, when every rule bound its regime's designees.
+    pub binds: Option<String>,
     pub in_force_from: Option<Date>,
     pub description: Option<String>,
     pub position: i32,
