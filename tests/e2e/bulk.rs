@@ -294,6 +294,48 @@ async fn exports_open_in_excel_and_operators_reimport_unchanged(app: TestApp) ->
     app
 }
 
+/// More operators than one page of the export (2,000): the file is sent as it is read,
+/// page by page (no length known in advance), and every operator is in it exactly once,
+/// in corporate-number order. An export built in memory first (as before) would declare
+/// its length.
+async fn a_large_export_is_streamed_page_by_page(app: TestApp) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large.csv");
+    let generated = app.cli(&["generate", "--operators", "4500", "--seed", "11", "--output", path.to_str().unwrap()]);
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    let imported = app.cli(&["import", path.to_str().unwrap()]);
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    let numbers_in = |csv: &str| -> Vec<String> {
+        let mut numbers: Vec<String> =
+            csv.lines().skip(1).filter_map(|l| l.split(',').next()).map(str::to_owned).collect();
+        numbers.dedup();
+        numbers
+    };
+    let mut expected = numbers_in(&std::fs::read_to_string(&path).unwrap());
+    expected.sort();
+    expected.dedup();
+
+    let reader = app.token("reader", None);
+    let mut response =
+        app.request(reqwest::Method::GET, "/export/operators.csv").bearer_auth(&reader).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("content-length").is_none(), "streamed: {:?}", response.headers());
+    assert_eq!(response.headers()["transfer-encoding"], "chunked");
+    let mut body = Vec::new();
+    let mut chunks = 0;
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        body.extend_from_slice(&chunk);
+        chunks += 1;
+    }
+    assert!(chunks > 1, "sent in parts, not at once");
+    let text = String::from_utf8(body).unwrap();
+    let exported = numbers_in(text.strip_prefix('\u{feff}').unwrap());
+    assert_eq!(exported.len(), 4500, "each operator's rows together, each operator once");
+    assert!(exported.windows(2).all(|pair| pair[0] < pair[1]), "in corporate-number order across pages");
+    assert_eq!(exported, expected);
+    app
+}
+
 e2e!(
     a_valid_file_imports_once_and_then_counts_as_unchanged,
     every_invalid_row_is_reported_and_nothing_is_imported,
@@ -301,4 +343,5 @@ e2e!(
     the_cli_imports_with_progress_lines_and_dry_run,
     a_killed_import_leaves_the_database_unchanged,
     exports_open_in_excel_and_operators_reimport_unchanged,
+    a_large_export_is_streamed_page_by_page,
 );
