@@ -41,28 +41,28 @@ const IMPACT: &str = "query($id: ID!) { scopeProposal(id: $id) { status version 
                  operatorsGained operatorsLost } } } }";
 
 /// The README's example date.
-const DAY: &str = "2027-04-01";
+pub(crate) const DAY: &str = "2027-04-01";
 
 fn codes(list: &Value) -> Vec<String> {
     list.as_array().unwrap().iter().map(|v| v["code"].as_str().unwrap().to_owned()).collect()
 }
 
-fn add_medical_domain() -> Value {
+pub(crate) fn add_medical_domain() -> Value {
     json!({ "addDomain": { "code": "medical", "nameJa": "医療", "nameEn": "Medical care", "ministry": "MHLW",
         "scopeItems": [{ "code": "medical-care", "nameJa": "診療", "nameEn": "Medical treatment" }] } })
 }
 
-fn link_medical() -> Value {
+pub(crate) fn link_medical() -> Value {
     json!({ "setLink": { "sector": "medical", "domain": "medical", "relation": "EQUAL",
         "rationale": "ESPA would designate the same medical care providers." } })
 }
 
-fn medical_jurisdiction() -> Value {
+pub(crate) fn medical_jurisdiction() -> Value {
     json!({ "setJurisdiction": { "ministry": "MHLW", "domain": "medical" } })
 }
 
 /// Creates a proposal from `DAY` as `token` and adds `changes`; its id and version.
-async fn drafted(app: &impl Api, token: &str, title: &str, changes: &[Value]) -> (String, u64) {
+pub(crate) async fn drafted(app: &impl Api, token: &str, title: &str, changes: &[Value]) -> (String, u64) {
     let created = app.data(CREATE, json!({ "i": { "title": title, "effectiveFrom": DAY } }), Some(token)).await;
     let id = created["createScopeProposal"]["id"].as_str().unwrap().to_owned();
     let mut version = 1;
