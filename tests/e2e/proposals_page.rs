@@ -11,8 +11,7 @@ use crate::proposals::{DAY, add_medical_domain, drafted, link_medical, medical_j
 use crate::support::{TestApp, seed_dir};
 
 const LIST: &str = "{ scopeProposals { id title status effectiveFrom version createdBy } }";
-const GAPS: &str =
-    "sectorsWithoutDomain { code } domainsWithoutSector { code } sectorScopeItemsWithoutLink { code } domainScopeItemsWithoutLink { code }";
+const GAPS: &str = "sectorsWithoutDomain { code } domainsWithoutSector { code } sectorScopeItemsWithoutLink { code } domainScopeItemsWithoutLink { code }";
 const GAP_FIGURES: [&str; 4] =
     ["sectorsWithoutDomain", "domainsWithoutSector", "sectorScopeItemsWithoutLink", "domainScopeItemsWithoutLink"];
 const TOTALS: [&str; 3] = ["both", "espaOnly", "ciOnly"];
@@ -40,7 +39,9 @@ const COMPARE: &str = "query($a: ID!, $b: ID!) { compareScopeProposals(a: $a, b:
 /// A data attribute of the first element matching `css`.
 async fn data_of(browser: &Browser, css: &str, key: &str) -> Value {
     browser.wait_for(css).await;
-    browser.script("return document.querySelector(arguments[0]).dataset[arguments[1]]", vec![json!(css), json!(key)]).await
+    browser
+        .script("return document.querySelector(arguments[0]).dataset[arguments[1]]", vec![json!(css), json!(key)])
+        .await
 }
 
 /// The proposal's figures on the page match its impact as the API answers it.
@@ -69,22 +70,27 @@ async fn impact_matches(browser: &Browser, impact: &Value) {
     assert_eq!(data_of(browser, "#proposal-ending", "count").await, impact["endingDesignationCount"].to_string());
     assert_eq!(data_of(browser, "#proposal-ending", "operators").await, impact["endingOperatorCount"].to_string());
     for rule in impact["obligationChanges"].as_array().expect("obligations") {
-        let css = format!("#proposal-obligations [data-obligation='{}'] td.num", rule["obligation"]["code"].as_str().expect("code"));
-        let shown = browser.script(
-            "return [...document.querySelectorAll(arguments[0])].map((e) => Number(e.innerText))",
-            vec![json!(css)],
-        );
-        let expected = json!([rule["subjectBefore"], rule["wouldStart"], rule["wouldStop"], rule["candidatesWouldStart"]]);
-        assert_eq!(shown.await, expected, "{css}");
+        let row =
+            format!("#proposal-obligations [data-obligation='{}']", rule["obligation"]["code"].as_str().expect("code"));
+        let expected = [&rule["subjectBefore"], &rule["wouldStart"], &rule["wouldStop"], &rule["candidatesWouldStart"]];
+        assert_eq!(counts_in(browser, &row).await, json!(expected), "{row}");
     }
     for ministry in impact["byMinistry"].as_array().expect("ministries") {
-        let css = format!("#proposal-ministries [data-ministry='{}'] td.num", ministry["ministry"]["code"].as_str().expect("code"));
-        let shown = browser.script(
-            "return [...document.querySelectorAll(arguments[0])].map((e) => Number(e.innerText))",
-            vec![json!(css)],
+        let row =
+            format!("#proposal-ministries [data-ministry='{}']", ministry["ministry"]["code"].as_str().expect("code"));
+        assert_eq!(
+            counts_in(browser, &row).await,
+            json!([ministry["operatorsGained"], ministry["operatorsLost"]]),
+            "{row}"
         );
-        assert_eq!(shown.await, json!([ministry["operatorsGained"], ministry["operatorsLost"]]), "{css}");
     }
+}
+
+/// The numbers in the count cells of the row matching `row`.
+async fn counts_in(browser: &Browser, row: &str) -> Value {
+    browser.wait_for(row).await;
+    let script = "return [...document.querySelectorAll(`${arguments[0]} td.num`)].map((e) => Number(e.innerText))";
+    browser.script(script, vec![json!(row)]).await
 }
 
 /// Chooses the proposal `id` in the list and waits for its crosswalk.
@@ -96,9 +102,19 @@ async fn open_proposal(browser: &Browser, id: &str) {
 /// A live link at `DAY` and a relation it does not have, for a proposal that changes it.
 async fn a_link_to_change(app: &TestApp) -> (String, String, &'static str) {
     let links = app.data(LINKS, json!({ "d": DAY }), None).await;
-    let link = links["crosswalk"].as_array().expect("links").iter().find(|l| l["sector"]["code"] == "electricity").expect("a link").clone();
+    let link = links["crosswalk"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .find(|l| l["sector"]["code"] == "electricity")
+        .expect("a link")
+        .clone();
     let other = if link["relation"] == "INTERSECTS_WITH" { "EQUAL" } else { "INTERSECTS_WITH" };
-    (link["sector"]["code"].as_str().expect("code").to_owned(), link["domain"]["code"].as_str().expect("code").to_owned(), other)
+    (
+        link["sector"]["code"].as_str().expect("code").to_owned(),
+        link["domain"]["code"].as_str().expect("code").to_owned(),
+        other,
+    )
 }
 
 async fn the_proposals_view(app: TestApp) -> TestApp {
@@ -109,10 +125,12 @@ async fn the_proposals_view(app: TestApp) -> TestApp {
     let reader = app.token("reader", None);
     // The README's example, and a second proposal that ends postal and changes a link.
     let (medical, _) =
-        drafted(&app, &policy, "医療を基幹インフラに", &[add_medical_domain(), link_medical(), medical_jurisdiction()]).await;
+        drafted(&app, &policy, "医療を基幹インフラに", &[add_medical_domain(), link_medical(), medical_jurisdiction()])
+            .await;
     let (sector, domain, relation) = a_link_to_change(&app).await;
     let change_link = json!({ "setLink": { "sector": sector, "domain": domain, "relation": relation, "rationale": "A narrower reading." } });
-    let (postal, _) = drafted(&app, &policy, "郵便を外す", &[json!({ "retireDomain": { "code": "postal" } }), change_link]).await;
+    let (postal, _) =
+        drafted(&app, &policy, "郵便を外す", &[json!({ "retireDomain": { "code": "postal" } }), change_link]).await;
 
     let browser = Browser::start(&paths, 1280, 1400).await;
     browser.client.goto(&format!("{}/?lang=ja", app.address)).await.expect("load the page");
@@ -126,7 +144,9 @@ async fn the_proposals_view(app: TestApp) -> TestApp {
     assert_eq!(list.len(), 2);
     assert_eq!(browser.count("#proposals-table tbody tr").await, 2);
     for proposal in list {
-        let row = browser.text(&format!("#proposals-table tr[data-proposal='{}']", proposal["id"].as_str().expect("id"))).await;
+        let row = browser
+            .text(&format!("#proposals-table tr[data-proposal='{}']", proposal["id"].as_str().expect("id")))
+            .await;
         for value in [&proposal["title"], &proposal["effectiveFrom"], &proposal["createdBy"]] {
             assert!(row.contains(value.as_str().expect("text")), "{row} lacks {value}");
         }
@@ -145,12 +165,19 @@ async fn the_proposals_view(app: TestApp) -> TestApp {
     assert_eq!(browser.count("#proposal-crosswalk [data-sector='chemicals'][data-counterpart='none']").await, 1);
     assert_eq!(browser.count("#crosswalk [data-sector='medical'][data-counterpart='none']").await, 1, "live unchanged");
     browser.wait_for("#proposal-closed [data-code='medical']").await;
-    let impact = app.data(&impact_query(), json!({ "id": medical }), Some(&reader)).await["scopeProposal"]["impact"].clone();
+    let impact =
+        app.data(&impact_query(), json!({ "id": medical }), Some(&reader)).await["scopeProposal"]["impact"].clone();
     assert_eq!(impact["newlyCovered"]["sectors"], json!([{ "code": "medical" }]));
     impact_matches(&browser, &impact).await;
 
     // A link's candidates open the operator list: the CI medical operators without ESPA.
-    let espa = impact["candidates"].as_array().expect("candidates").iter().find(|g| g["side"] == "ESPA").expect("ESPA side").clone();
+    let espa = impact["candidates"]
+        .as_array()
+        .expect("candidates")
+        .iter()
+        .find(|g| g["side"] == "ESPA")
+        .expect("ESPA side")
+        .clone();
     assert_eq!(espa["operatorCount"], 2, "the README's example");
     browser.click("#proposal-candidates [data-candidates='medical/medical/ESPA']").await;
     browser.wait_for_text("#operators-heading", "医療 ↔ 医療：基幹インフラでの指定の候補となる事業者").await;
@@ -162,22 +189,33 @@ async fn the_proposals_view(app: TestApp) -> TestApp {
     assert_eq!(data_of(&browser, "#proposal-crosswalk td[data-domain='postal']", "mark").await, "retired");
     let changed = format!("#proposal-crosswalk tr[data-mark='changed']:has([data-domain='{domain}'])");
     assert!(browser.text(&format!("{changed} .relation-cell")).await.contains("→"), "before → after");
-    let impact = app.data(&impact_query(), json!({ "id": postal }), Some(&reader)).await["scopeProposal"]["impact"].clone();
+    let impact =
+        app.data(&impact_query(), json!({ "id": postal }), Some(&reader)).await["scopeProposal"]["impact"].clone();
     assert!(impact["endingDesignationCount"].as_i64().expect("count") > 0, "postal's designations end");
     impact_matches(&browser, &impact).await;
 
     // Side by side, as compareScopeProposals answers; the address keeps both.
     browser.click(&format!("#proposals-table tr[data-proposal='{medical}'] .compare-link")).await;
     browser.wait_for(&format!("#proposal-compare [data-a='{postal}'][data-b='{medical}']")).await;
-    let compared = app.data(COMPARE, json!({ "a": postal, "b": medical }), Some(&reader)).await["compareScopeProposals"].clone();
+    let compared =
+        app.data(COMPARE, json!({ "a": postal, "b": medical }), Some(&reader)).await["compareScopeProposals"].clone();
     assert_eq!(compared["same"], false);
     let check_compare = async |browser: &Browser| {
         for key in TOTALS {
             let row = format!("#compare-figures [data-figure='{key}']");
-            assert_eq!(browser.text(&format!("{row} td.a")).await, compared["impactA"]["overlapAfter"]["totals"][key].to_string());
-            assert_eq!(browser.text(&format!("{row} td.b")).await, compared["impactB"]["overlapAfter"]["totals"][key].to_string());
+            assert_eq!(
+                browser.text(&format!("{row} td.a")).await,
+                compared["impactA"]["overlapAfter"]["totals"][key].to_string()
+            );
+            assert_eq!(
+                browser.text(&format!("{row} td.b")).await,
+                compared["impactB"]["overlapAfter"]["totals"][key].to_string()
+            );
         }
-        assert_eq!(browser.text("#compare-figures [data-figure='ending'] td.a").await, compared["impactA"]["endingDesignationCount"].to_string());
+        assert_eq!(
+            browser.text("#compare-figures [data-figure='ending'] td.a").await,
+            compared["impactA"]["endingDesignationCount"].to_string()
+        );
         let differences = compared["differences"].as_array().expect("differences");
         assert_eq!(browser.count("#compare-differences tbody tr").await, differences.len());
         for difference in differences {
@@ -199,6 +237,9 @@ async fn the_proposals_view(app: TestApp) -> TestApp {
     // The picture in the README: the medical proposal with its crosswalk and impact.
     open_proposal(&browser, &medical).await;
     browser.click("#proposal-crosswalk tr[data-mark='added'] [data-sector='medical'] summary").await;
+    let height = browser.script("return document.getElementById('proposals-section').scrollHeight", vec![]).await;
+    let height = u32::try_from(height.as_u64().expect("a height")).unwrap_or(4000).min(8000);
+    browser.client.set_window_size(1280, height + 200).await.expect("resize");
     browser.screenshot_element("#proposals-section", &artifacts_dir().join("scope-map-proposals.png")).await;
     browser.close().await;
     app

@@ -80,6 +80,19 @@ export function renderProposals() {
   replace($('proposal-compare'), comparison ? comparisonView(comparison) : null);
 }
 
+/** A table of counts: a caption (or none), the column labels and the rows (elements). */
+const countsTable = (id, caption, labels, rows) => h(
+  'table',
+  { class: 'counts', id },
+  caption ? h('caption', {}, caption) : null,
+  headRow(labels),
+  h('tbody', {}, rows),
+);
+
+const numCell = (value, extra) => h('td', { class: extra ? `num ${extra}` : 'num' }, value === null ? '—' : String(value));
+const regimeName = (regime) => (regime === 'CI' ? t('ciShort') : t('espaShort'));
+const totalName = (key) => t(`total${key[0].toUpperCase()}${key.slice(1)}`);
+
 const statusBadge = (status) => h('span', { class: `badge proposal-${status}` }, t('proposalStatus')[status]);
 
 function proposalList(list) {
@@ -140,19 +153,13 @@ const TOTAL_FIGURES = ['both', 'espaOnly', 'ciOnly'];
 
 /** A table of figures before → after, one row per key with its data attribute. */
 function beforeAfter(id, caption, rows) {
-  return h(
-    'table',
-    { class: 'counts', id },
-    h('caption', {}, caption),
-    headRow(['', t('before'), t('after')]),
-    h('tbody', {}, rows.map(({ key, label, before, after }) => h(
-      'tr',
-      { class: before === after ? null : 'differs', dataset: { figure: key, before: String(before), after: String(after) } },
-      h('td', {}, label),
-      h('td', { class: 'num before' }, String(before)),
-      h('td', { class: 'num after' }, `→ ${after}`),
-    ))),
-  );
+  return countsTable(id, caption, ['', t('before'), t('after')], rows.map(({ key, label, before, after }) => h(
+    'tr',
+    { class: before === after ? null : 'differs', dataset: { figure: key, before: String(before), after: String(after) } },
+    h('td', {}, label),
+    numCell(before, 'before'),
+    numCell(`→ ${after}`, 'after'),
+  )));
 }
 
 function gapsTable(impact) {
@@ -163,17 +170,17 @@ function gapsTable(impact) {
 
 function overlapTable(impact) {
   return beforeAfter('proposal-overlap', t('proposalOverlap'), TOTAL_FIGURES.map((key) => ({
-    key, label: t(`total${key[0].toUpperCase()}${key.slice(1)}`), before: impact.overlapBefore.totals[key], after: impact.overlapAfter.totals[key],
+    key, label: totalName(key), before: impact.overlapBefore.totals[key], after: impact.overlapAfter.totals[key],
   })));
 }
 
 /** Sectors, domains and scope items a proposal covers (gaps closed) or uncovers. */
 function coverageList(id, caption, coverage) {
   const entries = [
-    ...coverage.sectors.map((f) => [f, t('ciShort')]),
-    ...coverage.domains.map((f) => [f, t('espaShort')]),
-    ...coverage.sectorScopeItems.map((f) => [f, t('ciShort')]),
-    ...coverage.domainScopeItems.map((f) => [f, t('espaShort')]),
+    ...coverage.sectors.map((f) => [f, regimeName('CI')]),
+    ...coverage.domains.map((f) => [f, regimeName('ESPA')]),
+    ...coverage.sectorScopeItems.map((f) => [f, regimeName('CI')]),
+    ...coverage.domainScopeItems.map((f) => [f, regimeName('ESPA')]),
   ];
   return h(
     'div',
@@ -193,58 +200,43 @@ function candidatesTable(proposal) {
     sector: g.sector.code,
     domain: g.domain.code,
     side: g.side,
-    title: () => t('listCandidates', nameOf(g.sector), nameOf(g.domain), g.side === 'CI' ? t('ciShort') : t('espaShort')),
+    title: () => t('listCandidates', nameOf(g.sector), nameOf(g.domain), regimeName(g.side)),
   });
-  return h(
-    'table',
-    { class: 'counts', id: 'proposal-candidates' },
-    h('caption', {}, t('candidatesHeading')),
-    headRow([t('ci'), t('espa'), t('relation'), t('candidatesSide'), t('operatorsCount')]),
-    h('tbody', {}, groups.map((g) => h(
-      'tr',
-      {},
-      h('td', {}, nameOf(g.sector)),
-      h('td', {}, nameOf(g.domain)),
-      h('td', {}, t('linkChange', g.change, g.relationBefore, g.relation)),
-      h('td', {}, g.side === 'CI' ? t('ciShort') : t('espaShort')),
-      h('td', { class: 'num' }, countButton(g.operatorCount, () => open(g), { dataset: { candidates: `${g.sector.code}/${g.domain.code}/${g.side}` } })),
-    ))),
-    groups.length === 0 ? h('tfoot', {}, h('tr', {}, h('td', { colspan: '5' }, t('none')))) : null,
-  );
+  if (groups.length === 0) return h('p', { id: 'proposal-candidates' }, `${t('candidatesHeading')}：${t('none')}`);
+  const labels = [t('ci'), t('espa'), t('relation'), t('candidatesSide'), t('operatorsCount')];
+  return countsTable('proposal-candidates', t('candidatesHeading'), labels, groups.map((g) => h(
+    'tr',
+    {},
+    h('td', {}, nameOf(g.sector)),
+    h('td', {}, nameOf(g.domain)),
+    h('td', {}, t('linkChange', g.change, g.relationBefore, g.relation)),
+    h('td', {}, regimeName(g.side)),
+    h('td', { class: 'num' }, countButton(g.operatorCount, () => open(g), { dataset: { candidates: `${g.sector.code}/${g.domain.code}/${g.side}` } })),
+  )));
 }
 
 function obligationsTable(impact) {
-  return h(
-    'table',
-    { class: 'counts', id: 'proposal-obligations' },
-    h('caption', {}, t('proposalObligations')),
-    headRow([t('duty'), t('subjectBefore'), t('wouldStart'), t('wouldStop'), t('candidatesWouldStart')]),
-    h('tbody', {}, impact.obligationChanges.map((o) => h(
-      'tr',
-      { dataset: { obligation: o.obligation.code } },
-      h('td', {}, h('strong', {}, nameOf(o.obligation)), h('span', { class: 'footnote' }, ` ${o.obligation.legalBasis}`)),
-      ...[o.subjectBefore, o.wouldStart, o.wouldStop, o.candidatesWouldStart].map((n) => h('td', { class: 'num' }, String(n))),
-    ))),
-  );
+  const labels = [t('duty'), t('subjectBefore'), t('wouldStart'), t('wouldStop'), t('candidatesWouldStart')];
+  return countsTable('proposal-obligations', t('proposalObligations'), labels, impact.obligationChanges.map((o) => h(
+    'tr',
+    { dataset: { obligation: o.obligation.code } },
+    h('td', {}, h('strong', {}, nameOf(o.obligation)), h('span', { class: 'footnote' }, ` ${o.obligation.legalBasis}`)),
+    [o.subjectBefore, o.wouldStart, o.wouldStop, o.candidatesWouldStart].map((n) => numCell(n)),
+  )));
 }
 
 function ministriesTable(impact) {
   const fields = (sectors, domains) => [...sectors, ...domains].map(nameOf).join('、') || '—';
-  return h(
-    'table',
-    { class: 'counts', id: 'proposal-ministries' },
-    h('caption', {}, t('proposalMinistries')),
-    headRow([t('ministry'), t('gains'), t('loses'), t('operatorsGained'), t('operatorsLost')]),
-    h('tbody', {}, impact.byMinistry.map((m) => h(
-      'tr',
-      { dataset: { ministry: m.ministry.code } },
-      h('td', {}, nameOf(m.ministry)),
-      h('td', { class: 'gains' }, fields(m.gainsSectors, m.gainsDomains)),
-      h('td', { class: 'loses' }, fields(m.losesSectors, m.losesDomains)),
-      h('td', { class: 'num' }, String(m.operatorsGained)),
-      h('td', { class: 'num' }, String(m.operatorsLost)),
-    ))),
-  );
+  const labels = [t('ministry'), t('gains'), t('loses'), t('operatorsGained'), t('operatorsLost')];
+  return countsTable('proposal-ministries', t('proposalMinistries'), labels, impact.byMinistry.map((m) => h(
+    'tr',
+    { dataset: { ministry: m.ministry.code } },
+    h('td', {}, nameOf(m.ministry)),
+    h('td', { class: 'gains' }, fields(m.gainsSectors, m.gainsDomains)),
+    h('td', { class: 'loses' }, fields(m.losesSectors, m.losesDomains)),
+    numCell(m.operatorsGained),
+    numCell(m.operatorsLost),
+  )));
 }
 
 /** The figures two impacts are compared by, each a key, a label and a value. */
@@ -252,7 +244,7 @@ function figures(impact) {
   return [
     { key: 'asOf', label: t('effectiveFrom'), value: impact.asOf },
     ...GAP_FIGURES.map((key) => ({ key, label: t('gapFigure')[key], value: impact.gapsAfter[key].length })),
-    ...TOTAL_FIGURES.map((key) => ({ key, label: `${t('proposalOverlap')}：${t(`total${key[0].toUpperCase()}${key.slice(1)}`)}`, value: impact.overlapAfter.totals[key] })),
+    ...TOTAL_FIGURES.map((key) => ({ key, label: `${t('proposalOverlap')}：${totalName(key)}`, value: impact.overlapAfter.totals[key] })),
     { key: 'candidates', label: t('candidatesHeading'), value: impact.candidates.reduce((n, g) => n + g.operatorCount, 0) },
     { key: 'ending', label: t('endingHeading'), value: impact.endingDesignationCount },
   ];
@@ -265,27 +257,22 @@ function comparisonView(comparison) {
     'div',
     { dataset: { a: comparison.a.id, b: comparison.b.id, same: String(comparison.same) } },
     h('h3', {}, t('compareHeading', comparison.a.title, comparison.b.title)),
-    h('table', { class: 'counts', id: 'compare-figures' },
-      headRow(['', comparison.a.title, comparison.b.title]),
-      h('tbody', {}, a.map((figure, i) => h(
-        'tr',
-        { class: figure.value === b[i].value ? null : 'differs', dataset: { figure: figure.key } },
-        h('td', {}, figure.label),
-        h('td', { class: 'num a' }, String(figure.value)),
-        h('td', { class: 'num b' }, String(b[i].value)),
-      )))),
+    countsTable('compare-figures', null, ['', comparison.a.title, comparison.b.title], a.map((figure, i) => h(
+      'tr',
+      { class: figure.value === b[i].value ? null : 'differs', dataset: { figure: figure.key } },
+      h('td', {}, figure.label),
+      numCell(figure.value, 'a'),
+      numCell(b[i].value, 'b'),
+    ))),
     comparison.same
       ? h('p', { class: 'summary', id: 'compare-same' }, t('compareSame'))
-      : h('table', { class: 'counts', id: 'compare-differences' },
-        h('caption', {}, t('compareDifferences', comparison.differences.length)),
-        headRow([t('kind'), t('what'), comparison.a.title, comparison.b.title]),
-        h('tbody', {}, comparison.differences.map((d) => h(
-          'tr',
-          { dataset: { difference: `${d.kind}:${d.subject}` } },
-          h('td', {}, t('differenceKind')[d.kind] || d.kind),
-          h('td', { class: 'mono' }, d.subject),
-          h('td', { class: 'num a' }, d.a === null ? '—' : d.a),
-          h('td', { class: 'num b' }, d.b === null ? '—' : d.b),
-        )))),
+      : countsTable('compare-differences', t('compareDifferences', comparison.differences.length), [t('kind'), t('what'), comparison.a.title, comparison.b.title], comparison.differences.map((d) => h(
+        'tr',
+        { dataset: { difference: `${d.kind}:${d.subject}` } },
+        h('td', {}, t('differenceKind')[d.kind] || d.kind),
+        h('td', { class: 'mono' }, d.subject),
+        numCell(d.a, 'a'),
+        numCell(d.b, 'b'),
+      ))),
   );
 }
