@@ -10,7 +10,7 @@ import { $, showStatus } from './js/dom.js';
 import { downloadExport } from './js/downloads.js';
 import { filterFromAddress, renderFilters } from './js/filters.js';
 import { act, forgetToken, loadList, loadOperator, loadOverlap, renderOperatorData, reportFailure, useToken } from './js/operators.js';
-import { loadProposals, proposalsFromAddress, renderProposals } from './js/proposals.js';
+import { proposalsFromAddress, refreshProposals, renderProposals } from './js/proposals.js';
 import { LANG_KEY, isIsoDate, isoInJapan, rememberView, state, t, todayInJapan, yearsBefore } from './js/state.js';
 
 /** Every view, drawn again from what is loaded (after a change of language or filter). */
@@ -122,13 +122,13 @@ function start() {
     // The changes view adds the designations' counts once there is a token, and the
     // proposals need one.
     if (state.token && state.changes) act(loadChanges);
-    if (state.token) act(loadProposals);
+    if (state.token) refreshProposals();
   });
   $('token-clear').addEventListener('click', () => {
     forgetToken();
     if (state.changes) state.changes.designations = null;
     renderChanges();
-    act(loadProposals);
+    refreshProposals();
   });
   $('changes-form').addEventListener('submit', (event) => {
     event.preventDefault();
@@ -150,7 +150,7 @@ function start() {
   $('changes-from').value = from && isIsoDate(from) ? from : yearsBefore(asOf, 1);
   $('changes-to').value = to && isIsoDate(to) ? to : asOf;
   act(loadChanges);
-  act(loadProposals);
+  refreshProposals();
 }
 
 start();

@@ -18,8 +18,20 @@ export function proposalsFromAddress(params) {
 
 // ---- loading ----
 
+/**
+ * Runs a load of this view, reporting a failure. An answer to an older request of this
+ * view is dropped; the page's date, which these answers do not depend on, does not count.
+ */
+function run(load) {
+  const request = ++state.proposals.requests;
+  return act(() => load(() => request === state.proposals.requests));
+}
+
+/** (Re)loads the view: after the page opens and whenever the token changes. */
+export const refreshProposals = () => run(loadProposals);
+
 /** Loads the list, then the chosen proposal and the comparison the address names. */
-export async function loadProposals(current) {
+async function loadProposals(current) {
   const shown = state.proposals;
   if (!state.token) {
     Object.assign(shown, { list: null, shown: null, comparison: null });
@@ -62,7 +74,7 @@ function choose(chosen, compareWith) {
   Object.assign(state.proposals, { chosen, compareWith, comparison: null, shown: kept ? shown : null });
   keepInAddress({ proposal: chosen, compare: compareWith });
   renderProposals();
-  act(async (current) => {
+  run(async (current) => {
     if (!kept) await loadProposal(current);
     if (compareWith) await loadComparison(current);
     $(compareWith ? 'proposal-compare' : 'proposal').scrollIntoView({ block: 'start' });
@@ -73,7 +85,8 @@ function choose(chosen, compareWith) {
 
 /** Re-draws the whole view from what is loaded. */
 export function renderProposals() {
-  const { list, shown, comparison } = state.proposals;
+  // Without a token (none yet, forgotten or refused) nothing loaded earlier is shown.
+  const { list, shown, comparison } = state.token ? state.proposals : {};
   $('proposals-notice').hidden = Boolean(state.token);
   replace($('proposals-list'), list ? proposalList(list) : null);
   replace($('proposal'), shown ? proposalView(shown) : null);

@@ -34,7 +34,7 @@ export const state = {
   filter: { ministry: '', regime: '' },
   changes: null, // { from, to, data, designations }
   // The proposals view (see proposals.js); the chosen ids are kept in the address.
-  proposals: { list: null, problem: null, chosen: '', compareWith: '', shown: null, comparison: null },
+  proposals: { list: null, chosen: '', compareWith: '', shown: null, comparison: null, requests: 0 },
   // When the data on screen was loaded (for the printout).
   loadedAt: null,
   // Bumped on every date change: answers to older requests are dropped.
