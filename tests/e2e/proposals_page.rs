@@ -93,6 +93,19 @@ async fn counts_in(browser: &Browser, row: &str) -> Value {
     browser.script(script, vec![json!(row)]).await
 }
 
+/// A warehousing sub-business added to trucking and linked to CI warehousing, a CI gas
+/// service retired, the petroleum link removed.
+fn scope_item_changes() -> [Value; 4] {
+    [
+        json!({ "addScopeItem": { "parent": "trucking", "code": "warehousing", "nameJa": "倉庫業（試案）",
+            "nameEn": "Warehousing (draft)", "regime": "ESPA" } }),
+        json!({ "setScopeItemLink": { "sectorItem": "logistics/warehousing", "domainItem": "trucking/warehousing",
+            "relation": "EQUAL", "rationale": "The same warehouses." } }),
+        json!({ "retireScopeItem": { "code": "gas/gas-manufacturing", "regime": "CI" } }),
+        json!({ "removeLink": { "sector": "petroleum", "domain": "petroleum" } }),
+    ]
+}
+
 /// Chooses the proposal `id` in the list and waits for its crosswalk.
 async fn open_proposal(browser: &Browser, id: &str) {
     browser.click(&format!("#proposals-table tr[data-proposal='{id}'] .proposal-link")).await;
@@ -131,6 +144,7 @@ async fn the_proposals_view(app: TestApp) -> TestApp {
     let change_link = json!({ "setLink": { "sector": sector, "domain": domain, "relation": relation, "rationale": "A narrower reading." } });
     let (postal, _) =
         drafted(&app, &policy, "郵便を外す", &[json!({ "retireDomain": { "code": "postal" } }), change_link]).await;
+    let (items, _) = drafted(&app, &policy, "倉庫業を対応づけ、石油の対応をなくす", &scope_item_changes()).await;
 
     let browser = Browser::start(&paths, 1280, 1400).await;
     browser.client.goto(&format!("{}/?lang=ja", app.address)).await.expect("load the page");
@@ -141,8 +155,8 @@ async fn the_proposals_view(app: TestApp) -> TestApp {
     browser.wait_for("#proposals-table").await;
     let list = app.data(LIST, json!({}), Some(&reader)).await["scopeProposals"].clone();
     let list = list.as_array().expect("proposals");
-    assert_eq!(list.len(), 2);
-    assert_eq!(browser.count("#proposals-table tbody tr").await, 2);
+    assert_eq!(list.len(), 3);
+    assert_eq!(browser.count("#proposals-table tbody tr").await, 3);
     for proposal in list {
         let row = browser
             .text(&format!("#proposals-table tr[data-proposal='{}']", proposal["id"].as_str().expect("id")))
@@ -234,6 +248,29 @@ async fn the_proposals_view(app: TestApp) -> TestApp {
     browser.wait_for(&format!("#proposal-compare [data-a='{postal}'][data-b='{medical}']")).await;
     check_compare(&browser).await;
 
+    // Scope items and their links: added, linked, retired; a link removed with its
+    // scope-item links, leaving both petroleum fields without a counterpart.
+    open_proposal(&browser, &items).await;
+    let drawn = "#proposal-crosswalk";
+    assert_eq!(data_of(&browser, &format!("{drawn} [data-item='trucking/warehousing']"), "mark").await, "added");
+    assert_eq!(data_of(&browser, &format!("{drawn} td[data-domain='trucking']"), "mark").await, "changed");
+    let warehousing = format!("{drawn} td[data-sector='logistics'] [data-item='logistics/warehousing']");
+    assert_eq!(data_of(&browser, &format!("{warehousing} .item-link"), "mark").await, "added");
+    assert_eq!(browser.count(&format!("{warehousing}.uncovered")).await, 0, "covered now");
+    let manufacturing = "[data-item='gas/gas-manufacturing']";
+    assert_eq!(data_of(&browser, &format!("{drawn} td[data-sector='gas'] {manufacturing}"), "mark").await, "retired");
+    assert_eq!(
+        data_of(&browser, &format!("{drawn} td[data-domain='gas'] {manufacturing} .item-link"), "mark").await,
+        "retired"
+    );
+    assert_eq!(data_of(&browser, &format!("{drawn} tr:has([data-sector='petroleum'])"), "mark").await, "retired");
+    assert_eq!(browser.count(&format!("{drawn} td[data-sector='petroleum'] .item-link[data-mark='retired']")).await, 2);
+    assert_eq!(browser.count(&format!("{drawn} td[data-sector='petroleum'][data-counterpart='none']")).await, 1);
+    assert_eq!(browser.count(&format!("{drawn} tr.no-counterpart td[data-domain='petroleum']")).await, 1);
+    let impact =
+        app.data(&impact_query(), json!({ "id": items }), Some(&reader)).await["scopeProposal"]["impact"].clone();
+    impact_matches(&browser, &impact).await;
+
     // The picture in the README: the medical proposal with its crosswalk and impact.
     open_proposal(&browser, &medical).await;
     browser.click("#proposal-crosswalk tr[data-mark='added'] [data-sector='medical'] summary").await;
@@ -241,6 +278,11 @@ async fn the_proposals_view(app: TestApp) -> TestApp {
     let height = u32::try_from(height.as_u64().expect("a height")).unwrap_or(4000).min(8000);
     browser.client.set_window_size(1280, height + 200).await.expect("resize");
     browser.screenshot_element("#proposals-section", &artifacts_dir().join("scope-map-proposals.png")).await;
+
+    // In English, the view and its marks too.
+    browser.click("#lang-en").await;
+    browser.wait_for_text("#proposals-heading", "Scope revision proposals").await;
+    browser.wait_for_text("#proposal-crosswalk td[data-domain='medical'] .mark-badge", "Added").await;
     browser.close().await;
     app
 }
