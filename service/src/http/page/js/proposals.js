@@ -32,18 +32,18 @@ export const refreshProposals = () => run(loadProposals);
 
 /** Loads the list, then the chosen proposal and the comparison the address names. */
 async function loadProposals(current) {
-  const shown = state.proposals;
+  const view = state.proposals;
   if (!state.token) {
-    Object.assign(shown, { list: null, shown: null, comparison: null });
+    Object.assign(view, { list: null, shown: null, comparison: null });
     renderProposals();
     return;
   }
   const list = (await graphql(PROPOSALS_QUERY, {}, true)).scopeProposals;
   if (!current()) return;
-  shown.list = list;
+  view.list = list;
   renderProposals();
-  if (shown.chosen) await loadProposal(current);
-  if (shown.chosen && shown.compareWith) await loadComparison(current);
+  if (view.chosen) await loadProposal(current);
+  if (view.chosen && view.compareWith) await loadComparison(current);
 }
 
 async function loadProposal(current) {
@@ -52,7 +52,7 @@ async function loadProposal(current) {
   // The live scope at the proposal's date, now (not as recorded earlier): what its impact
   // is computed against.
   const live = proposal ? await graphql(SCOPE_QUERY, { asOf: proposal.effectiveFrom, knownAt: null }, false) : null;
-  if (!current() || state.proposals.chosen !== chosen) return;
+  if (!current()) return;
   state.proposals.shown = proposal
     ? { proposal, scope: proposedScope(live, proposal.changes, proposal.impact.gapsAfter) }
     : { proposal: null, id: chosen };
