@@ -26,7 +26,6 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("js/filters.js", JAVASCRIPT, include_str!("page/js/filters.js")),
     ("js/operators.js", JAVASCRIPT, include_str!("page/js/operators.js")),
     ("js/proposals.js", JAVASCRIPT, include_str!("page/js/proposals.js")),
-    ("js/proposed.js", JAVASCRIPT, include_str!("page/js/proposed.js")),
     ("js/state.js", JAVASCRIPT, include_str!("page/js/state.js")),
     ("js/text.js", JAVASCRIPT, include_str!("page/js/text.js")),
 ];

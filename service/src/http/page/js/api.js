@@ -52,8 +52,16 @@ const COVERAGE = `sectors { ${NAMED} } domains { ${NAMED} } sectorScopeItems { $
 // The figures both one proposal's view and the side-by-side comparison show.
 const IMPACT_FIGURES = `asOf gapsAfter { ${GAPS} } overlapBefore { ${TOTALS} } overlapAfter { ${TOTALS} }
   endingDesignationCount endingOperatorCount candidates { sector { ${NAMED} } domain { ${NAMED} } side operatorCount }`;
+// A proposal's scope at its date as the server marks it (`change`: ADDED, RETIRED or
+// CHANGED; null: as live), drawn as its crosswalk.
+const MARKED_ITEMS = `change scopeItems { scopeItem { ${NAMED} } change }`;
+const PROPOSED_SCOPE = `proposedScope {
+  sectors { sector { ${NAMED} ministries { ${NAMED} } } ${MARKED_ITEMS} }
+  businessDomains { domain { ${NAMED} ministries { ${NAMED} } } ${MARKED_ITEMS} }
+  crosswalk { crosswalkLink { sector { code } domain { code } relation rationale source } change relationBefore }
+  scopeItemCrosswalk { scopeItemLink { sectorItem { code } domainItem { code } relation rationale } change relationBefore } }`;
 export const PROPOSAL_QUERY = `query Proposal($id: ID!) { scopeProposal(id: $id) {
-  id title description status effectiveFrom version createdAt createdBy changes { index kind summary input }
+  id title description status effectiveFrom version createdAt createdBy changes { index kind summary } ${PROPOSED_SCOPE}
   impact { ${IMPACT_FIGURES} gapsBefore { ${GAPS} } newlyCovered { ${COVERAGE} } newlyUncovered { ${COVERAGE} }
     candidates { relation relationBefore change }
     obligationChanges { obligation { ${NAMED} legalBasis } triggeredBy inForce subjectBefore wouldStart wouldStop candidatesWouldStart }

@@ -127,8 +127,8 @@ const rowAttrs = (record, attrs) => (record.mark ? { ...attrs, dataset: { mark: 
 /**
  * Draws `scope` into the table `table` as the crosswalk, as the filter allows: each
  * sector beside its linked domains, then the domains linked to none. A proposal's
- * scope carries marks (see proposed.js), drawn on its rows, fields, items and links.
- * Answers how many rows and links the scope has, shown or not.
+ * scope carries the server's marks (see proposals.js), drawn on its rows, fields, items
+ * and links. Answers how many rows and links the scope has, shown or not.
  */
 export function drawCrosswalk(table, scope) {
   const index = scopeIndex(scope);

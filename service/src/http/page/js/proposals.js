@@ -3,11 +3,10 @@
 // link's candidates open the operator list) and two proposals side by side. The chosen
 // proposal and the one it is compared with are kept in the address.
 
-import { COMPARE_QUERY, PROPOSALS_QUERY, PROPOSAL_QUERY, SCOPE_QUERY, graphql } from './api.js';
+import { COMPARE_QUERY, PROPOSALS_QUERY, PROPOSAL_QUERY, graphql } from './api.js';
 import { drawCrosswalk } from './crosswalk.js';
 import { $, h, headRow, replace } from './dom.js';
 import { act, countButton, openList } from './operators.js';
-import { proposedScope } from './proposed.js';
 import { keepInAddress, nameOf, state, t } from './state.js';
 
 /** The chosen ids asked for in the address. */
@@ -46,15 +45,34 @@ async function loadProposals(current) {
   if (view.chosen && view.compareWith) await loadComparison(current);
 }
 
+/**
+ * The server's `proposedScope` in the shape `drawCrosswalk` draws: each record with its
+ * `mark` (added, retired or changed), a sector with its links, a changed link with its
+ * `relationBefore`; the gaps are the impact's. Nothing here decides a mark.
+ */
+function drawable(proposed, gapsAfter) {
+  const mark = (marked) => (marked.change ? marked.change.toLowerCase() : null);
+  const field = (marked, record) => ({
+    ...record,
+    mark: mark(marked),
+    scopeItems: marked.scopeItems.map((i) => ({ ...i.scopeItem, mark: mark(i) })),
+  });
+  const link = (marked, record) => ({ ...record, mark: mark(marked), relationBefore: marked.relationBefore });
+  const links = proposed.crosswalk.map((l) => link(l, l.crosswalkLink));
+  return {
+    sectors: proposed.sectors.map((s) => ({ ...field(s, s.sector), links: links.filter((l) => l.sector.code === s.sector.code) })),
+    businessDomains: proposed.businessDomains.map((d) => field(d, d.domain)),
+    scopeItemCrosswalk: proposed.scopeItemCrosswalk.map((l) => link(l, l.scopeItemLink)),
+    scopeGaps: gapsAfter,
+  };
+}
+
 async function loadProposal(current) {
   const { chosen } = state.proposals;
   const proposal = (await graphql(PROPOSAL_QUERY, { id: chosen }, true)).scopeProposal;
-  // The live scope at the proposal's date, now (not as recorded earlier): what its impact
-  // is computed against.
-  const live = proposal ? await graphql(SCOPE_QUERY, { asOf: proposal.effectiveFrom, knownAt: null }, false) : null;
   if (!current()) return;
   state.proposals.shown = proposal
-    ? { proposal, scope: proposedScope(live, proposal.changes, proposal.impact.gapsAfter) }
+    ? { proposal, scope: drawable(proposal.proposedScope, proposal.impact.gapsAfter) }
     : { proposal: null, id: chosen };
   renderProposals();
 }
