@@ -1,6 +1,7 @@
 //! The scope map's proposals view in headless Chromium, on the demo data: the list, one
-//! proposal's crosswalk with its marks, its impact against what the API answers, a
-//! link's candidates opening the operator list, and two proposals side by side.
+//! proposal's crosswalk with its marks (against its `proposedScope` too), its impact
+//! against what the API answers, a link's candidates opening the operator list, and two
+//! proposals side by side.
 
 use serde_json::{Value, json};
 
@@ -83,6 +84,50 @@ async fn impact_matches(browser: &Browser, impact: &Value) {
             json!([ministry["operatorsGained"], ministry["operatorsLost"]]),
             "{row}"
         );
+    }
+}
+
+const MARKS: &str = "query($id: ID!) { scopeProposal(id: $id) { proposedScope {
+    sectors { sector { code } change scopeItems { scopeItem { code } change } }
+    businessDomains { domain { code } change scopeItems { scopeItem { code } change } }
+    crosswalk { crosswalkLink { domain { code } } change }
+    scopeItemCrosswalk { scopeItemLink { sectorItem { code } } change } } } }";
+
+/// The proposal's crosswalk on the page carries the marks its `proposedScope` answers:
+/// each sector and domain drawn with its mark (or none), each marked scope item, link
+/// and scope-item link with its mark.
+async fn marks_match(browser: &Browser, app: &TestApp, id: &str, token: &str) {
+    let scope = app.data(MARKS, json!({ "id": id }), Some(token)).await["scopeProposal"]["proposedScope"].clone();
+    let code = |v: &Value| v["code"].as_str().expect("code").to_owned();
+    let mark = |record: &Value| record["change"].as_str().map(str::to_lowercase);
+    let drawn = |css: String| async move { assert!(browser.count(&css).await > 0, "{css} is not drawn") };
+    for (list, key) in [("sectors", "sector"), ("businessDomains", "domain")] {
+        for field in scope[list].as_array().expect("fields") {
+            let cell = format!("#proposal-crosswalk td[data-{key}='{}']", code(&field[key]));
+            let shown = data_of(browser, &cell, "mark").await;
+            assert_eq!(shown.as_str().map(str::to_owned), mark(field), "{cell}");
+            for item in field["scopeItems"].as_array().expect("items") {
+                if let Some(m) = mark(item) {
+                    drawn(format!("{cell} [data-item='{}'][data-mark='{m}']", code(&item["scopeItem"]))).await;
+                }
+            }
+        }
+    }
+    for link in scope["crosswalk"].as_array().expect("links") {
+        if let Some(m) = mark(link) {
+            let domain = code(&link["crosswalkLink"]["domain"]);
+            drawn(format!("#proposal-crosswalk tr[data-mark='{m}']:has(td[data-domain='{domain}'])")).await;
+        }
+    }
+    for link in scope["scopeItemCrosswalk"].as_array().expect("links") {
+        if let Some(m) = mark(link) {
+            let item = code(&link["scopeItemLink"]["sectorItem"]);
+            let sector = item.split('/').next().expect("a parent");
+            drawn(format!(
+                "#proposal-crosswalk td[data-sector='{sector}'] [data-item='{item}'] .item-link[data-mark='{m}']"
+            ))
+            .await;
+        }
     }
 }
 
@@ -183,6 +228,7 @@ async fn the_proposals_view(app: TestApp) -> TestApp {
         app.data(&impact_query(), json!({ "id": medical }), Some(&reader)).await["scopeProposal"]["impact"].clone();
     assert_eq!(impact["newlyCovered"]["sectors"], json!([{ "code": "medical" }]));
     impact_matches(&browser, &impact).await;
+    marks_match(&browser, &app, &medical, &reader).await;
 
     // A link's candidates open the operator list: the CI medical operators without ESPA.
     let espa = impact["candidates"]
@@ -207,6 +253,7 @@ async fn the_proposals_view(app: TestApp) -> TestApp {
         app.data(&impact_query(), json!({ "id": postal }), Some(&reader)).await["scopeProposal"]["impact"].clone();
     assert!(impact["endingDesignationCount"].as_i64().expect("count") > 0, "postal's designations end");
     impact_matches(&browser, &impact).await;
+    marks_match(&browser, &app, &postal, &reader).await;
 
     // Side by side, as compareScopeProposals answers; the address keeps both.
     browser.click(&format!("#proposals-table tr[data-proposal='{medical}'] .compare-link")).await;
@@ -270,6 +317,7 @@ async fn the_proposals_view(app: TestApp) -> TestApp {
     let impact =
         app.data(&impact_query(), json!({ "id": items }), Some(&reader)).await["scopeProposal"]["impact"].clone();
     impact_matches(&browser, &impact).await;
+    marks_match(&browser, &app, &items, &reader).await;
 
     // The picture in the README: the medical proposal with its crosswalk and impact.
     open_proposal(&browser, &medical).await;
