@@ -37,6 +37,7 @@ mod page;
 mod persisted;
 mod process;
 mod proposals;
+mod proposals_page;
 mod reference;
 mod resources;
 mod schema;

@@ -128,7 +128,7 @@ fn sorted(mut list: Vec<String>) -> Vec<String> {
     list
 }
 
-fn numbers(connection: &Value) -> Vec<String> {
+pub(crate) fn numbers(connection: &Value) -> Vec<String> {
     connection["edges"]
         .as_array()
         .expect("edges")
@@ -153,7 +153,7 @@ async fn shown(browser: &Browser, kind: &str, only_without: bool) -> Vec<String>
 }
 
 /// The corporate numbers of the operator list on screen.
-async fn listed(browser: &Browser) -> Vec<String> {
+pub(crate) async fn listed(browser: &Browser) -> Vec<String> {
     let numbers = browser
         .script("return [...document.querySelectorAll('#operators .operator-link')].map((e) => e.dataset.cn)", vec![])
         .await;
@@ -172,7 +172,7 @@ async fn set_date(browser: &Browser, date: &str) {
     browser.wait_for(&format!("#crosswalk[data-as-of='{date}']")).await;
 }
 
-async fn enter_token(browser: &Browser, token: &str) {
+pub(crate) async fn enter_token(browser: &Browser, token: &str) {
     browser.wait_for("#token-input").await.send_keys(token).await.expect("type the token");
     browser.click("#token-form button[type=submit]").await;
 }

@@ -41,28 +41,28 @@ const IMPACT: &str = "query($id: ID!) { scopeProposal(id: $id) { status version 
                  operatorsGained operatorsLost } } } }";
 
 /// The README's example date.
-const DAY: &str = "2027-04-01";
+pub(crate) const DAY: &str = "2027-04-01";
 
 fn codes(list: &Value) -> Vec<String> {
     list.as_array().unwrap().iter().map(|v| v["code"].as_str().unwrap().to_owned()).collect()
 }
 
-fn add_medical_domain() -> Value {
+pub(crate) fn add_medical_domain() -> Value {
     json!({ "addDomain": { "code": "medical", "nameJa": "医療", "nameEn": "Medical care", "ministry": "MHLW",
         "scopeItems": [{ "code": "medical-care", "nameJa": "診療", "nameEn": "Medical treatment" }] } })
 }
 
-fn link_medical() -> Value {
+pub(crate) fn link_medical() -> Value {
     json!({ "setLink": { "sector": "medical", "domain": "medical", "relation": "EQUAL",
         "rationale": "ESPA would designate the same medical care providers." } })
 }
 
-fn medical_jurisdiction() -> Value {
+pub(crate) fn medical_jurisdiction() -> Value {
     json!({ "setJurisdiction": { "ministry": "MHLW", "domain": "medical" } })
 }
 
 /// Creates a proposal from `DAY` as `token` and adds `changes`; its id and version.
-async fn drafted(app: &impl Api, token: &str, title: &str, changes: &[Value]) -> (String, u64) {
+pub(crate) async fn drafted(app: &impl Api, token: &str, title: &str, changes: &[Value]) -> (String, u64) {
     let created = app.data(CREATE, json!({ "i": { "title": title, "effectiveFrom": DAY } }), Some(token)).await;
     let id = created["createScopeProposal"]["id"].as_str().unwrap().to_owned();
     let mut version = 1;
@@ -333,6 +333,121 @@ async fn the_readme_example_is_promoted_and_survives_a_seed(app: TestApp) -> Tes
     app
 }
 
+const PROPOSED: &str = "query($id: ID!) { scopeProposal(id: $id) { proposedScope { asOf
+    sectors { sector { code } change scopeItems { scopeItem { code } change } }
+    businessDomains { domain { code ministries { code } } change scopeItems { scopeItem { code } change } }
+    crosswalk { crosswalkLink { sector { code } domain { code } relation } change relationBefore }
+    scopeItemCrosswalk { scopeItemLink { sectorItem { code } domainItem { code } relation } change relationBefore } } } }";
+
+/// A proposed scope's marked records, each "code CHANGE" (a field's scope items after
+/// it), a link "ci → espa RELATION CHANGE" with "(was RELATION)" when changed.
+fn marks(scope: &Value) -> Vec<String> {
+    let mark = |record: &Value, label: String| record["change"].as_str().map(|change| format!("{label} {change}"));
+    let mut marked = Vec::new();
+    for (list, key) in [("sectors", "sector"), ("businessDomains", "domain")] {
+        for field in scope[list].as_array().unwrap() {
+            marked.extend(mark(field, format!("{key} {}", field[key]["code"].as_str().unwrap())));
+            for item in field["scopeItems"].as_array().unwrap() {
+                marked.extend(mark(item, item["scopeItem"]["code"].as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    for (list, record, ci, espa) in LINK_LISTS {
+        for link in scope[list].as_array().unwrap() {
+            let ends = &link[record];
+            let label = format!("{} → {} {}", ends[ci]["code"], ends[espa]["code"], ends["relation"]).replace('"', "");
+            let before = link["relationBefore"].as_str().map(|r| format!(" (was {r})")).unwrap_or_default();
+            marked.extend(mark(link, label).map(|m| m + &before));
+        }
+    }
+    marked
+}
+
+/// The two lists of links of a proposed scope: its name, the field of each entry that
+/// holds the link, and the fields of the link's two ends.
+const LINK_LISTS: [(&str, &str, &str, &str); 2] = [
+    ("crosswalk", "crosswalkLink", "sector", "domain"),
+    ("scopeItemCrosswalk", "scopeItemLink", "sectorItem", "domainItem"),
+];
+
+/// The pairs ("ci → espa") of the links in the list `list` of `data` (a live answer or a
+/// proposed scope, whose entries hold their link under the `LINK_LISTS` field).
+fn pairs(data: &Value, list: usize) -> Vec<String> {
+    let (name, record, ci, espa) = LINK_LISTS[list];
+    let pair = |l: &Value| format!("{} → {}", l[ci]["code"].as_str().unwrap(), l[espa]["code"].as_str().unwrap());
+    data[name].as_array().unwrap().iter().map(|l| pair(l.get(record).unwrap_or(l))).collect()
+}
+
+/// `proposedScope` on the seed data, worked by hand: the README's example adds domain
+/// medical with its scope item and the link medical–medical EQUAL, and marks nothing
+/// else; a proposal retiring CI gas/gas-manufacturing and ESPA postal and changing the
+/// gas link marks CI gas changed, the item and its scope-item link, postal and its item
+/// retired (postal as it stands live: with its ministry), the gas link SUBSET_OF →
+/// INTERSECTS_WITH. Promoted, the scope is the live one, unmarked.
+async fn the_proposed_scope_marks_what_a_proposal_adds_retires_and_changes(app: TestApp) -> TestApp {
+    let admin = app.token("admin", None);
+    let policy = app.token("policy", None);
+    let reader = app.token("reader", None);
+    let (medical, version) =
+        drafted(&app, &policy, "医療を基幹インフラに", &[add_medical_domain(), link_medical(), medical_jurisdiction()])
+            .await;
+    assert_eq!(error_code(&app.graphql(PROPOSED, json!({ "id": medical }), None).await), "UNAUTHENTICATED");
+    let scope =
+        app.data(PROPOSED, json!({ "id": medical }), Some(&reader)).await["scopeProposal"]["proposedScope"].clone();
+    assert_eq!(scope["asOf"], DAY);
+    assert_eq!(marks(&scope), ["domain medical ADDED", "medical/medical-care ADDED", "medical → medical EQUAL ADDED"]);
+    let live = app
+        .data(
+            "query($d: Date) { sectors(asOf: $d) { code } businessDomains(asOf: $d) { code }
+                crosswalk(asOf: $d) { sector { code } domain { code } }
+                scopeItemCrosswalk(asOf: $d) { sectorItem { code } domainItem { code } } }",
+            json!({ "d": DAY }),
+            None,
+        )
+        .await;
+    let listed = |list: &str, key: &str| -> Vec<String> {
+        scope[list].as_array().unwrap().iter().map(|f| f[key]["code"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(listed("sectors", "sector"), codes(&live["sectors"]));
+    assert_eq!(listed("businessDomains", "domain"), [codes(&live["businessDomains"]), vec!["medical".into()]].concat());
+    let medical_domain = scope["businessDomains"].as_array().unwrap().last().unwrap();
+    assert_eq!(codes(&medical_domain["domain"]["ministries"]), ["MHLW"]);
+    assert_eq!(pairs(&scope, 0), [pairs(&live, 0), vec!["medical → medical".into()]].concat());
+    assert_eq!(pairs(&scope, 1), pairs(&live, 1));
+
+    let changes = [
+        json!({ "retireScopeItem": { "code": "gas/gas-manufacturing", "regime": "CI" } }),
+        json!({ "retireDomain": { "code": "postal" } }),
+        json!({ "setLink": { "sector": "gas", "domain": "gas", "relation": "INTERSECTS_WITH",
+            "rationale": "CI gas no longer names gas manufacturing." } }),
+    ];
+    let (retiring, _) = drafted(&app, &policy, "ガス製造と郵便を外す", &changes).await;
+    let scope =
+        app.data(PROPOSED, json!({ "id": retiring }), Some(&reader)).await["scopeProposal"]["proposedScope"].clone();
+    assert_eq!(
+        marks(&scope),
+        [
+            "sector gas CHANGED",
+            "gas/gas-manufacturing RETIRED",
+            "domain postal RETIRED",
+            "postal/postal-service RETIRED",
+            "gas → gas INTERSECTS_WITH CHANGED (was SUBSET_OF)",
+            "gas/gas-manufacturing → gas/gas-manufacturing EQUAL RETIRED",
+        ]
+    );
+    let postal = scope["businessDomains"].as_array().unwrap().iter().find(|d| d["domain"]["code"] == "postal").unwrap();
+    assert!(!codes(&postal["domain"]["ministries"]).is_empty(), "read as it stands live");
+
+    let promoted = app.data(PROMOTE, json!({ "id": medical, "v": version }), Some(&admin)).await;
+    assert_eq!(promoted["promoteScopeProposal"]["status"], "PROMOTED");
+    let scope =
+        app.data(PROPOSED, json!({ "id": medical }), Some(&reader)).await["scopeProposal"]["proposedScope"].clone();
+    assert_eq!(marks(&scope), Vec::<String>::new());
+    let domains = scope["businessDomains"].as_array().unwrap();
+    assert!(domains.iter().any(|d| d["domain"]["code"] == "medical"), "live now");
+    app
+}
+
 /// Retiring CI chemicals ends its designations at the date (one that would start later
 /// ends at its own start), with the proposal as reason; a second proposal retiring it
 /// too then conflicts and writes nothing. Comparison shows where two drafts differ.
@@ -446,6 +561,7 @@ e2e!(
     drafting_follows_the_rules_and_changes_nothing_live,
     the_readme_example_is_promoted_and_survives_a_seed,
     a_retirement_ends_designations_and_a_conflicting_promotion_writes_nothing,
+    the_proposed_scope_marks_what_a_proposal_adds_retires_and_changes,
 );
 
 e2e_postgres!(a_promotion_through_one_instance_reaches_a_subscriber_on_another);

@@ -10,6 +10,8 @@
 //!   ([`ReferenceDiff`]), for storage to write in one transaction.
 //! - [`impact`]: what the proposal changes for gaps, overlap, designations, candidates,
 //!   obligations and ministries ([`ScopeImpact`]), in one pass over the operators.
+//! - [`proposed_fields`] / [`proposed_links`]: the scope the proposal makes at its date,
+//!   each sector, domain, scope item and link marked added, retired or changed.
 //! - [`compare`]: where the impacts of two proposals differ ([`ImpactComparison`]).
 //! - [`ScopeProposal`]: the proposal as a record and its lifecycle (draft, promoted,
 //!   withdrawn; versioned).
@@ -25,6 +27,7 @@ mod draft;
 mod impact;
 mod plan;
 mod promoted;
+mod scope;
 
 #[cfg(test)]
 mod tests;
@@ -43,3 +46,4 @@ pub use impact::{
 };
 pub use plan::{NewRecord, PlanError, RecordKey, ReferenceDiff, ValidityEnd, promotion_plan};
 pub use promoted::{PromotedRecords, RecordPositions, keep_promoted};
+pub use scope::{MarkedRecord, ProposedField, ProposedLink, RecordChange, proposed_fields, proposed_links};

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, ConnectionNameType, Edge, EdgeNameType, EmptyFields};
-use async_graphql::{Context, Enum, ID, InputObject, Object, OneofObject, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, MergedObject, Object, OneofObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
@@ -15,20 +15,22 @@ use super::operators::{OperatorConnection, connection_of};
 use super::overlap::OverlapReportObject;
 use super::pagination::{decode_after, page_size, parse_id};
 use super::reference::{
-    DomainObject, MinistryObject, ObligationObject, RegimeValue, RelationValue, ScopeGapsObject, ScopeItemObject,
-    SectorObject,
+    CrosswalkLinkObject, DomainObject, MinistryObject, ObligationObject, RegimeValue, RelationValue, ScopeGapsObject,
+    ScopeItemLinkObject, ScopeItemObject, SectorObject,
 };
 use super::scalars::Date;
 use super::{ApiError, ApiResult, limits, request, services};
+use crate::domain::crosswalk::LinkKind;
 use crate::domain::proposal::{
-    CandidateGroup, FieldCode, ImpactComparison, ImpactDifference, LinkChange, MinistryImpact, NewScopeItem,
-    ObligationChange, ProposalStatus, ScopeChange, ScopeCodes, ScopeProposal,
+    self, CandidateGroup, FieldCode, ImpactComparison, ImpactDifference, LinkChange, MarkedRecord, MinistryImpact,
+    NewScopeItem, ObligationChange, ProposalStatus, ProposedField, ProposedLink, RecordChange, ScopeChange, ScopeCodes,
+    ScopeProposal,
 };
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::{CorporateNumber, Regime};
 use crate::services;
 use crate::services::operators::OperatorPage;
-use crate::services::proposals::{AskedChange, NewProposal, ProposalImpact};
+use crate::services::proposals::{AskedChange, NewProposal, ProposalImpact, ProposalSnapshots};
 
 /// Where a proposal is in its life.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +173,207 @@ impl ScopeProposalObject {
     async fn impact(&self, ctx: &Context<'_>) -> ApiResult<ScopeImpactObject> {
         let impact = services::proposals::impact(services(ctx), &request(ctx).principal, &self.0).await?;
         Ok(ScopeImpactObject(Arc::new(impact)))
+    }
+
+    /// The scope as it would stand at `effectiveFrom`: every sector, domain (with its
+    /// scope items) and link holding then with the proposal or without it, each marked
+    /// with what the proposal does to it, against the live data on that date (the same
+    /// as `impact`, and `CONFLICT` as there). Once promoted, it is the live scope,
+    /// unmarked.
+    async fn proposed_scope(&self, ctx: &Context<'_>) -> ApiResult<ProposedScopeObject> {
+        let snapshots = services::proposals::snapshots(services(ctx), &request(ctx).principal, &self.0)?;
+        Ok(ProposedScopeObject(snapshots))
+    }
+}
+
+/// What a proposal does to a record of the scope at its date.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "ScopeRecordChange")]
+pub enum ScopeRecordChangeValue {
+    /// It holds at the date only with the proposal.
+    Added,
+    /// It holds at the date only without the proposal, which ends it then.
+    Retired,
+    /// It holds either way and the proposal alters it: a sector's or domain's ministries
+    /// or scope items, a link's relation or rationale.
+    Changed,
+}
+
+impl From<RecordChange> for ScopeRecordChangeValue {
+    fn from(change: RecordChange) -> Self {
+        match change {
+            RecordChange::Added => Self::Added,
+            RecordChange::Retired => Self::Retired,
+            RecordChange::Changed => Self::Changed,
+        }
+    }
+}
+
+/// A scope item as a proposal would make it at its date.
+#[derive(SimpleObject)]
+#[graphql(name = "ProposedScopeItem")]
+pub struct ProposedScopeItemObject {
+    /// The service (CI) or sub-business (ESPA); one the proposal retires as it stands live.
+    scope_item: ScopeItemObject,
+    /// What the proposal does to it (null: nothing).
+    change: Option<ScopeRecordChangeValue>,
+}
+
+/// What a proposal does to a sector or domain (the fields `ProposedSector` and
+/// `ProposedBusinessDomain` share).
+#[derive(SimpleObject)]
+pub struct FieldMarks {
+    /// What the proposal does to it (null: nothing).
+    change: Option<ScopeRecordChangeValue>,
+    /// Its services (CI) or sub-businesses (ESPA) at the date with the proposal or
+    /// without it, each marked.
+    scope_items: Vec<ProposedScopeItemObject>,
+}
+
+/// What a proposal does to a link (the fields `ProposedCrosswalkLink` and
+/// `ProposedScopeItemLink` share).
+#[derive(SimpleObject)]
+pub struct LinkMarks {
+    /// What the proposal does to it (null: nothing).
+    change: Option<ScopeRecordChangeValue>,
+    /// The live link's relation, for a link it changes (null otherwise).
+    relation_before: Option<RelationValue>,
+}
+
+// Each proposed record names its record after the record's type, as `scopeItem` does.
+#[derive(SimpleObject)]
+pub struct MarkedSector {
+    /// The sector at the date with the proposal; one it retires as it stands live.
+    sector: SectorObject,
+}
+
+#[derive(SimpleObject)]
+pub struct MarkedDomain {
+    /// The domain at the date with the proposal; one it retires as it stands live.
+    domain: DomainObject,
+}
+
+#[derive(SimpleObject)]
+pub struct MarkedCrosswalkLink {
+    /// The link at the date with the proposal; one it retires as it stands live.
+    crosswalk_link: CrosswalkLinkObject,
+}
+
+#[derive(SimpleObject)]
+pub struct MarkedScopeItemLink {
+    /// The link at the date with the proposal; one it retires as it stands live.
+    scope_item_link: ScopeItemLinkObject,
+}
+
+/// Declares the GraphQL type of a proposed record: its record's part and its marks,
+/// merged.
+macro_rules! proposed_record {
+    ($($(#[$doc:meta])* $name:literal $object:ident($record:ident, $marks:ident);)*) => {$(
+        $(#[$doc])*
+        #[derive(MergedObject)]
+        #[graphql(name = $name)]
+        pub struct $object($record, $marks);
+    )*};
+}
+
+proposed_record! {
+    /// A CI sector as a proposal would make it at its date.
+    "ProposedSector" ProposedSectorObject(MarkedSector, FieldMarks);
+    /// An ESPA business domain as a proposal would make it at its date.
+    "ProposedBusinessDomain" ProposedDomainObject(MarkedDomain, FieldMarks);
+    /// A sector–domain link as a proposal would make it at its date.
+    "ProposedCrosswalkLink" ProposedCrosswalkLinkObject(MarkedCrosswalkLink, LinkMarks);
+    /// A scope-item link as a proposal would make it at its date.
+    "ProposedScopeItemLink" ProposedScopeItemLinkObject(MarkedScopeItemLink, LinkMarks);
+}
+
+/// A proposal's scope at its date, marked as each list is asked for.
+pub struct ProposedScopeObject(ProposalSnapshots);
+
+impl ProposedScopeObject {
+    fn date(&self) -> NaiveDate {
+        self.0.date
+    }
+
+    /// The reference object (`new`) of a record, read from the proposed snapshot, or the
+    /// live one for what the proposal retires.
+    fn record<T>(&self, record: &MarkedRecord, new: impl FnOnce(Arc<ReferenceSnapshot>, usize, NaiveDate) -> T) -> T {
+        let snap = if record.is_live() { &self.0.before } else { &self.0.after };
+        new(snap.clone(), record.index, self.date())
+    }
+
+    fn change(record: &MarkedRecord) -> Option<ScopeRecordChangeValue> {
+        record.change.map(Into::into)
+    }
+
+    /// The sectors or domains, each made by `wrap` from its record and its marks.
+    fn fields<T>(&self, regime: Regime, wrap: impl Fn(&MarkedRecord, FieldMarks) -> T) -> Vec<T> {
+        let fields = proposal::proposed_fields(&self.0.before, &self.0.after, self.date(), regime);
+        fields.iter().map(|f| wrap(&f.field, self.field_marks(regime, f))).collect()
+    }
+
+    /// The links of `kind`, each made by `wrap` from its record and its marks.
+    fn links<T>(&self, kind: LinkKind, wrap: impl Fn(&MarkedRecord, LinkMarks) -> T) -> Vec<T> {
+        let links = proposal::proposed_links(&self.0.before, &self.0.after, self.date(), kind);
+        let marks = |l: &ProposedLink| LinkMarks {
+            change: Self::change(&l.link),
+            relation_before: l.relation_before.map(Into::into),
+        };
+        links.iter().map(|l| wrap(&l.link, marks(l))).collect()
+    }
+
+    fn field_marks(&self, regime: Regime, field: &ProposedField) -> FieldMarks {
+        let item = |i: &MarkedRecord| ProposedScopeItemObject {
+            scope_item: self.record(i, |snap, index, as_of| ScopeItemObject::new(snap, regime, index, as_of)),
+            change: Self::change(i),
+        };
+        FieldMarks { change: Self::change(&field.field), scope_items: field.items.iter().map(item).collect() }
+    }
+}
+
+/// The scope as a proposal would make it at its date: what holds then with it or
+/// without it, each record marked with what the proposal does to it. Sectors, domains
+/// and their scope items are in display order (the live ones, then the proposal's);
+/// links holding with the proposal come first, then those it retires.
+#[Object(name = "ProposedScope")]
+impl ProposedScopeObject {
+    /// The date (the proposal's `effectiveFrom`).
+    async fn as_of(&self) -> Date {
+        Date(self.date())
+    }
+
+    /// The CI sectors.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
+    async fn sectors(&self) -> Vec<ProposedSectorObject> {
+        self.fields(Regime::Ci, |f, marks| {
+            ProposedSectorObject(MarkedSector { sector: self.record(f, SectorObject::new) }, marks)
+        })
+    }
+
+    /// The ESPA business domains.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
+    async fn business_domains(&self) -> Vec<ProposedDomainObject> {
+        self.fields(Regime::Espa, |f, marks| {
+            ProposedDomainObject(MarkedDomain { domain: self.record(f, DomainObject::new) }, marks)
+        })
+    }
+
+    /// The sector–domain links.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
+    async fn crosswalk(&self) -> Vec<ProposedCrosswalkLinkObject> {
+        self.links(LinkKind::Fields, |l, marks| {
+            let link = MarkedCrosswalkLink { crosswalk_link: self.record(l, CrosswalkLinkObject::new) };
+            ProposedCrosswalkLinkObject(link, marks)
+        })
+    }
+
+    /// The scope-item links.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
+    async fn scope_item_crosswalk(&self) -> Vec<ProposedScopeItemLinkObject> {
+        self.links(LinkKind::ScopeItems, |l, marks| {
+            let link = MarkedScopeItemLink { scope_item_link: self.record(l, ScopeItemLinkObject::new) };
+            ProposedScopeItemLinkObject(link, marks)
+        })
     }
 }
 

@@ -25,6 +25,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("js/downloads.js", JAVASCRIPT, include_str!("page/js/downloads.js")),
     ("js/filters.js", JAVASCRIPT, include_str!("page/js/filters.js")),
     ("js/operators.js", JAVASCRIPT, include_str!("page/js/operators.js")),
+    ("js/proposals.js", JAVASCRIPT, include_str!("page/js/proposals.js")),
     ("js/state.js", JAVASCRIPT, include_str!("page/js/state.js")),
     ("js/text.js", JAVASCRIPT, include_str!("page/js/text.js")),
 ];

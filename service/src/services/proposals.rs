@@ -352,20 +352,37 @@ pub async fn promote(
     .await
 }
 
-/// The reference data the proposal would make, as a snapshot: `CONFLICT` naming the
-/// change when one no longer applies to the live data. Once promoted, its changes are
-/// the live data, so it is compared with itself.
-fn proposed(live: &Arc<ReferenceSnapshot>, proposal: &ScopeProposal) -> Result<Arc<ReferenceSnapshot>, ServiceError> {
+/// The live reference data and the data a proposal would make, as snapshots, at the
+/// proposal's date.
+pub struct ProposalSnapshots {
+    pub before: Arc<ReferenceSnapshot>,
+    pub after: Arc<ReferenceSnapshot>,
+    /// The proposal's `effective_from`.
+    pub date: NaiveDate,
+}
+
+/// The live reference data and the data the proposal would make (what its impact and
+/// its proposed scope are computed from), for a reader of proposals: `CONFLICT` naming
+/// the change when one no longer applies to the live data. Once promoted, its changes
+/// are the live data, so it is compared with itself.
+pub fn snapshots(
+    services: &Services,
+    principal: &Principal,
+    proposal: &ScopeProposal,
+) -> Result<ProposalSnapshots, ServiceError> {
+    authorize(principal, Operation::ReadProposals)?;
+    let before = services.snapshot();
+    let date = proposal.effective_from;
     if proposal.status == ProposalStatus::Promoted {
-        return Ok(live.clone());
+        return Ok(ProposalSnapshots { after: before.clone(), before, date });
     }
-    let data = proposal::apply(live.data(), proposal.effective_from, &provenance_of(proposal), &proposal.changes)
-        .map_err(|rejected| {
+    let data =
+        proposal::apply(before.data(), date, &provenance_of(proposal), &proposal.changes).map_err(|rejected| {
             ServiceError::Conflict(format!(
                 "the live reference data changed since the proposal was drafted, and {rejected}: change the draft"
             ))
         })?;
-    Ok(Arc::new(ReferenceSnapshot::new(data)))
+    Ok(ProposalSnapshots { before, after: Arc::new(ReferenceSnapshot::new(data)), date })
 }
 
 /// What the proposal would change at its date, computed over every operator from the
@@ -375,10 +392,7 @@ pub async fn impact(
     principal: &Principal,
     proposal: &ScopeProposal,
 ) -> Result<ProposalImpact, ServiceError> {
-    authorize(principal, Operation::ReadProposals)?;
-    let before = services.snapshot();
-    let after = proposed(&before, proposal)?;
-    let date = proposal.effective_from;
+    let ProposalSnapshots { before, after, date } = snapshots(services, principal, proposal)?;
     let impact = match services.read.index().impact(&before, &after, date).await? {
         Some(impact) => impact,
         None => {

@@ -8,6 +8,8 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::plan::RecordKey;
+use super::scope::{RecordChange, ministries, proposed_links};
+use crate::domain::crosswalk::LinkKind;
 use crate::domain::designation::{Designation, is_active};
 use crate::domain::overlap::{OverlapCell, OverlapCounter, OverlapReport, OverlapTotals, field_mask};
 use crate::domain::reference::{ReferenceSnapshot, ScopeGaps};
@@ -446,11 +448,6 @@ fn newly(
     }
 }
 
-/// The ministry codes with jurisdiction over a field at `date`.
-fn ministries(snapshot: &ReferenceSnapshot, regime: Regime, code: &str, date: NaiveDate) -> BTreeSet<String> {
-    snapshot.ministries_of(regime, code, date).into_iter().map(|i| snapshot.data().ministries[i].code.clone()).collect()
-}
-
 /// Computes the impact at `date` of replacing the reference data `before` (live) by
 /// `after` (the proposal applied), for the operators given (each once, with all its
 /// designations). See [`ScopeImpact`] and its parts for what each figure means.
@@ -532,17 +529,14 @@ pub fn impact<'a, D: DesignationFacts + 'a>(
     };
 
     // The links added or changed.
-    let before_links: Vec<&crate::domain::reference::LinkRecord> =
-        before.links_at(date).into_iter().map(|i| &before.data().links[i]).collect();
     let mut candidate_links: Vec<CandidateLink> = Vec::new();
-    for link in after.links_at(date).into_iter().map(|i| &after.data().links[i]) {
-        let change = match before_links.iter().find(|l| l.ci == link.ci && l.espa == link.espa) {
-            None => LinkChange::Added,
-            Some(l) if l.relation != link.relation || l.rationale != link.rationale => {
-                LinkChange::Changed { before: l.relation }
-            }
-            Some(_) => continue,
+    for proposed in proposed_links(before, after, date, LinkKind::Fields) {
+        let change = match (proposed.link.change, proposed.relation_before) {
+            (Some(RecordChange::Added), _) => LinkChange::Added,
+            (Some(RecordChange::Changed), Some(before)) => LinkChange::Changed { before },
+            _ => continue,
         };
+        let link = &after.data().links[proposed.link.index];
         let group = |side: Regime| CandidateGroup {
             sector: link.ci.clone(),
             domain: link.espa.clone(),

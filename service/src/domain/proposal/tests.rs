@@ -1,10 +1,11 @@
 //! Unit tests of scope revision proposals: a small constructed scope (a few sectors,
 //! domains, scope items and links, a dozen operators) whose results are worked out by
-//! hand, every reason a change is rejected, promotion plans, comparison, and the README's
-//! example on the embedded seed data.
+//! hand, every reason a change is rejected, promotion plans, comparison, the proposed
+//! scope's marks, and the README's example on the embedded seed data.
 
 mod apply;
 mod impact;
+mod scope;
 
 use chrono::NaiveDate;
 

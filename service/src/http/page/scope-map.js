@@ -10,6 +10,7 @@ import { $, showStatus } from './js/dom.js';
 import { downloadExport } from './js/downloads.js';
 import { filterFromAddress, renderFilters } from './js/filters.js';
 import { act, forgetToken, loadList, loadOperator, loadOverlap, renderOperatorData, reportFailure, useToken } from './js/operators.js';
+import { proposalsFromAddress, refreshProposals, renderProposals } from './js/proposals.js';
 import { LANG_KEY, isIsoDate, isoInJapan, rememberView, state, t, todayInJapan, yearsBefore } from './js/state.js';
 
 /** Every view, drawn again from what is loaded (after a change of language or filter). */
@@ -18,6 +19,7 @@ function renderAll() {
   renderScope();
   renderOperatorData();
   renderChanges();
+  renderProposals();
   renderPrintStamp();
 }
 
@@ -108,6 +110,7 @@ function start() {
   const lang = params.get('lang') || localStorage.getItem(LANG_KEY);
   state.lang = lang === 'en' ? 'en' : 'ja';
   state.filter = filterFromAddress(params);
+  proposalsFromAddress(params);
   applyLanguage();
   $('as-of').addEventListener('change', (event) => setDate(event.target.value.trim()));
   $('today').addEventListener('click', () => setDate(todayInJapan()));
@@ -116,13 +119,16 @@ function start() {
   $('lang-en').addEventListener('click', () => setLanguage('en'));
   $('token-form').addEventListener('submit', (event) => {
     useToken(event);
-    // The changes view adds the designations' counts once there is a token.
+    // The changes view adds the designations' counts once there is a token, and the
+    // proposals need one.
     if (state.token && state.changes) act(loadChanges);
+    if (state.token) refreshProposals();
   });
   $('token-clear').addEventListener('click', () => {
     forgetToken();
     if (state.changes) state.changes.designations = null;
     renderChanges();
+    refreshProposals();
   });
   $('changes-form').addEventListener('submit', (event) => {
     event.preventDefault();
@@ -144,6 +150,7 @@ function start() {
   $('changes-from').value = from && isIsoDate(from) ? from : yearsBefore(asOf, 1);
   $('changes-to').value = to && isIsoDate(to) ? to : asOf;
   act(loadChanges);
+  refreshProposals();
 }
 
 start();

@@ -7,14 +7,14 @@ export const MAX_PAGE_SIZE = 500;
 
 const FIELD = 'code nameJa nameEn ministries { code nameJa nameEn } scopeItems { code nameJa nameEn }';
 const NAMED = 'code nameJa nameEn';
+const GAPS = 'sectorsWithoutDomain { code } domainsWithoutSector { code } sectorScopeItemsWithoutLink { code } domainScopeItemsWithoutLink { code }';
 // Every query answers for the page's date and, when one is chosen, as recorded at an
 // instant (`$knownAt`; null: now), sent with every request by `graphql`.
 export const SCOPE_QUERY = `query ScopeMap($asOf: Date, $knownAt: DateTime) {
   sectors(asOf: $asOf, knownAt: $knownAt) { ${FIELD} links { domain { code } relation rationale source } }
   businessDomains(asOf: $asOf, knownAt: $knownAt) { ${FIELD} }
   scopeItemCrosswalk(asOf: $asOf, knownAt: $knownAt) { sectorItem { code } domainItem { code } relation rationale }
-  scopeGaps(asOf: $asOf, knownAt: $knownAt) { sectorsWithoutDomain { code } domainsWithoutSector { code }
-    sectorScopeItemsWithoutLink { code } domainScopeItemsWithoutLink { code } }
+  scopeGaps(asOf: $asOf, knownAt: $knownAt) { ${GAPS} }
   ministries { ${NAMED} } }`;
 export const OVERLAP_QUERY = `query Overlap($asOf: Date, $knownAt: DateTime) { overlap(asOf: $asOf, knownAt: $knownAt) { asOf
   totals { both espaOnly ciOnly }
@@ -44,6 +44,35 @@ export const OPERATOR_QUERY = `query Operator($cn: String!, $asOf: Date, $knownA
     scopeItem { ${NAMED} } effectiveFrom effectiveTo legalBasis reference ministry { ${NAMED} } revocationReason }
   obligations(asOf: $asOf) { code nameJa nameEn legalBasis inForce inForceFrom } } }`;
 
+// Scope revision proposals (reader tokens and above). A proposal's impact is computed
+// against the live data as it is now, so these are never asked as recorded earlier.
+export const PROPOSALS_QUERY = `query Proposals { scopeProposals { id title status effectiveFrom version createdBy } }`;
+const TOTALS = 'totals { both espaOnly ciOnly }';
+const COVERAGE = `sectors { ${NAMED} } domains { ${NAMED} } sectorScopeItems { ${NAMED} } domainScopeItems { ${NAMED} }`;
+// The figures both one proposal's view and the side-by-side comparison show.
+const IMPACT_FIGURES = `asOf gapsAfter { ${GAPS} } overlapBefore { ${TOTALS} } overlapAfter { ${TOTALS} }
+  endingDesignationCount endingOperatorCount candidates { sector { ${NAMED} } domain { ${NAMED} } side operatorCount }`;
+// A proposal's scope at its date as the server marks it (`change`: ADDED, RETIRED or
+// CHANGED; null: as live), drawn as its crosswalk.
+const MARKED_ITEMS = `change scopeItems { scopeItem { ${NAMED} } change }`;
+const PROPOSED_SCOPE = `proposedScope {
+  sectors { sector { ${NAMED} ministries { ${NAMED} } } ${MARKED_ITEMS} }
+  businessDomains { domain { ${NAMED} ministries { ${NAMED} } } ${MARKED_ITEMS} }
+  crosswalk { crosswalkLink { sector { code } domain { code } relation rationale source } change relationBefore }
+  scopeItemCrosswalk { scopeItemLink { sectorItem { code } domainItem { code } relation rationale } change relationBefore } }`;
+export const PROPOSAL_QUERY = `query Proposal($id: ID!) { scopeProposal(id: $id) {
+  id title description status effectiveFrom version createdAt createdBy changes { index kind summary } ${PROPOSED_SCOPE}
+  impact { ${IMPACT_FIGURES} gapsBefore { ${GAPS} } newlyCovered { ${COVERAGE} } newlyUncovered { ${COVERAGE} }
+    candidates { relation relationBefore change }
+    obligationChanges { obligation { ${NAMED} legalBasis } triggeredBy inForce subjectBefore wouldStart wouldStop candidatesWouldStart }
+    byMinistry { ministry { ${NAMED} } gainsSectors { ${NAMED} } gainsDomains { ${NAMED} } losesSectors { ${NAMED} }
+      losesDomains { ${NAMED} } operatorsGained operatorsLost } } } }`;
+const SIDE = 'id title status effectiveFrom version';
+export const COMPARE_QUERY = `query Compare($a: ID!, $b: ID!) { compareScopeProposals(a: $a, b: $b) {
+  same a { ${SIDE} } b { ${SIDE} } impactA { ${IMPACT_FIGURES} } impactB { ${IMPACT_FIGURES} } differences { kind subject a b } } }`;
+const CANDIDATE_LIST_QUERY = `query Candidates($id: ID!, $asOf: Date, $first: Int, $after: String) { scopeProposal(id: $id) {
+  impact { candidates { sector { code } domain { code } side operators(first: $first, after: $after) { ${PAGE} } } } } }`;
+
 export class ApiFailure extends Error {
   constructor(code, message) {
     super(message);
@@ -56,7 +85,8 @@ export async function graphql(query, variables, withToken) {
   if (withToken) headers.Authorization = `Bearer ${state.token}`;
   let response;
   try {
-    const body = JSON.stringify({ query, variables: { ...variables, knownAt: state.knownAt || null } });
+    // A query may ask for `knownAt` itself (null: now).
+    const body = JSON.stringify({ query, variables: { knownAt: state.knownAt || null, ...variables } });
     response = await fetch('/graphql', { method: 'POST', headers, body });
   } catch (error) {
     throw new ApiFailure('NETWORK', error.message);
@@ -77,12 +107,23 @@ export async function graphql(query, variables, withToken) {
 
 const EMPTY_PAGE = { totalCount: 0, edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
 
+/** One page of a proposal's candidates for one link and side. */
+async function candidatesPage(selection, variables) {
+  const data = await graphql(CANDIDATE_LIST_QUERY, { ...variables, id: selection.proposal }, true);
+  const group = data.scopeProposal && data.scopeProposal.impact.candidates.find(
+    (g) => g.sector.code === selection.sector && g.domain.code === selection.domain && g.side === selection.side,
+  );
+  return group ? group.operators : EMPTY_PAGE;
+}
+
 /**
  * One page of an operator list at the page's date: `first` operators after the cursor
- * `after` (null: from the start). A selection is a filter or one domain's gap.
+ * `after` (null: from the start). A selection is a filter, one domain's gap or a
+ * proposal's candidates for one link.
  */
 export async function listPage(selection, first, after) {
   const variables = { asOf: state.asOf, first, after };
+  if (selection.kind === 'candidates') return candidatesPage(selection, variables);
   if (selection.kind === 'gap') {
     const data = await graphql(GAP_LIST_QUERY, { ...variables, domain: selection.domain.code }, true);
     const gap = data.overlap.domainGaps[0];

@@ -5,7 +5,7 @@
 import { CHANGED_DESIGNATIONS_QUERY, CHANGES_QUERY, graphql } from './api.js';
 import { bar } from './charts.js';
 import { $, h, headRow, replace } from './dom.js';
-import { isIsoDate, nameOf, pairVisible, state, t, visible } from './state.js';
+import { isIsoDate, keepInAddress, nameOf, pairVisible, state, t, visible } from './state.js';
 
 /** Refused dates are said next to the form and load nothing. */
 function problemWith(from, to) {
@@ -25,10 +25,7 @@ export async function loadChanges(current) {
     input.setAttribute('aria-invalid', String(!isIsoDate(date) || (problem !== null && from > to)));
   }
   if (problem) return;
-  const params = new URLSearchParams(location.search);
-  params.set('changesFrom', from);
-  params.set('changesTo', to);
-  history.replaceState(null, '', `${location.pathname}?${params}`);
+  keepInAddress({ changesFrom: from, changesTo: to });
   const data = (await graphql(CHANGES_QUERY, { from, to }, false)).changesBetween;
   const designations = state.token
     ? (await graphql(CHANGED_DESIGNATIONS_QUERY, { from, to }, true)).changesBetween.designations

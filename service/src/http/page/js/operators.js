@@ -85,7 +85,7 @@ export async function act(load) {
   }
 }
 
-function openList(selection) {
+export function openList(selection) {
   state.operator = null;
   renderOperator();
   act((current) => loadList(selection, [null], current)).then(() => {
@@ -140,7 +140,7 @@ function countTable(id, caption, labels, rows) {
   );
 }
 
-function countButton(count, onOpen, attrs) {
+export function countButton(count, onOpen, attrs) {
   if (count === 0) return h('span', { class: 'count zero', ...attrs }, '0');
   return h('button', { type: 'button', class: 'count', onclick: onOpen, ...attrs }, String(count));
 }

@@ -33,6 +33,8 @@ export const state = {
   // Which sectors and domains the views show: '' is any.
   filter: { ministry: '', regime: '' },
   changes: null, // { from, to, data, designations }
+  // The proposals view (see proposals.js); the chosen ids are kept in the address.
+  proposals: { list: null, chosen: '', compareWith: '', shown: null, comparison: null, requests: 0 },
   // When the data on screen was loaded (for the printout).
   loadedAt: null,
   // Bumped on every date change: answers to older requests are dropped.
@@ -74,18 +76,25 @@ export function visible(field, regime) {
   return !ministry || (field.ministries || []).some((m) => m.code === ministry);
 }
 
-/** Keeps the date, the record-time instant and the language in the address, so that a view can be shared. */
-export function rememberView() {
+/** Sets the address's parameters to `values` (an empty value removes its parameter). */
+export function keepInAddress(values) {
   const params = new URLSearchParams(location.search);
-  params.set('asOf', state.asOf);
-  if (state.knownAt) params.set('knownAt', state.knownAt);
-  else params.delete('knownAt');
-  params.set('lang', state.lang);
-  for (const [key, value] of [['ministry', state.filter.ministry], ['regime', state.filter.regime]]) {
+  for (const [key, value] of Object.entries(values)) {
     if (value) params.set(key, value);
     else params.delete(key);
   }
   history.replaceState(null, '', `${location.pathname}?${params}`);
+}
+
+/** Keeps the date, the record-time instant and the language in the address, so that a view can be shared. */
+export function rememberView() {
+  keepInAddress({
+    asOf: state.asOf,
+    knownAt: state.knownAt,
+    lang: state.lang,
+    ministry: state.filter.ministry,
+    regime: state.filter.regime,
+  });
 }
 
 /** A sector (CI) or domain (ESPA) of the loaded date by code, with its ministries. */
