@@ -21,14 +21,14 @@ use uuid::Uuid;
 use crate::domain::Principal;
 
 /// Bytes of answers (and the requests they answer) kept in all; the least used go first.
-const CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
+const CAPACITY_BYTES: u64 = 8 * 1024 * 1024;
 /// What an entry costs beyond its bytes (the key and answer records, the allocations).
 const ENTRY_OVERHEAD: usize = 256;
 /// Answers kept at most (a bound on the cache's own bookkeeping).
 const CAPACITY_ITEMS: usize = 65_536;
-/// Larger answers are computed every time (an overlap report of every operator, say):
-/// they would crowd out the many small ones.
-const LARGEST_KEPT: usize = 256 * 1024;
+/// Larger answers are computed every time (the statuses of hundreds of operators, say):
+/// they are rarely asked twice, and would crowd out the many small ones.
+const LARGEST_KEPT: usize = 32 * 1024;
 
 /// Who asked: answers may differ by who asks, so each principal has its own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
