@@ -60,8 +60,8 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
     };
     // The same request by the same asker since the last change: its answer as it was.
     let answers = state.services.read_model().answers();
-    let key = answers.key(&principal, today(), bytes.clone());
-    if let Some(answer) = answers.get(&key) {
+    let key = answers.key(&principal, today(), &bytes);
+    if let Some(answer) = key.as_ref().and_then(|key| answers.get(key)) {
         record_operation(answer.operation_name.as_deref());
         state.metrics.graphql_request(answer.operation_name.as_deref(), "ok", started.elapsed());
         return answer_response(answer.body, answer.cache_control.as_deref());
@@ -70,6 +70,9 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
         body::decode(&bytes, limits, &state.query_limits, state.services.read_model().parsed(), |reference| {
             state.documents.resolve(&principal, reference)
         });
+    // The decoded request holds what it needs: a large body (an import) is not kept
+    // in memory while it runs.
+    drop(bytes);
     let Decoded { operation_name, outcome, may_be_kept } = match decoded {
         Ok(decoded) => decoded,
         Err(rejection) => return state.rejected(rejection, started),
@@ -92,7 +95,7 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
             return request_error(&ApiError::Internal);
         }
     };
-    if may_be_kept && response.errors.is_empty() {
+    if let Some(key) = key.filter(|_| may_be_kept && response.errors.is_empty()) {
         let answer = Answer { body: body.clone(), cache_control: cache_control.clone(), operation_name };
         answers.keep(key, answer);
     }

@@ -26,8 +26,8 @@ const CAPACITY_BYTES: u64 = 8 * 1024 * 1024;
 const ENTRY_OVERHEAD: usize = 256;
 /// Answers kept at most (a bound on the cache's own bookkeeping).
 const CAPACITY_ITEMS: usize = 65_536;
-/// Larger answers are computed every time (the statuses of hundreds of operators, say):
-/// they are rarely asked twice, and would crowd out the many small ones.
+/// Larger answers (and requests) are computed every time (the statuses of hundreds of
+/// operators, say): they are rarely asked twice, and would crowd out the many small ones.
 const LARGEST_KEPT: usize = 32 * 1024;
 
 /// Who asked: answers may differ by who asks, so each principal has its own.
@@ -88,11 +88,17 @@ impl Default for Answers {
 }
 
 impl Answers {
-    /// The key of `body` asked by `principal` now. Taken before the request is answered,
-    /// so that an answer computed while a change was being applied is kept under the
-    /// generation before it (and never given again).
-    pub fn key(&self, principal: &Principal, day: NaiveDate, body: Bytes) -> AnswerKey {
-        AnswerKey { generation: self.generation.load(Ordering::Acquire), asker: principal.into(), day, body }
+    /// The key of `body` asked by `principal` now, or none for a body too large to be a
+    /// repeated question (an import: the key would hold the whole body while it runs).
+    /// Taken before the request is answered, so that an answer computed while a change was
+    /// being applied is kept under the generation before it (and never given again).
+    pub fn key(&self, principal: &Principal, day: NaiveDate, body: &Bytes) -> Option<AnswerKey> {
+        (body.len() <= LARGEST_KEPT).then(|| AnswerKey {
+            generation: self.generation.load(Ordering::Acquire),
+            asker: principal.into(),
+            day,
+            body: body.clone(),
+        })
     }
 
     pub fn get(&self, key: &AnswerKey) -> Option<Answer> {
@@ -131,18 +137,18 @@ mod tests {
         let answers = Answers::default();
         let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
         let body = Bytes::from_static(b"{\"query\":\"{ sectors { code } }\"}");
-        answers.keep(answers.key(&Principal::Anonymous, day, body.clone()), answer("a"));
-        assert_eq!(answers.get(&answers.key(&Principal::Anonymous, day, body.clone())).unwrap().body, "a");
+        answers.keep(answers.key(&Principal::Anonymous, day, &body).unwrap(), answer("a"));
+        assert_eq!(answers.get(&answers.key(&Principal::Anonymous, day, &body).unwrap()).unwrap().body, "a");
         let next_day = day.succ_opt().unwrap();
-        assert!(answers.get(&answers.key(&Principal::Anonymous, next_day, body.clone())).is_none());
+        assert!(answers.get(&answers.key(&Principal::Anonymous, next_day, &body).unwrap()).is_none());
         let reader = Principal::Token {
             id: Uuid::nil(),
             label: "r".into(),
             role: crate::domain::principal::Role::Reader,
             ministry: None,
         };
-        assert!(answers.get(&answers.key(&reader, day, body.clone())).is_none());
-        assert!(answers.get(&answers.key(&Principal::Anonymous, day, Bytes::from_static(b"{}"))).is_none());
+        assert!(answers.get(&answers.key(&reader, day, &body).unwrap()).is_none());
+        assert!(answers.get(&answers.key(&Principal::Anonymous, day, &Bytes::from_static(b"{}")).unwrap()).is_none());
     }
 
     #[test]
@@ -151,17 +157,25 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
         let body = Bytes::from_static(b"{\"query\":\"{ sectors { code } }\"}");
         // Taken before the change, kept after it (a request that was being answered).
-        let before = answers.key(&Principal::Anonymous, day, body.clone());
+        let before = answers.key(&Principal::Anonymous, day, &body).unwrap();
         answers.advance();
         answers.keep(before, answer("old"));
-        assert!(answers.get(&answers.key(&Principal::Anonymous, day, body)).is_none());
+        assert!(answers.get(&answers.key(&Principal::Anonymous, day, &body).unwrap()).is_none());
+    }
+
+    #[test]
+    fn large_requests_have_no_key() {
+        let answers = Answers::default();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let import = Bytes::from(vec![b' '; LARGEST_KEPT + 1]);
+        assert!(answers.key(&Principal::Anonymous, day, &import).is_none());
     }
 
     #[test]
     fn large_answers_are_not_kept() {
         let answers = Answers::default();
         let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
-        let key = answers.key(&Principal::Anonymous, day, Bytes::from_static(b"{}"));
+        let key = answers.key(&Principal::Anonymous, day, &Bytes::from_static(b"{}")).unwrap();
         answers.keep(key.clone(), answer(&"x".repeat(LARGEST_KEPT + 1)));
         assert!(answers.get(&key).is_none());
     }
