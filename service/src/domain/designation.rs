@@ -379,24 +379,18 @@ pub fn plan_correction(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::strategies::embedded_snapshot;
-
-    fn d(text: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
-    }
-
-    fn water(from: &str, to: Option<&str>, ministry: &str) -> Designation {
-        let at = chrono::Utc::now();
-        Designation {
-            id: uuid::Uuid::nil(),
-            operator_id: uuid::Uuid::nil(),
-            regime: Regime::Ci,
-            field: "water".into(),
+impl Designation {
+    /// A designation for tests: open from `from`, designated, version 1, no citation.
+    pub(crate) fn for_test(operator_id: Uuid, regime: Regime, field: &str, from: NaiveDate, ministry: &str) -> Self {
+        let at = Utc::now();
+        Self {
+            id: Uuid::now_v7(),
+            operator_id,
+            regime,
+            field: field.into(),
             scope_item: None,
-            effective_from: d(from),
-            effective_to: to.map(d),
+            effective_from: from,
+            effective_to: None,
             status: DesignationStatus::Designated,
             legal_basis: None,
             reference: None,
@@ -406,6 +400,23 @@ mod tests {
             version: 1,
             created_at: at,
             updated_at: at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::strategies::embedded_snapshot;
+
+    fn d(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    fn water(from: &str, to: Option<&str>, ministry: &str) -> Designation {
+        Designation {
+            effective_to: to.map(d),
+            ..Designation::for_test(uuid::Uuid::nil(), Regime::Ci, "water", d(from), ministry)
         }
     }
 

@@ -291,22 +291,9 @@ mod tests {
 
     fn designation(operator: &Operator, from: &str) -> Designation {
         Designation {
-            id: Uuid::now_v7(),
-            operator_id: operator.id,
-            regime: Regime::Ci,
-            field: "electricity".into(),
-            scope_item: None,
-            effective_from: date(from),
-            effective_to: None,
-            status: DesignationStatus::Designated,
-            legal_basis: None,
-            reference: None,
-            ministry: "METI".into(),
-            revocation_reason: None,
-            revoked_at: None,
-            version: 1,
             created_at: at("2026-01-02T00:00:00Z"),
             updated_at: at("2026-01-02T00:00:00Z"),
+            ..Designation::for_test(operator.id, Regime::Ci, "electricity", date(from), "METI")
         }
     }
 

@@ -205,7 +205,6 @@ pub fn plan_ending<'a>(
 mod tests {
     use super::*;
     use crate::domain::CorporateNumber;
-    use crate::domain::designation::DesignationStatus;
 
     fn date(text: &str) -> NaiveDate {
         text.parse().expect("date")
@@ -217,24 +216,7 @@ mod tests {
     }
 
     fn espa(operator: &Operator, ministry: &str, from: &str) -> Designation {
-        Designation {
-            id: Uuid::now_v7(),
-            operator_id: operator.id,
-            regime: Regime::Espa,
-            field: "electricity".into(),
-            scope_item: None,
-            effective_from: date(from),
-            effective_to: None,
-            status: DesignationStatus::Designated,
-            legal_basis: None,
-            reference: None,
-            ministry: ministry.into(),
-            revocation_reason: None,
-            revoked_at: None,
-            version: 1,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        }
+        Designation::for_test(operator.id, Regime::Espa, "electricity", date(from), ministry)
     }
 
     fn period(operator: &Operator, from: &str, to: Option<&str>) -> SpecialPeriod {

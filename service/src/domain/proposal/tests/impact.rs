@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::domain::CorporateNumber;
-use crate::domain::designation::{Designation, DesignationStatus};
+use crate::domain::designation::Designation;
 use crate::domain::overlap::OverlapTotals;
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::strategies::embedded_snapshot;
@@ -22,24 +22,11 @@ fn designation(
     to: Option<&str>,
     ministry: &str,
 ) -> Designation {
-    let at = chrono::Utc::now();
     Designation {
         id: Uuid::from_u128(id),
-        operator_id: Uuid::nil(),
-        regime,
-        field: field.into(),
         scope_item: item.map(str::to_owned),
-        effective_from: d(from),
         effective_to: to.map(d),
-        status: DesignationStatus::Designated,
-        legal_basis: None,
-        reference: None,
-        ministry: ministry.into(),
-        revocation_reason: None,
-        revoked_at: None,
-        version: 1,
-        created_at: at,
-        updated_at: at,
+        ..Designation::for_test(Uuid::nil(), regime, field, d(from), ministry)
     }
 }
 
