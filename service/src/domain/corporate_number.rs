@@ -84,6 +84,13 @@ fn check_digit(base: &[u8]) -> u8 {
     9 - (sum % 9) as u8
 }
 
+/// Ordered and hashed as its digits, so ordered maps can be searched by a cursor's text.
+impl std::borrow::Borrow<[u8]> for CorporateNumber {
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 impl FromStr for CorporateNumber {
     type Err = CorporateNumberError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

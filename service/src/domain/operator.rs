@@ -128,7 +128,7 @@ impl Operator {
 
 /// Which operators a listing selects. Designation conditions count designations
 /// active at `as_of`; all conditions are AND-ed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OperatorQuery {
     pub as_of: NaiveDate,
     /// Has an active designation under each of these regimes.

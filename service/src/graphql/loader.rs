@@ -80,6 +80,12 @@ pub async fn operator_with_designations(ctx: &Context<'_>, entry: &OperatorEntry
     OperatorObject::new(entry.operator.clone())
 }
 
+/// Hands operators' designations and periods, read with them, to the request's loader.
+pub async fn feed_designations(ctx: &Context<'_>, entries: &[Arc<OperatorEntry>]) {
+    let records = entries.iter().map(|entry| (entry.operator.id, OperatorRecords::from(entry.as_ref())));
+    ctx.data_unchecked::<Designations>().feed_many(records).await;
+}
+
 /// Loads the designations and periods of a set of operators (two queries) into the
 /// request's loader.
 pub async fn prime_designations(ctx: &Context<'_>, operators: &[Uuid]) -> ApiResult<()> {

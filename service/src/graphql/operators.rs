@@ -12,8 +12,8 @@ use super::audit::{AuditEventObject, history};
 use super::designations::DesignationObject;
 use super::limits::{DATABASE_COST, paged_complexity};
 use super::loader::{
-    Designations, OperatorRecords, feed_recorded, operator_with_designations, prime_designations, records_of_operator,
-    wants_designations,
+    Designations, OperatorRecords, feed_designations, feed_recorded, operator_with_designations, prime_designations,
+    records_of_operator, wants_designations,
 };
 use super::pagination::{OperatorCursor, decode_after, page_size};
 use super::reference::{DomainObject, FieldKind, FieldObject, ObligationObject, RegimeValue, SectorObject};
@@ -318,6 +318,7 @@ pub(super) async fn operator_connection(
     let look = ctx.look_ahead();
     if wants_designations(look.field("edges").field("node")) || wants_designations(look.field("nodes")) {
         match known_at {
+            None if !page.entries.is_empty() => feed_designations(ctx, &page.entries).await,
             None => {
                 let ids: Vec<Uuid> = page.operators.iter().map(|o| o.id).collect();
                 prime_designations(ctx, &ids).await?;

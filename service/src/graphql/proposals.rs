@@ -506,7 +506,12 @@ async fn operator_page(
     let page = &numbers[start.min(numbers.len())..];
     let chosen = &page[..first.min(page.len())];
     let operators = services::proposals::operators(services(ctx), &request(ctx).principal, chosen).await?;
-    let page = OperatorPage { operators, total_count: numbers.len() as u64, has_next_page: page.len() > chosen.len() };
+    let page = OperatorPage {
+        operators,
+        entries: Vec::new(),
+        total_count: numbers.len() as u64,
+        has_next_page: page.len() > chosen.len(),
+    };
     Ok(connection_of(page, after.is_some(), None))
 }
 

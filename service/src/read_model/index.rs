@@ -6,23 +6,27 @@
 //! before the use case that made it returns (see `read_model`), so this instance never
 //! serves what it just changed; other instances follow within the feed's bound.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
+use futures_util::TryStreamExt;
+use quick_cache::sync::Cache;
 use uuid::Uuid;
 
+use super::held::{HeldOperator, Symbols, TooLarge};
+use crate::domain::CorporateNumber;
 use crate::domain::changes::{self, DesignationChanges, Window};
-use crate::domain::designation::{self, Designation, DesignationStatus};
-use crate::domain::operator::Operator;
-use crate::domain::operator::{DesignatedPeriod, OperatorQuery};
+use crate::domain::designation::{self, Designation};
+use crate::domain::operator::{DesignatedPeriod, Operator, OperatorQuery};
 use crate::domain::overlap::{self, OverlapReport};
-use crate::domain::proposal::{self, DesignationFacts, OperatorDesignations, ScopeImpact};
+use crate::domain::proposal::{self, OperatorDesignations, ScopeImpact};
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::special_operator::{SpecialPeriod, is_special_at};
-use crate::domain::{CorporateNumber, Regime, today};
-use crate::storage::{Db, StorageError, designations, operators, special_operators};
+use crate::storage::{Db, StorageError, corrupt, designations, operators, special_operators};
 
 /// One operator with all its designations and 特別社会基盤事業者 periods (any period).
 #[derive(Debug)]
@@ -32,154 +36,65 @@ pub struct OperatorEntry {
     pub special: Arc<Vec<SpecialPeriod>>,
 }
 
-/// What a listing looks at in one designation, held or read.
-fn period(d: &impl DesignationFacts) -> DesignatedPeriod<'_> {
-    DesignatedPeriod {
-        regime: d.regime(),
-        field: d.field(),
-        effective_from: d.effective_from(),
-        effective_to: d.effective_to(),
-    }
-}
-
 /// Operators answered in place of the index's own (None: absent), by corporate number.
 pub type Overrides = HashMap<CorporateNumber, Option<Arc<OperatorEntry>>>;
 
-/// Operators read per round trip while loading.
-const LOAD_PAGE: u64 = 1000;
-/// Distinct repeated strings shared between held designations; beyond this many (free
-/// text that does not repeat) further ones are simply not shared.
-const SHARED_STRINGS_LIMIT: usize = 10_000;
+/// Operators handed over at once while loading (one short hold of the write lock each).
+const LOAD_BATCH: usize = 1000;
+/// Listing totals kept (by query, for the state they were counted in).
+const KEPT_TOTALS: usize = 256;
 
-/// An operator as the index holds it for the life of the process: compact, since it
-/// is held for every operator (an [`OperatorEntry`] is made from it on each read).
-struct HeldOperator {
-    operator: Operator,
-    designations: Box<[HeldDesignation]>,
-    /// Few operators have any: held as they are.
-    special: Arc<Vec<SpecialPeriod>>,
-}
-
-/// A designation as the index holds it: the strings that repeat across designations
-/// (codes, ministry, legal basis) shared, the others boxed, the operator implied.
-struct HeldDesignation {
-    id: Uuid,
-    regime: Regime,
-    field: Arc<str>,
-    scope_item: Option<Arc<str>>,
-    effective_from: NaiveDate,
-    effective_to: Option<NaiveDate>,
-    status: DesignationStatus,
-    legal_basis: Option<Arc<str>>,
-    reference: Option<Box<str>>,
-    ministry: Arc<str>,
-    revocation_reason: Option<Box<str>>,
-    revoked_at: Option<DateTime<Utc>>,
-    version: i32,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl HeldOperator {
-    fn new(entry: &OperatorEntry, shared: &mut HashSet<Arc<str>>) -> Self {
-        let mut share = |text: &str| -> Arc<str> {
-            if let Some(known) = shared.get(text) {
-                return known.clone();
-            }
-            let text: Arc<str> = Arc::from(text);
-            if shared.len() < SHARED_STRINGS_LIMIT {
-                shared.insert(text.clone());
-            }
-            text
-        };
-        let designations = entry
-            .designations
-            .iter()
-            .map(|d| HeldDesignation {
-                id: d.id,
-                regime: d.regime,
-                field: share(&d.field),
-                scope_item: d.scope_item.as_deref().map(&mut share),
-                effective_from: d.effective_from,
-                effective_to: d.effective_to,
-                status: d.status,
-                legal_basis: d.legal_basis.as_deref().map(&mut share),
-                reference: d.reference.as_deref().map(Box::from),
-                ministry: share(&d.ministry),
-                revocation_reason: d.revocation_reason.as_deref().map(Box::from),
-                revoked_at: d.revoked_at,
-                version: d.version,
-                created_at: d.created_at,
-                updated_at: d.updated_at,
-            })
-            .collect();
-        Self { operator: entry.operator.clone(), designations, special: entry.special.clone() }
-    }
-
-    fn entry(&self) -> Arc<OperatorEntry> {
-        let operator_id = self.operator.id;
-        let designations = self
-            .designations
-            .iter()
-            .map(|d| Designation {
-                id: d.id,
-                operator_id,
-                regime: d.regime,
-                field: d.field.to_string(),
-                scope_item: d.scope_item.as_deref().map(str::to_owned),
-                effective_from: d.effective_from,
-                effective_to: d.effective_to,
-                status: d.status,
-                legal_basis: d.legal_basis.as_deref().map(str::to_owned),
-                reference: d.reference.as_deref().map(str::to_owned),
-                ministry: d.ministry.to_string(),
-                revocation_reason: d.revocation_reason.as_deref().map(str::to_owned),
-                revoked_at: d.revoked_at,
-                version: d.version,
-                created_at: d.created_at,
-                updated_at: d.updated_at,
-            })
-            .collect();
-        Arc::new(OperatorEntry {
-            operator: self.operator.clone(),
-            designations: Arc::new(designations),
-            special: self.special.clone(),
-        })
-    }
-}
-
-impl DesignationFacts for HeldDesignation {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn regime(&self) -> Regime {
-        self.regime
-    }
-    fn field(&self) -> &str {
-        &self.field
-    }
-    fn scope_item(&self) -> Option<&str> {
-        self.scope_item.as_deref()
-    }
-    fn effective_from(&self) -> NaiveDate {
-        self.effective_from
-    }
-    fn effective_to(&self) -> Option<NaiveDate> {
-        self.effective_to
-    }
-    fn ministry(&self) -> &str {
-        &self.ministry
-    }
+/// One page of a listing answered from memory.
+pub struct ListedPage {
+    pub entries: Vec<Arc<OperatorEntry>>,
+    pub total_count: u64,
+    pub has_next_page: bool,
 }
 
 #[derive(Default)]
 struct State {
     /// Every operator has an entry (the background load finished).
     complete: bool,
-    entries: HashMap<CorporateNumber, HeldOperator>,
-    shared_strings: HashSet<Arc<str>>,
+    /// In corporate-number order, as listings page through them.
+    entries: BTreeMap<CorporateNumber, HeldOperator>,
+    symbols: Symbols,
     /// Operators changed since their entry was read, with the epoch of the change.
     stale: HashMap<CorporateNumber, u64>,
+}
+
+impl State {
+    /// Holds freshly read operators (and forgets the numbers not found), unless a change
+    /// newer than the read (at `epoch`) marked them stale meanwhile.
+    fn store(
+        &mut self,
+        numbers: &[CorporateNumber],
+        loaded: &HashMap<CorporateNumber, Arc<OperatorEntry>>,
+        epoch: u64,
+    ) {
+        for number in numbers {
+            if self.stale.get(number).is_some_and(|&changed| changed > epoch) {
+                continue;
+            }
+            self.stale.remove(number);
+            let Some(entry) = loaded.get(number) else {
+                self.entries.remove(number);
+                continue;
+            };
+            match HeldOperator::new(&entry.operator, &entry.designations, &entry.special, &mut self.symbols) {
+                Ok(held) => {
+                    self.entries.insert(*number, held);
+                }
+                Err(too_large) => self.never_held(*number, &too_large),
+            }
+        }
+    }
+
+    /// An operator the index cannot hold stays stale: every use reads it from the database.
+    fn never_held(&mut self, number: CorporateNumber, why: &TooLarge) {
+        tracing::warn!(%number, %why, "operator read from the database on every use");
+        self.entries.remove(&number);
+        self.stale.insert(number, u64::MAX);
+    }
 }
 
 pub struct RegistryIndex {
@@ -190,6 +105,9 @@ pub struct RegistryIndex {
     epoch: AtomicU64,
     /// The background load failed: reads keep going to the database.
     load_failed: AtomicBool,
+    /// Listing totals by query and the epoch they were counted at: paging through a
+    /// listing counts its matches once, not once per page.
+    totals: Cache<(OperatorQuery, u64), u64>,
 }
 
 impl RegistryIndex {
@@ -224,6 +142,7 @@ impl RegistryIndex {
             state: RwLock::new(State::default()),
             epoch: AtomicU64::new(0),
             load_failed: AtomicBool::new(false),
+            totals: Cache::new(KEPT_TOTALS),
         })
     }
 
@@ -236,31 +155,79 @@ impl RegistryIndex {
 
     /// Reads every operator into memory (run in the background at start).
     pub async fn load_all(&self) -> Result<(), StorageError> {
-        let loaded = self.load_pages().await;
+        let loaded = self.load_everything().await;
         if loaded.is_err() {
             self.load_failed.store(true, Ordering::Release);
         }
         loaded
     }
 
-    async fn load_pages(&self) -> Result<(), StorageError> {
+    /// Streams every operator and every designation, both in operator id order, and
+    /// pairs them as they come (no query per page); the entries go in all at once at the
+    /// end, so the ordered map is built densely.
+    async fn load_everything(&self) -> Result<(), StorageError> {
         let started = std::time::Instant::now();
-        let query = OperatorQuery::at(today());
-        let mut after: Option<String> = None;
-        let mut count = 0usize;
-        loop {
-            let epoch = self.epoch.load(Ordering::Acquire);
-            let page = operators::page(&self.db.conn, &query, after.as_deref(), LOAD_PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.corporate_number.to_string());
-            let numbers: Vec<CorporateNumber> = page.iter().map(|o| o.corporate_number).collect();
-            count += page.len();
-            let loaded = self.entries_for(page).await?;
-            self.store(&numbers, &loaded, epoch);
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let conn = &self.db.conn;
+        let mut special = special_operators::all(conn).await?;
+        let mut operators = pin!(operators::all_in_id_order(conn).await?);
+        let mut designations = pin!(designations::all_in_operator_order(conn).await?);
+        let mut next_designation = designations.try_next().await?;
+        let mut batch: Vec<(Operator, Vec<Designation>, Vec<SpecialPeriod>)> = Vec::with_capacity(LOAD_BATCH);
+        let mut held: Vec<(CorporateNumber, HeldOperator)> = Vec::new();
+        while let Some(operator) = operators.try_next().await? {
+            let mut own = Vec::new();
+            while let Some(designation) = next_designation.take_if(|d| d.operator_id == operator.id) {
+                own.push(designation);
+                next_designation = designations.try_next().await?;
+            }
+            let periods = special.remove(&operator.id).unwrap_or_default();
+            batch.push((operator, own, periods));
+            if batch.len() == LOAD_BATCH {
+                self.hold(&mut batch, &mut held);
+            }
         }
-        self.write().complete = true;
+        self.hold(&mut batch, &mut held);
+        if next_designation.is_some() {
+            // Both streams are ordered by the same column: a designation left over means
+            // the database ordered them differently (or one has no operator).
+            return Err(corrupt("designation order while loading the index"));
+        }
+        let count = held.len();
+        {
+            let mut guard = self.write();
+            let state = &mut *guard;
+            let current = std::mem::take(&mut state.entries);
+            let mut kept = Vec::with_capacity(held.len() + current.len());
+            for (number, operator) in held {
+                // An operator read on its own meanwhile is as current as the load's.
+                if current.contains_key(&number) || state.stale.get(&number).is_some_and(|&changed| changed > epoch) {
+                    continue;
+                }
+                state.stale.remove(&number);
+                kept.push((number, operator));
+            }
+            kept.extend(current);
+            state.entries = BTreeMap::from_iter(kept);
+            state.complete = true;
+        }
         tracing::info!(operators = count, seconds = started.elapsed().as_secs_f64(), "registry index loaded");
         Ok(())
+    }
+
+    /// Makes a loaded batch compact (interning its codes under one short write lock).
+    fn hold(
+        &self,
+        batch: &mut Vec<(Operator, Vec<Designation>, Vec<SpecialPeriod>)>,
+        held: &mut Vec<(CorporateNumber, HeldOperator)>,
+    ) {
+        let mut state = self.write();
+        for (operator, designations, special) in batch.drain(..) {
+            match HeldOperator::new(&operator, &designations, &special, &mut state.symbols) {
+                Ok(compact) => held.push((operator.corporate_number, compact)),
+                Err(too_large) => state.never_held(operator.corporate_number, &too_large),
+            }
+        }
     }
 
     /// Pairs operators with their designations and periods (two queries).
@@ -284,23 +251,6 @@ impl RegistryIndex {
             .collect())
     }
 
-    /// Puts freshly read entries in (and forgets the numbers not found), unless a change
-    /// newer than the read marked them stale meanwhile.
-    fn store(&self, numbers: &[CorporateNumber], loaded: &HashMap<CorporateNumber, Arc<OperatorEntry>>, epoch: u64) {
-        let mut guard = self.write();
-        let state = &mut *guard;
-        for number in numbers {
-            if state.stale.get(number).is_some_and(|&changed| changed > epoch) {
-                continue;
-            }
-            state.stale.remove(number);
-            match loaded.get(number) {
-                Some(entry) => state.entries.insert(*number, HeldOperator::new(entry, &mut state.shared_strings)),
-                None => state.entries.remove(number),
-            };
-        }
-    }
-
     /// Reads the given operators from the database and keeps what is current.
     async fn load(
         &self,
@@ -309,7 +259,7 @@ impl RegistryIndex {
         let epoch = self.epoch.load(Ordering::Acquire);
         let found = operators::find_by_corporate_numbers(&self.db.conn, numbers).await?;
         let loaded = self.entries_for(found).await?;
-        self.store(numbers, &loaded, epoch);
+        self.write().store(numbers, &loaded, epoch);
         Ok(loaded)
     }
 
@@ -327,7 +277,7 @@ impl RegistryIndex {
                 match state.entries.get(number) {
                     _ if state.stale.contains_key(number) => missing.push(*number),
                     Some(held) => {
-                        found.insert(*number, held.entry());
+                        found.insert(*number, held.entry(*number, &state.symbols));
                     }
                     None if state.complete => {}
                     None => missing.push(*number),
@@ -367,15 +317,53 @@ impl RegistryIndex {
         as_of: NaiveDate,
     ) -> Result<Option<OverlapReport>, StorageError> {
         let Some(state) = self.current().await? else { return Ok(None) };
+        let symbols = &state.symbols;
         let active = state.entries.values().map(|held| {
             let fields = held
                 .designations
                 .iter()
                 .filter(move |d| designation::is_active(d.effective_from, d.effective_to, as_of))
-                .map(|d| (d.regime, &*d.field));
-            (fields, is_special_at(&held.special, as_of))
+                .map(|d| (d.regime, symbols.text(d.field)));
+            (fields, is_special_at(held.special(), as_of))
         });
         Ok(Some(overlap::compute_grouped(snapshot, as_of, active)))
+    }
+
+    /// One page of the operators matching `query`, in corporate-number order after
+    /// `after`, with the total number of matches; None while the index is still loading.
+    /// The same conditions as the database's listing ([`OperatorQuery::matches`]).
+    pub async fn list(
+        &self,
+        query: &OperatorQuery,
+        after: Option<&str>,
+        first: usize,
+    ) -> Result<Option<ListedPage>, StorageError> {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let Some(state) = self.current().await? else { return Ok(None) };
+        let mut matcher = Matcher::new(query, &state.symbols);
+        let after = after.map_or(Bound::Unbounded, |after| Bound::Excluded(after.as_bytes()));
+        let mut entries = Vec::new();
+        let mut has_next_page = false;
+        for (number, held) in state.entries.range::<[u8], _>((after, Bound::Unbounded)) {
+            if matcher.matches(*number, held) {
+                if entries.len() == first {
+                    has_next_page = true;
+                    break;
+                }
+                entries.push(held.entry(*number, &state.symbols));
+            }
+        }
+        let key = (query.clone(), epoch);
+        let total_count = match self.totals.get(&key) {
+            Some(total) => total,
+            None => {
+                let total =
+                    state.entries.iter().filter(|(number, held)| matcher.matches(**number, held)).count() as u64;
+                self.totals.insert(key, total);
+                total
+            }
+        };
+        Ok(Some(ListedPage { entries, total_count, has_next_page }))
     }
 
     /// Visits every operator with its designations and 特別社会基盤事業者 periods,
@@ -389,17 +377,23 @@ impl RegistryIndex {
     ) -> Result<bool, StorageError> {
         let Some(state) = self.current().await? else { return Ok(false) };
         let mut periods: Vec<DesignatedPeriod<'_>> = Vec::new();
+        let mut scratch: Option<Operator> = None;
         for (number, held) in &state.entries {
             if instead.contains_key(number) {
                 continue;
             }
             periods.clear();
-            periods.extend(held.designations.iter().map(period));
-            visit(&held.operator, &periods, &held.special);
+            periods.extend(held.periods(&state.symbols));
+            visit(reused(&mut scratch, *number, held), &periods, held.special());
         }
         for entry in instead.values().flatten() {
             periods.clear();
-            periods.extend(entry.designations.iter().map(period));
+            periods.extend(entry.designations.iter().map(|d| DesignatedPeriod {
+                regime: d.regime,
+                field: &d.field,
+                effective_from: d.effective_from,
+                effective_to: d.effective_to,
+            }));
             visit(&entry.operator, &periods, &entry.special);
         }
         Ok(true)
@@ -415,10 +409,11 @@ impl RegistryIndex {
         date: NaiveDate,
     ) -> Result<Option<ScopeImpact>, StorageError> {
         let Some(state) = self.current().await? else { return Ok(None) };
+        let symbols = &state.symbols;
         let operators = state
             .entries
             .iter()
-            .map(|(number, held)| OperatorDesignations { operator: *number, designations: &held.designations[..] });
+            .map(|(number, held)| OperatorDesignations { operator: *number, designations: held.views(symbols) });
         Ok(Some(proposal::impact(before, after, date, operators)))
     }
 
@@ -433,7 +428,8 @@ impl RegistryIndex {
         let periods = state
             .entries
             .values()
-            .flat_map(|held| held.designations.iter().map(|d| (d.regime, &*d.field, d.effective_from, d.effective_to)));
+            .flat_map(|held| held.periods(&state.symbols))
+            .map(|d| (d.regime, d.field, d.effective_from, d.effective_to));
         Ok(Some(changes::designation_changes(snapshot, window, periods)))
     }
 
@@ -447,56 +443,34 @@ impl RegistryIndex {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn designation(operator_id: Uuid, reference: Option<&str>) -> Designation {
-        let at = Utc::now();
-        Designation {
-            id: Uuid::new_v4(),
-            operator_id,
-            regime: Regime::Espa,
-            field: "electricity".into(),
-            scope_item: Some("electricity/transmission".into()),
-            effective_from: NaiveDate::from_ymd_opt(2024, 5, 17).expect("date"),
-            effective_to: NaiveDate::from_ymd_opt(2026, 1, 1),
-            status: DesignationStatus::Revoked,
-            legal_basis: Some("経済安全保障推進法第50条第1項".into()),
-            reference: reference.map(str::to_owned),
-            ministry: "METI".into(),
-            revocation_reason: Some("事業譲渡".into()),
-            revoked_at: Some(at),
-            version: 3,
-            created_at: at,
-            updated_at: at,
+/// The operator `held` as a reused value (allocated once per pass, not per operator).
+fn reused<'a>(scratch: &'a mut Option<Operator>, number: CorporateNumber, held: &HeldOperator) -> &'a Operator {
+    match scratch {
+        Some(operator) => {
+            held.operator_into(number, operator);
+            operator
         }
+        None => scratch.insert(held.operator(number)),
+    }
+}
+
+/// Applies a listing's conditions to held operators without allocating per operator.
+struct Matcher<'a> {
+    query: &'a OperatorQuery,
+    symbols: &'a Symbols,
+    operator: Option<Operator>,
+    periods: Vec<DesignatedPeriod<'a>>,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(query: &'a OperatorQuery, symbols: &'a Symbols) -> Self {
+        Self { query, symbols, operator: None, periods: Vec::new() }
     }
 
-    /// What the index holds reads back exactly as stored, and repeated strings are
-    /// held once.
-    #[test]
-    fn a_held_operator_reads_back_as_stored() {
-        let at = Utc::now();
-        let operator = Operator {
-            id: Uuid::new_v4(),
-            corporate_number: CorporateNumber::parse("7000012050002").expect("valid"),
-            name_ja: "テスト電力株式会社".into(),
-            name_en: Some("Test Power".into()),
-            closed_on: None,
-            successor: None,
-            version: 2,
-            created_at: at,
-            updated_at: at,
-        };
-        let designations = vec![designation(operator.id, Some("官報 2024-05-17")), designation(operator.id, None)];
-        let entry = OperatorEntry { operator, designations: Arc::new(designations), special: Arc::default() };
-        let mut shared = HashSet::new();
-        let held = HeldOperator::new(&entry, &mut shared);
-        let read = held.entry();
-        assert_eq!(read.operator, entry.operator);
-        assert_eq!(*read.designations, *entry.designations);
-        assert!(Arc::ptr_eq(&held.designations[0].ministry, &held.designations[1].ministry));
-        assert_eq!(shared.len(), 4, "field, scope item, legal basis and ministry: {shared:?}");
+    fn matches(&mut self, number: CorporateNumber, held: &'a HeldOperator) -> bool {
+        self.periods.clear();
+        self.periods.extend(held.periods(self.symbols));
+        let operator = reused(&mut self.operator, number, held);
+        self.query.matches(operator, &self.periods)
     }
 }

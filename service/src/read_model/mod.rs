@@ -22,6 +22,7 @@
 
 pub mod answers;
 pub mod feed;
+mod held;
 pub mod index;
 pub mod parsed;
 pub mod record_time;

@@ -350,11 +350,15 @@ pub async fn predecessors(
 /// One page of a listing plus the total number of matches.
 pub struct OperatorPage {
     pub operators: Vec<Operator>,
+    /// The same operators with their designations, when the page was answered from
+    /// memory (empty when it was read from the database).
+    pub entries: Vec<Arc<OperatorEntry>>,
     pub total_count: u64,
     pub has_next_page: bool,
 }
 
-/// Operators matching `query`, in corporate-number order after `after`.
+/// Operators matching `query`, in corporate-number order after `after`: from the
+/// in-memory index once it is loaded, from the database until then.
 pub async fn list(
     services: &Services,
     principal: &Principal,
@@ -363,12 +367,22 @@ pub async fn list(
     first: u64,
 ) -> Result<OperatorPage, ServiceError> {
     authorize(principal, Operation::ReadOperators)?;
+    let first_usize = usize::try_from(first).unwrap_or(usize::MAX);
+    if let Some(listed) = services.read.index().list(query, after, first_usize).await? {
+        let operators = listed.entries.iter().map(|entry| entry.operator.clone()).collect();
+        return Ok(OperatorPage {
+            operators,
+            entries: listed.entries,
+            total_count: listed.total_count,
+            has_next_page: listed.has_next_page,
+        });
+    }
     let conn = &services.db.conn;
     let mut page = operators::page(conn, query, after, first + 1).await?;
     let has_next_page = page.len() as u64 > first;
-    page.truncate(first as usize);
+    page.truncate(first_usize);
     let total_count = operators::count(conn, query).await?;
-    Ok(OperatorPage { operators: page, total_count, has_next_page })
+    Ok(OperatorPage { operators: page, entries: Vec::new(), total_count, has_next_page })
 }
 
 /// The answer for one asked-for corporate number.

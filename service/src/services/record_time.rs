@@ -259,5 +259,5 @@ pub async fn list(
     let mut page: Vec<Operator> = matching.drain(start..).take(first as usize + 1).collect();
     let has_next_page = page.len() as u64 > first;
     page.truncate(first as usize);
-    Ok(OperatorPage { operators: page, total_count, has_next_page })
+    Ok(OperatorPage { operators: page, entries: Vec::new(), total_count, has_next_page })
 }

@@ -3,8 +3,11 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use futures_util::{Stream, StreamExt};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, StreamTrait,
+};
 use uuid::Uuid;
 
 use super::entities::designation;
@@ -100,6 +103,23 @@ pub async fn find_many(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<
 pub async fn of_operators(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Designation>, StorageError> {
     use designation::Column::{EffectiveFrom, Id, OperatorId, Regime};
     find_where_in(conn, OperatorId, ids, &[OperatorId, EffectiveFrom, Regime, Id]).await
+}
+
+/// Every designation, read as a stream in operator id order (as
+/// [`super::operators::all_in_id_order`] reads the operators), each operator's in the
+/// order of [`of_operators`].
+pub async fn all_in_operator_order<C: ConnectionTrait + StreamTrait + Send>(
+    conn: &C,
+) -> Result<impl Stream<Item = Result<Designation, StorageError>> + Send + '_, StorageError> {
+    use designation::Column::{EffectiveFrom, Id, OperatorId, Regime};
+    let rows = designation::Entity::find()
+        .order_by_asc(OperatorId)
+        .order_by_asc(EffectiveFrom)
+        .order_by_asc(Regime)
+        .order_by_asc(Id)
+        .stream(conn)
+        .await?;
+    Ok(rows.map(|row| Designation::try_from(row?)))
 }
 
 /// Every designation of the given operators, grouped by operator (each operator asked

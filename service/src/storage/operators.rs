@@ -1,8 +1,10 @@
 //! Operators: look-ups, filtered and paginated listings.
 
+use futures_util::{Stream, StreamExt};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    StreamTrait,
 };
 use uuid::Uuid;
 
@@ -150,6 +152,15 @@ pub async fn find_by_corporate_numbers(
 
 /// Keys per `IN (…)` look-up.
 pub(crate) const LOOKUP_CHUNK: usize = 5000;
+
+/// Every operator in id order, read as a stream (the in-memory index reads them all at
+/// start, beside [`super::designations::all_in_operator_order`]).
+pub async fn all_in_id_order<C: ConnectionTrait + StreamTrait + Send>(
+    conn: &C,
+) -> Result<impl Stream<Item = Result<Operator, StorageError>> + Send + '_, StorageError> {
+    let rows = operator::Entity::find().order_by_asc(operator::Column::Id).stream(conn).await?;
+    Ok(rows.map(|row| Operator::try_from(row?)))
+}
 
 pub async fn find_by_ids(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Operator>, StorageError> {
     if ids.is_empty() {

@@ -86,6 +86,20 @@ pub async fn of_operators(
     Ok(grouped)
 }
 
+/// Every period of every operator, grouped by operator, oldest first.
+pub async fn all(conn: &impl ConnectionTrait) -> Result<HashMap<Uuid, Vec<SpecialPeriod>>, StorageError> {
+    let mut grouped: HashMap<Uuid, Vec<SpecialPeriod>> = HashMap::new();
+    let rows = period::Entity::find()
+        .order_by_asc(period::Column::OperatorId)
+        .order_by_asc(period::Column::EffectiveFrom)
+        .all(conn)
+        .await?;
+    for row in rows {
+        grouped.entry(row.operator_id).or_default().push(row.into());
+    }
+    Ok(grouped)
+}
+
 /// The operators recorded as 特別社会基盤事業者 at `date` (for reports while the index
 /// is still loading).
 pub async fn active_at(conn: &impl ConnectionTrait, date: NaiveDate) -> Result<HashSet<Uuid>, StorageError> {

@@ -91,11 +91,36 @@ impl DesignationFacts for Designation {
     }
 }
 
-/// One operator with its designations (of any period: the impact picks what holds).
+/// One operator with its designations (of any period: the impact picks what holds),
+/// as anything that lists [`DesignationFacts`] (a slice, or views made as they are read).
 #[derive(Debug, Clone, Copy)]
-pub struct OperatorDesignations<'a, D = DesignationView<'a>> {
+pub struct OperatorDesignations<I> {
     pub operator: CorporateNumber,
-    pub designations: &'a [D],
+    pub designations: I,
+}
+
+impl<D: DesignationFacts> DesignationFacts for &D {
+    fn id(&self) -> Uuid {
+        (*self).id()
+    }
+    fn regime(&self) -> Regime {
+        (*self).regime()
+    }
+    fn field(&self) -> &str {
+        (*self).field()
+    }
+    fn scope_item(&self) -> Option<&str> {
+        (*self).scope_item()
+    }
+    fn effective_from(&self) -> NaiveDate {
+        (*self).effective_from()
+    }
+    fn effective_to(&self) -> Option<NaiveDate> {
+        (*self).effective_to()
+    }
+    fn ministry(&self) -> &str {
+        (*self).ministry()
+    }
 }
 
 /// Codes of sectors, domains and their scope items, each list in display order.
@@ -451,12 +476,16 @@ fn newly(
 /// Computes the impact at `date` of replacing the reference data `before` (live) by
 /// `after` (the proposal applied), for the operators given (each once, with all its
 /// designations). See [`ScopeImpact`] and its parts for what each figure means.
-pub fn impact<'a, D: DesignationFacts + 'a>(
+pub fn impact<I>(
     before: &ReferenceSnapshot,
     after: &ReferenceSnapshot,
     date: NaiveDate,
-    operators: impl IntoIterator<Item = OperatorDesignations<'a, D>>,
-) -> ScopeImpact {
+    operators: impl IntoIterator<Item = OperatorDesignations<I>>,
+) -> ScopeImpact
+where
+    I: IntoIterator,
+    I::Item: DesignationFacts,
+{
     let gaps_before = ScopeCodes::of_gaps(before, &before.gaps_at(date));
     let gaps_after = ScopeCodes::of_gaps(after, &after.gaps_at(date));
     let coverage_before = coverage(before, date, &gaps_before);

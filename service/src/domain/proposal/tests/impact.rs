@@ -65,8 +65,11 @@ fn small_operators() -> Vec<(CorporateNumber, Vec<Designation>)> {
 
 fn groups(
     operators: &[(CorporateNumber, Vec<Designation>)],
-) -> impl Iterator<Item = OperatorDesignations<'_, Designation>> {
-    operators.iter().map(|(operator, designations)| OperatorDesignations { operator: *operator, designations })
+) -> impl Iterator<Item = OperatorDesignations<&[Designation]>> {
+    operators.iter().map(|(operator, designations)| OperatorDesignations {
+        operator: *operator,
+        designations: designations.as_slice(),
+    })
 }
 
 fn small_impact() -> (ScopeImpact, ReferenceData) {
