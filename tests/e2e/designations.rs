@@ -313,10 +313,15 @@ async fn co_competent_ministries_designate_only_their_scope_items(app: TestApp) 
         assert_eq!((&stored[0]["ministry"]["code"], &stored[0]["scopeItem"]), (&json!(ministry), &item), "{n}");
     }
 
-    // An administrator names the ministry where two cover the item.
-    register_all(&app, &admin, &[cn(7)]).await;
-    let body = try_designate(&app, &admin, finance(&cn(7), Some("deposit-insurance"))).await;
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("(FSA, MOF): name one"), "{body}");
+    // An administrator gets the FSA (the whole domain) where two cover the item, unless it
+    // names the co-competent one; not MOF for a bank.
+    register_all(&app, &admin, &[cn(7), cn(8)]).await;
+    designate(&app, &admin, finance(&cn(7), Some("deposit-insurance"))).await;
+    assert_eq!(history(&app, &admin, &cn(7)).await[0]["ministry"]["code"], "FSA");
+    let mut by_mof = finance(&cn(8), Some("deposit-insurance"));
+    by_mof["ministry"] = json!("MOF");
+    designate(&app, &admin, by_mof).await;
+    assert_eq!(history(&app, &admin, &cn(8)).await[0]["ministry"]["code"], "MOF");
     let mut banking_by_mof = finance(&cn(7), Some("banking"));
     banking_by_mof["ministry"] = json!("MOF");
     assert_eq!(error_code(&try_designate(&app, &admin, banking_by_mof).await), "BAD_USER_INPUT");

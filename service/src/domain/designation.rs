@@ -186,7 +186,8 @@ fn narrowed_hint(snapshot: &ReferenceSnapshot, ministry: &str, target: &Target<'
 
 /// The ministry a designation is made by: a ministry principal's own (where one of its
 /// jurisdictions covers the target), or for administrators the one whose jurisdiction
-/// covers it at the date.
+/// covers it at the date — where co-competent ministries share a scope item, the one
+/// with the whole field unless another is named.
 fn designating_ministry(
     snapshot: &ReferenceSnapshot,
     principal: &Principal,
@@ -210,8 +211,17 @@ fn designating_ministry(
         .into_iter()
         .map(|i| snapshot.data().ministries[i].code.as_str())
         .collect();
+    // Several cover it when co-competent ministries share a scope item: without a named
+    // ministry, the one with the whole field designates (as before narrowing existed).
+    let whole_field: Vec<&str> = snapshot
+        .ministries_covering(target.regime, target.field, None, date)
+        .into_iter()
+        .map(|i| snapshot.data().ministries[i].code.as_str())
+        .filter(|code| with_jurisdiction.contains(code))
+        .collect();
     match (requested, with_jurisdiction.as_slice()) {
         (Some(code), list) if list.contains(&code) => Ok(code.to_owned()),
+        (None, [_, _, ..]) if whole_field.len() == 1 => Ok(whole_field[0].to_owned()),
         (Some(code), _) => {
             let hint = narrowed_hint(snapshot, code, &target, date);
             Err(invalid(format!("ministry \"{code}\" has no jurisdiction over {what} on {date}{hint}")))
@@ -579,9 +589,9 @@ mod tests {
         };
         assert_eq!(with(Some("banking"), None).map(|p| p.ministry).as_deref(), Ok("FSA"));
         assert_eq!(with(None, None).map(|p| p.ministry).as_deref(), Ok("FSA"));
-        assert!(
-            matches!(with(Some("deposit-insurance"), None), Err(RuleViolation::Invalid(m)) if m.contains("(FSA, MOF): name one"))
-        );
+        // Co-competent for the item: the FSA (the whole domain) unless MOF is named.
+        assert_eq!(with(Some("deposit-insurance"), None).map(|p| p.ministry).as_deref(), Ok("FSA"));
+        assert_eq!(with(Some("savings-insurance"), None).map(|p| p.ministry).as_deref(), Ok("FSA"));
         assert_eq!(with(Some("deposit-insurance"), Some("MOF")).map(|p| p.ministry).as_deref(), Ok("MOF"));
         assert!(matches!(with(Some("banking"), Some("MOF")), Err(RuleViolation::Invalid(m)) if m.contains("narrowed")));
     }
