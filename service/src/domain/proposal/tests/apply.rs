@@ -651,7 +651,7 @@ fn a_jurisdiction_narrowed_to_a_scope_item_is_added_beside_the_field_and_ends_wi
             scope_item: None,
         },
     ] {
-        let ended = apply(&added, later, &proposal_source(), &[retire.clone()]).expect("applies");
+        let ended = apply(&added, later, &proposal_source(), std::slice::from_ref(&retire)).expect("applies");
         let narrowed = ended.jurisdictions.iter().find(|j| j.scope_item.is_some()).expect("kept, ended");
         assert_eq!(narrowed.validity.to, Some(later), "{}", retire.describe());
         assert_eq!(ended.jurisdictions[1].validity.to, None, "METI keeps ESPA power");
