@@ -17,6 +17,7 @@ mod m20261204_000001_crosswalk_overrides;
 mod m20261204_000002_exhaustive_lists;
 mod m20261204_000003_scope_item_legal_basis;
 mod m20261205_000001_special_operators;
+mod m20261206_000001_jurisdiction_scope_item;
 mod provenance;
 
 /// The error text the SQLite non-overlap trigger raises (PostgreSQL reports SQLSTATE 23P01).
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_exhaustive_lists::Migration),
             Box::new(m20261204_000003_scope_item_legal_basis::Migration),
             Box::new(m20261205_000001_special_operators::Migration),
+            Box::new(m20261206_000001_jurisdiction_scope_item::Migration),
         ]
     }
 }

@@ -51,7 +51,12 @@ fn changes() -> Vec<ScopeChange> {
             relation: Relation::Equal,
             rationale: "The METI ordinance names 発電事業 for both regimes.".into(),
         },
-        ScopeChange::SetJurisdiction { ministry: "MHLW".into(), regime: Regime::Espa, field: "water".into() },
+        ScopeChange::SetJurisdiction {
+            ministry: "MHLW".into(),
+            regime: Regime::Espa,
+            field: "water".into(),
+            scope_item: None,
+        },
     ]
 }
 

@@ -265,6 +265,79 @@ async fn history_includes_past_revoked_and_future_designations(app: TestApp) -> 
     app
 }
 
+/// Co-competent ministers for parts of ESPA finance: a jurisdiction narrowed to a scope
+/// item lets its ministry designate for that item only; the FSA keeps the whole domain.
+async fn co_competent_ministries_designate_only_their_scope_items(app: TestApp) -> TestApp {
+    let admin = app.token("admin", None);
+    let (fsa, mof, maff) =
+        (app.token("ministry", Some("FSA")), app.token("ministry", Some("MOF")), app.token("ministry", Some("MAFF")));
+    let numbers: Vec<String> = (1..=6).map(cn).collect();
+    register_all(&app, &admin, &numbers).await;
+    let finance = |n: &str, item: Option<&str>| {
+        let mut input = espa(n, "finance", "2025-01-01");
+        if let Some(item) = item {
+            input["scopeItem"] = json!(item);
+        }
+        input
+    };
+    let refusals = [
+        (&maff, Some("finance/banking")),
+        (&maff, None),
+        (&maff, Some("deposit-insurance")),
+        (&mof, Some("finance/banking")),
+        (&mof, None),
+        (&mof, Some("cooperative-central-institutions")),
+    ];
+    for (token, item) in refusals {
+        let body = try_designate(&app, token, finance(&numbers[0], item)).await;
+        assert_eq!(error_code(&body), "FORBIDDEN", "{item:?}: {body}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("has no jurisdiction") && message.contains("narrowed to scope item"), "{message}");
+    }
+    assert!(history(&app, &admin, &numbers[0]).await.is_empty(), "a refused designate writes nothing");
+
+    designate(&app, &maff, finance(&numbers[0], Some("finance/savings-insurance"))).await;
+    designate(&app, &maff, finance(&numbers[1], Some("cooperative-central-institutions"))).await;
+    designate(&app, &mof, finance(&numbers[2], Some("deposit-insurance"))).await;
+    designate(&app, &fsa, finance(&numbers[3], Some("banking"))).await;
+    designate(&app, &fsa, finance(&numbers[4], None)).await;
+    designate(&app, &fsa, finance(&numbers[5], Some("deposit-insurance"))).await;
+    for (n, ministry, item) in [
+        (0, "MAFF", json!({ "code": "finance/savings-insurance" })),
+        (1, "MAFF", json!({ "code": "finance/cooperative-central-institutions" })),
+        (2, "MOF", json!({ "code": "finance/deposit-insurance" })),
+        (3, "FSA", json!({ "code": "finance/banking" })),
+        (4, "FSA", Value::Null),
+    ] {
+        let stored = history(&app, &admin, &numbers[n]).await;
+        assert_eq!((&stored[0]["ministry"]["code"], &stored[0]["scopeItem"]), (&json!(ministry), &item), "{n}");
+    }
+
+    // An administrator gets the FSA (the whole domain) where two cover the item, unless it
+    // names the co-competent one; not MOF for a bank.
+    register_all(&app, &admin, &[cn(7), cn(8)]).await;
+    designate(&app, &admin, finance(&cn(7), Some("deposit-insurance"))).await;
+    assert_eq!(history(&app, &admin, &cn(7)).await[0]["ministry"]["code"], "FSA");
+    let mut by_mof = finance(&cn(8), Some("deposit-insurance"));
+    by_mof["ministry"] = json!("MOF");
+    designate(&app, &admin, by_mof).await;
+    assert_eq!(history(&app, &admin, &cn(8)).await[0]["ministry"]["code"], "MOF");
+    let mut banking_by_mof = finance(&cn(7), Some("banking"));
+    banking_by_mof["ministry"] = json!("MOF");
+    assert_eq!(error_code(&try_designate(&app, &admin, banking_by_mof).await), "BAD_USER_INPUT");
+
+    // MAFF revokes its own item's designation, not the bank's.
+    let mut ids = Vec::new();
+    for n in [0, 3] {
+        ids.push(history(&app, &admin, &numbers[n]).await[0]["id"].as_str().unwrap().to_owned());
+    }
+    let revoke = |id: &str| json!({ "input": { "id": id, "expectedVersion": 1, "effectiveTo": "2026-01-01", "reason": "test" } });
+    assert_eq!(error_code(&app.graphql(REVOKE, revoke(&ids[1]), Some(&maff)).await), "FORBIDDEN");
+    let revoked = app.data(REVOKE, revoke(&ids[0]), Some(&maff)).await;
+    assert_eq!(revoked["revokeDesignation"]["status"], "REVOKED");
+    app
+}
+
 e2e!(
     every_designation_rule_refuses_with_its_code_and_writes_nothing,
     a_ministry_acts_only_within_its_jurisdiction_at_the_start_date,
@@ -272,4 +345,5 @@ e2e!(
     two_concurrent_overlapping_designations_let_exactly_one_through,
     revocation_closes_the_period_and_keeps_the_record,
     history_includes_past_revoked_and_future_designations,
+    co_competent_ministries_designate_only_their_scope_items,
 );

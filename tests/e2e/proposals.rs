@@ -533,6 +533,61 @@ async fn a_retirement_ends_designations_and_a_conflicting_promotion_writes_nothi
 
 /// A promotion through instance A reaches a `referenceDataChanged` subscriber on B, and
 /// B serves the promoted scope.
+/// A proposal narrows a new jurisdiction to one scope item (co-competence): the ministry
+/// gains the item beside the FSA, designates there after promotion and nowhere else.
+async fn a_proposal_adds_a_co_competent_ministry_for_one_scope_item(app: TestApp) -> TestApp {
+    let admin = app.token("admin", None);
+    let policy = app.token("policy", None);
+    let narrowed =
+        json!({ "setJurisdiction": { "ministry": "MLIT", "domain": "finance", "scopeItem": "funds-transfer" } });
+    let (id, version) = drafted(&app, &policy, "資金移動業の共管", &[narrowed]).await;
+    let impact = app.data(IMPACT, json!({ "id": id }), Some(&policy)).await["scopeProposal"]["impact"].clone();
+    let mlit = impact["byMinistry"].as_array().unwrap().iter().find(|m| m["ministry"]["code"] == "MLIT");
+    assert_eq!(codes(&mlit.expect("MLIT gains")["gainsDomains"]), ["finance"], "{impact:#}");
+    let wrong = json!({ "setJurisdiction": { "ministry": "MLIT", "domain": "finance", "scopeItem": "electricity/transmission" } });
+    let body = app.graphql(ADD, json!({ "id": id, "v": version, "change": wrong }), Some(&policy)).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("belongs to"), "{body}");
+
+    let summary = app
+        .data("query($id: ID!) { scopeProposal(id: $id) { changes { summary } } }", json!({ "id": id }), Some(&policy))
+        .await;
+    assert_eq!(
+        summary["scopeProposal"]["changes"][0]["summary"],
+        "setJurisdiction MLIT over ESPA finance/funds-transfer"
+    );
+    let promoted = app.data(PROMOTE, json!({ "id": id, "v": version }), Some(&admin)).await;
+    assert_eq!(promoted["promoteScopeProposal"]["status"], "PROMOTED");
+    let rows = app
+        .data(
+            "{ businessDomain(code: \"finance\") { jurisdictions(asOf: \"2027-04-01\") { ministry { code } scopeItem { code } validFrom } } }",
+            json!({}),
+            None,
+        )
+        .await;
+    let rows = rows["businessDomain"]["jurisdictions"].as_array().unwrap().clone();
+    assert!(
+        rows.contains(&json!({ "ministry": { "code": "MLIT" }, "scopeItem": { "code": "finance/funds-transfer" }, "validFrom": DAY })),
+        "{rows:#?}"
+    );
+
+    let mlit = app.token("ministry", Some("MLIT"));
+    let numbers: Vec<String> = (1..=2).map(cn).collect();
+    register_all(&app, &admin, &numbers).await;
+    let mut funds = espa(&numbers[0], "finance", DAY);
+    funds["scopeItem"] = json!("funds-transfer");
+    designate(&app, &mlit, funds.clone()).await;
+    let mut banking = espa(&numbers[1], "finance", DAY);
+    banking["scopeItem"] = json!("banking");
+    let body = app.graphql(crate::fixtures::DESIGNATE, json!({ "input": banking }), Some(&mlit)).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    let mut before = espa(&numbers[1], "finance", "2027-03-31");
+    before["scopeItem"] = json!("funds-transfer");
+    let body = app.graphql(crate::fixtures::DESIGNATE, json!({ "input": before }), Some(&mlit)).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "not before the proposal's date: {body}");
+    app
+}
+
 async fn a_promotion_through_one_instance_reaches_a_subscriber_on_another(database_url: String) {
     let d = Deployment::start(database_url).await;
     let mut subscriber = GraphqlSocket::connect(&d.b.address, None).await;
@@ -562,6 +617,7 @@ e2e!(
     the_readme_example_is_promoted_and_survives_a_seed,
     a_retirement_ends_designations_and_a_conflicting_promotion_writes_nothing,
     the_proposed_scope_marks_what_a_proposal_adds_retires_and_changes,
+    a_proposal_adds_a_co_competent_ministry_for_one_scope_item,
 );
 
 e2e_postgres!(a_promotion_through_one_instance_reaches_a_subscriber_on_another);

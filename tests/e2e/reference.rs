@@ -284,6 +284,53 @@ async fn ministries_and_scope_items_are_listed(app: TestApp) -> TestApp {
     app
 }
 
+/// Co-competence: the jurisdictions over ESPA finance, the FSA's over the whole domain and
+/// those of MOF and MAFF narrowed to scope items (`Jurisdiction.scopeItem`).
+async fn jurisdictions_show_co_competence_narrowed_to_scope_items(app: TestApp) -> TestApp {
+    let data = app
+        .data(
+            r#"{ finance: businessDomain(code: "finance") {
+                   ministries(asOf: "2025-01-01") { code }
+                   jurisdictions(asOf: "2025-01-01") { ministry { code } regime fieldCode scopeItem { code nameJa }
+                                   validFrom validTo provenance { confirmed sourceCode } } }
+                 ministries { code businessDomains(asOf: "2025-01-01") { code }
+                   jurisdictions(asOf: "2025-01-01") { fieldCode scopeItem { code } } }
+                 railways: sector(code: "railways") { jurisdictions(asOf: "2025-01-01") { ministry { code } scopeItem { code } } } }"#,
+            json!({}),
+            None,
+        )
+        .await;
+    let finance = &data["finance"];
+    assert_eq!(codes(&finance["ministries"]), ["FSA", "MOF", "MAFF"]);
+    let rows: Vec<(String, Value)> = finance["jurisdictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| (j["ministry"]["code"].as_str().unwrap().to_owned(), j["scopeItem"]["code"].clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("FSA".to_owned(), Value::Null),
+            ("MOF".to_owned(), json!("finance/deposit-insurance")),
+            ("MOF".to_owned(), json!("finance/savings-insurance")),
+            ("MAFF".to_owned(), json!("finance/savings-insurance")),
+            ("MAFF".to_owned(), json!("finance/cooperative-central-institutions")),
+        ]
+    );
+    let mof = &finance["jurisdictions"][1];
+    assert_eq!((&mof["regime"], &mof["fieldCode"]), (&json!("ESPA"), &json!("finance")));
+    assert_eq!(
+        (&mof["provenance"]["confirmed"], &mof["provenance"]["sourceCode"]),
+        (&json!(false), &json!("deposit-insurance-act"))
+    );
+    let maff = data["ministries"].as_array().unwrap().iter().find(|m| m["code"] == "MAFF").expect("MAFF");
+    assert_eq!(codes(&maff["businessDomains"]), ["finance"]);
+    assert_eq!(maff["jurisdictions"].as_array().unwrap().len(), 2);
+    assert_eq!(data["railways"]["jurisdictions"], json!([{ "ministry": { "code": "MLIT" }, "scopeItem": null }]));
+    app
+}
+
 e2e!(
     fifteen_sectors_and_fifteen_domains_with_their_names,
     crosswalk_has_exactly_the_documents_linked_pairs,
@@ -292,4 +339,5 @@ e2e!(
     as_of_follows_ports_port_transport_and_water,
     unknown_codes_are_null_and_bad_dates_are_refused,
     ministries_and_scope_items_are_listed,
+    jurisdictions_show_co_competence_narrowed_to_scope_items,
 );

@@ -100,7 +100,19 @@ async fn a_reseed_narrows_whom_an_obligation_binds_through_the_audit_trail(app: 
 }
 
 /// (file, text to replace, replacement, words the error must contain)
-const INVALID_EDITS: [(&str, &str, &str, &[&str]); 7] = [
+const INVALID_EDITS: [(&str, &str, &str, &[&str]); 8] = [
+    (
+        // A jurisdiction narrowed to a scope item names the field that owns the item.
+        "jurisdictions.toml",
+        "scope_item = \"finance/deposit-insurance\"",
+        "scope_item = \"electricity/transmission\"",
+        &[
+            "jurisdictions.toml",
+            "jurisdiction #",
+            "(MOF over finance)",
+            "scope item \"electricity/transmission\" belongs to business domain \"electricity\", not to \"finance\"",
+        ],
+    ),
     (
         "jurisdictions.toml",
         "ministry = \"MIC\"",
@@ -170,6 +182,59 @@ async fn invalid_files_are_refused_with_file_and_record_and_nothing_is_written(a
     app
 }
 
+/// A database seeded before co-competence was recorded (no jurisdiction narrowed to a
+/// scope item) gets the MOF and MAFF rows for parts of ESPA finance from a reseed, as
+/// inserts recorded in the audit trail; reseeding again changes nothing.
+async fn a_reseed_adds_the_co_competent_jurisdictions_through_the_audit_trail(app: TestApp) -> TestApp {
+    let shipped = std::fs::read_to_string(seed_dir().join("jurisdictions.toml")).expect("read");
+    let start = shipped.find("# Co-competent ministers for parts of ESPA finance").expect("co-competence block");
+    let end = shipped.find("[[jurisdiction]]\nministry = \"METI\"\ndomain = \"credit-cards\"").expect("next row");
+    let older = edited_seed_dir("jurisdictions.toml", &shipped[start..end], "");
+    let (ok, report) = seed(&app.database.url, older.path());
+    assert!(ok, "{report}");
+    let narrowed = |data: &ReferenceData| {
+        let mut rows: Vec<(String, String)> = data
+            .jurisdictions
+            .iter()
+            .filter_map(|j| j.scope_item.clone().map(|item| (j.ministry.clone(), item)))
+            .collect();
+        rows.sort();
+        rows
+    };
+    assert!(narrowed(&stored(&app.database.url).await).is_empty());
+
+    let (ok, report) = seed(&app.database.url, &seed_dir());
+    assert!(ok, "{report}");
+    let line = report.lines().find(|l| l.starts_with("jurisdictions ")).expect("jurisdictions line");
+    assert!(line.contains("inserted   4") && line.contains("updated   0") && line.contains("deleted   0"), "{line}");
+    let expected: Vec<(String, String)> = [
+        ("MAFF", "finance/cooperative-central-institutions"),
+        ("MAFF", "finance/savings-insurance"),
+        ("MOF", "finance/deposit-insurance"),
+        ("MOF", "finance/savings-insurance"),
+    ]
+    .iter()
+    .map(|(m, i)| ((*m).to_owned(), (*i).to_owned()))
+    .collect();
+    assert_eq!(narrowed(&stored(&app.database.url).await), expected);
+
+    let admin = app.token("admin", None);
+    let query =
+        "{ auditEvents(filter: { action: SYNC_REFERENCE_DATA }, first: 100) { edges { node { before after } } } }";
+    let events = app.data(query, serde_json::json!({}), Some(&admin)).await;
+    let last = events["auditEvents"]["edges"].as_array().and_then(|e| e.last()).expect("a sync event")["node"].clone();
+    let key = "MOF|None|Some(\"finance\")|None|finance/deposit-insurance";
+    assert_eq!(last["after"]["jurisdictions"][key]["domain_item_code"], "finance/deposit-insurance", "{last:#}");
+    assert_eq!(last["after"]["jurisdictions"][key]["confirmed"], false);
+    assert!(last["before"]["jurisdictions"].get(key).is_none_or(serde_json::Value::is_null), "{last:#}");
+
+    let (ok, report) = seed(&app.database.url, &seed_dir());
+    assert!(ok, "{report}");
+    let line = report.lines().find(|l| l.starts_with("jurisdictions ")).expect("jurisdictions line");
+    assert!(line.contains("inserted   0") && line.contains("updated   0"), "{line}");
+    app
+}
+
 async fn an_invalid_first_seed_leaves_the_new_database_empty(url: String) {
     let dir = edited_seed_dir("jurisdictions.toml", "sector = \"medical\"", "sector = \"dentistry\"");
     let (ok, message) = seed(&url, dir.path());
@@ -185,6 +250,7 @@ async fn an_invalid_first_seed_leaves_the_new_database_empty(url: String) {
 
 e2e!(
     a_reseed_narrows_whom_an_obligation_binds_through_the_audit_trail,
+    a_reseed_adds_the_co_competent_jurisdictions_through_the_audit_trail,
     reseeding_the_same_files_changes_nothing,
     an_edited_file_updates_only_what_changed,
     invalid_files_are_refused_with_file_and_record_and_nothing_is_written,

@@ -132,7 +132,7 @@ pub const MATRIX: &[Rule] = &[
         operation: Operation::Designate,
         entry_points: "`designate`",
         allowed: Allowed::Writers,
-        jurisdiction: "jurisdiction over the sector or domain on `effectiveFrom`",
+        jurisdiction: "jurisdiction over the sector or domain on `effectiveFrom` (a jurisdiction narrowed to a scope item: only designations for that item)",
     },
     Rule {
         operation: Operation::RevokeDesignation,

@@ -133,47 +133,103 @@ pub fn plan(
             Some(code)
         }
     };
-    let ministry =
-        designating_ministry(snapshot, principal, regime, &field, effective_from, request.ministry.as_deref())?;
+    let ministry = designating_ministry(
+        snapshot,
+        principal,
+        Target { regime, field: &field, scope_item: scope_item.as_deref() },
+        effective_from,
+        request.ministry.as_deref(),
+    )?;
     Ok(PlannedDesignation { regime, field, scope_item, effective_from, effective_to: request.effective_to, ministry })
 }
 
-/// The ministry a designation is made by: a ministry principal's own (where it has
-/// jurisdiction), or for administrators the one with jurisdiction at the date.
+/// What a designation is for: a field, and optionally one of its scope items.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub regime: Regime,
+    pub field: &'a str,
+    pub scope_item: Option<&'a str>,
+}
+
+impl Target<'_> {
+    /// `sector "finance"`, or `scope item "finance/deposit-insurance" of business domain
+    /// "finance"`.
+    fn describe(&self) -> String {
+        let field = format!("{} \"{}\"", self.regime.field_noun(), self.field);
+        match self.scope_item {
+            None => field,
+            Some(item) => format!("scope item \"{item}\" of {field}"),
+        }
+    }
+
+    fn covered_by(&self, snapshot: &ReferenceSnapshot, ministry: &str, date: NaiveDate) -> bool {
+        snapshot.has_jurisdiction(ministry, self.regime, self.field, self.scope_item, date)
+    }
+}
+
+/// Why a ministry with jurisdiction over only some scope items of the field (co-competent
+/// for part of it) is not covered: " (MOF's jurisdiction over it is narrowed to …)".
+fn narrowed_hint(snapshot: &ReferenceSnapshot, ministry: &str, target: &Target<'_>, date: NaiveDate) -> String {
+    let items: Vec<&str> = snapshot
+        .jurisdictions_over(target.regime, target.field, date)
+        .into_iter()
+        .map(|i| &snapshot.data().jurisdictions[i])
+        .filter(|j| j.ministry == ministry)
+        .filter_map(|j| j.scope_item.as_deref())
+        .collect();
+    if items.is_empty() {
+        return String::new();
+    }
+    let needs = if target.scope_item.is_some() { "" } else { "; a designation there names its scope item" };
+    format!(" ({ministry}'s jurisdiction there is narrowed to scope item {}{needs})", items.join(", "))
+}
+
+/// The ministry a designation is made by: a ministry principal's own (where one of its
+/// jurisdictions covers the target), or for administrators the one whose jurisdiction
+/// covers it at the date — where co-competent ministries share a scope item, the one
+/// with the whole field unless another is named.
 fn designating_ministry(
     snapshot: &ReferenceSnapshot,
     principal: &Principal,
-    regime: Regime,
-    field: &str,
+    target: Target<'_>,
     date: NaiveDate,
     requested: Option<&str>,
 ) -> Result<String, RuleViolation> {
-    let noun = regime.field_noun();
+    let what = target.describe();
     if let Some(own) = principal.acting_ministry() {
         if requested.is_some_and(|r| r != own) {
             return Err(RuleViolation::Forbidden(format!("a {own} token cannot act for another ministry")));
         }
-        if !snapshot.has_jurisdiction(own, regime, field, date) {
-            return Err(RuleViolation::Forbidden(format!(
-                "{own} has no jurisdiction over {noun} \"{field}\" on {date}"
-            )));
+        if !target.covered_by(snapshot, own, date) {
+            let hint = narrowed_hint(snapshot, own, &target, date);
+            return Err(RuleViolation::Forbidden(format!("{own} has no jurisdiction over {what} on {date}{hint}")));
         }
         return Ok(own.to_owned());
     }
     let with_jurisdiction: Vec<&str> = snapshot
-        .ministries_of(regime, field, date)
+        .ministries_covering(target.regime, target.field, target.scope_item, date)
         .into_iter()
         .map(|i| snapshot.data().ministries[i].code.as_str())
         .collect();
+    // Several cover it when co-competent ministries share a scope item: without a named
+    // ministry, the one with the whole field designates (as before narrowing existed).
+    let whole_field: Vec<&str> = snapshot
+        .ministries_covering(target.regime, target.field, None, date)
+        .into_iter()
+        .map(|i| snapshot.data().ministries[i].code.as_str())
+        .filter(|code| with_jurisdiction.contains(code))
+        .collect();
     match (requested, with_jurisdiction.as_slice()) {
         (Some(code), list) if list.contains(&code) => Ok(code.to_owned()),
+        (None, [_, _, ..]) if whole_field.len() == 1 => Ok(whole_field[0].to_owned()),
         (Some(code), _) => {
-            Err(invalid(format!("ministry \"{code}\" has no jurisdiction over {noun} \"{field}\" on {date}")))
+            let hint = narrowed_hint(snapshot, code, &target, date);
+            Err(invalid(format!("ministry \"{code}\" has no jurisdiction over {what} on {date}{hint}")))
         }
         (None, [only]) => Ok((*only).to_owned()),
-        (None, []) => Err(invalid(format!("no ministry has jurisdiction over {noun} \"{field}\" on {date}"))),
+        (None, []) => Err(invalid(format!("no ministry has jurisdiction over {what} on {date}"))),
         (None, several) => Err(invalid(format!(
-            "several ministries have jurisdiction over {noun} \"{field}\" on {date} ({}): name one",
+            "several ministries have jurisdiction over {what} on {date} ({}): name one",
             several.join(", ")
         ))),
     }
@@ -188,20 +244,17 @@ fn designating_ministry(
 pub fn check_revocation(
     snapshot: &ReferenceSnapshot,
     principal: &Principal,
-    regime: Regime,
-    field: &str,
+    target: Target<'_>,
     revoked_from: NaiveDate,
 ) -> Result<(), RuleViolation> {
     let Some(own) = principal.acting_ministry() else { return Ok(()) };
     let last_day = revoked_from.pred_opt().unwrap_or(revoked_from);
-    if snapshot.has_jurisdiction(own, regime, field, last_day)
-        || snapshot.has_jurisdiction(own, regime, field, revoked_from)
-    {
+    if target.covered_by(snapshot, own, last_day) || target.covered_by(snapshot, own, revoked_from) {
         return Ok(());
     }
     Err(RuleViolation::Forbidden(format!(
-        "{own} has no jurisdiction over {} \"{field}\" on {last_day} or {revoked_from}, when the designation would end",
-        regime.field_noun()
+        "{own} has no jurisdiction over {} on {last_day} or {revoked_from}, when the designation would end",
+        target.describe()
     )))
 }
 
@@ -229,6 +282,11 @@ pub struct Designation {
 }
 
 impl Designation {
+    /// Its field and scope item, as jurisdiction is checked against them.
+    pub fn target(&self) -> Target<'_> {
+        Target { regime: self.regime, field: &self.field, scope_item: self.scope_item.as_deref() }
+    }
+
     /// A new designation of operator `operator_id` as planned (version 1).
     pub fn new(
         id: Uuid,
@@ -362,10 +420,12 @@ pub fn plan_correction(
                 return Err(invalid(format!("scope item \"{item}\" is not in force on {effective_from}")));
             }
         }
-        if !snapshot.has_jurisdiction(&current.ministry, current.regime, field, effective_from) {
+        let target = current.target();
+        if !target.covered_by(snapshot, &current.ministry, effective_from) {
             return Err(invalid(format!(
-                "{} has no jurisdiction over {noun} \"{field}\" on {effective_from}",
-                current.ministry
+                "{} has no jurisdiction over {} on {effective_from}",
+                current.ministry,
+                target.describe()
             )));
         }
     }
@@ -467,5 +527,93 @@ mod tests {
         let mhlw = Principal::Cli { user: "t".into(), ministry: Some("MHLW".into()) };
         let reference = Correction { reference: Some(Some("告示".into())), ..Correction::default() };
         assert!(matches!(plan_correction(&snap, &mhlw, &current, &reference), Err(RuleViolation::Forbidden(_))));
+    }
+
+    fn finance(scope_item: Option<&str>) -> DesignationRequest {
+        DesignationRequest {
+            regime: Some(Regime::Espa),
+            domain: Some("finance".into()),
+            scope_item: scope_item.map(str::to_owned),
+            effective_from: Some(d("2025-01-01")),
+            ..DesignationRequest::default()
+        }
+    }
+
+    fn ministry(code: &str) -> Principal {
+        Principal::Cli { user: "t".into(), ministry: Some(code.into()) }
+    }
+
+    #[test]
+    fn a_narrowed_jurisdiction_covers_only_its_own_scope_item() {
+        let snap = embedded_snapshot();
+        let planned = |who: &str, item: Option<&str>| plan(&snap, &ministry(who), &finance(item));
+        // MAFF: the cooperatives' savings insurance and central institutions, not banks.
+        for item in ["savings-insurance", "finance/cooperative-central-institutions"] {
+            assert_eq!(planned("MAFF", Some(item)).map(|p| p.ministry).as_deref(), Ok("MAFF"), "{item}");
+        }
+        for item in [Some("banking"), Some("deposit-insurance"), None] {
+            let refused = planned("MAFF", item);
+            assert!(
+                matches!(&refused, Err(RuleViolation::Forbidden(m)) if m.contains("MAFF has no jurisdiction") && m.contains("narrowed")),
+                "{item:?}: {refused:?}"
+            );
+        }
+        // MOF: deposit and savings insurance only.
+        assert!(planned("MOF", Some("deposit-insurance")).is_ok());
+        assert!(planned("MOF", Some("savings-insurance")).is_ok());
+        assert!(matches!(planned("MOF", Some("banking")), Err(RuleViolation::Forbidden(_))));
+        assert!(
+            matches!(planned("MOF", None), Err(RuleViolation::Forbidden(m)) if m.contains("names its scope item")),
+            "a finance designation without a scope item is not covered by a narrowed jurisdiction"
+        );
+        // The FSA has the whole domain.
+        for item in [Some("banking"), Some("deposit-insurance"), Some("savings-insurance"), None] {
+            assert!(planned("FSA", item).is_ok(), "{item:?}");
+        }
+        // A ministry with no jurisdiction over any part keeps the plain message.
+        assert_eq!(
+            planned("METI", Some("banking")),
+            Err(RuleViolation::Forbidden(
+                "METI has no jurisdiction over scope item \"finance/banking\" of business domain \"finance\" on 2025-01-01"
+                    .into()
+            ))
+        );
+    }
+
+    #[test]
+    fn administrators_choose_among_the_ministries_covering_the_scope_item() {
+        let snap = embedded_snapshot();
+        let admin = Principal::Cli { user: "t".into(), ministry: None };
+        let with = |item: Option<&str>, asked: Option<&str>| {
+            plan(&snap, &admin, &DesignationRequest { ministry: asked.map(str::to_owned), ..finance(item) })
+        };
+        assert_eq!(with(Some("banking"), None).map(|p| p.ministry).as_deref(), Ok("FSA"));
+        assert_eq!(with(None, None).map(|p| p.ministry).as_deref(), Ok("FSA"));
+        // Co-competent for the item: the FSA (the whole domain) unless MOF is named.
+        assert_eq!(with(Some("deposit-insurance"), None).map(|p| p.ministry).as_deref(), Ok("FSA"));
+        assert_eq!(with(Some("savings-insurance"), None).map(|p| p.ministry).as_deref(), Ok("FSA"));
+        assert_eq!(with(Some("deposit-insurance"), Some("MOF")).map(|p| p.ministry).as_deref(), Ok("MOF"));
+        assert!(matches!(with(Some("banking"), Some("MOF")), Err(RuleViolation::Invalid(m)) if m.contains("narrowed")));
+    }
+
+    #[test]
+    fn narrowed_jurisdiction_governs_revocation_and_correction_of_its_item_only() {
+        let snap = embedded_snapshot();
+        let of = |item: Option<&str>, who: &str| Designation {
+            scope_item: item.map(str::to_owned),
+            ..Designation::for_test(uuid::Uuid::nil(), Regime::Espa, "finance", d("2025-01-01"), who)
+        };
+        let savings = of(Some("finance/savings-insurance"), "MAFF");
+        assert!(check_revocation(&snap, &ministry("MAFF"), savings.target(), d("2026-01-01")).is_ok());
+        let bank = of(Some("finance/banking"), "FSA");
+        assert!(matches!(
+            check_revocation(&snap, &ministry("MAFF"), bank.target(), d("2026-01-01")),
+            Err(RuleViolation::Forbidden(_))
+        ));
+        let moved = Correction { effective_from: Some(d("2025-02-01")), ..Correction::default() };
+        assert!(plan_correction(&snap, &ministry("MAFF"), &savings, &moved).is_ok());
+        // A MAFF designation without a scope item (recorded before) cannot be moved.
+        let whole = of(None, "MAFF");
+        assert!(matches!(plan_correction(&snap, &ministry("MAFF"), &whole, &moved), Err(RuleViolation::Invalid(_))));
     }
 }

@@ -98,7 +98,7 @@ impl Operator {
         let outside = designations
             .iter()
             .filter(|d| d.effective_to.is_none_or(|to| to > today))
-            .find(|d| !snapshot.has_jurisdiction(own, d.regime, &d.field, today));
+            .find(|d| !snapshot.has_jurisdiction(own, d.regime, &d.field, d.scope_item.as_deref(), today));
         match outside {
             None => Ok(()),
             Some(d) => Err(RuleViolation::Forbidden(format!(

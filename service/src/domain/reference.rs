@@ -67,14 +67,31 @@ pub struct ScopeItemRecord {
     pub legal_basis: Option<String>,
 }
 
-/// A ministry's jurisdiction over one sector or domain, for a period.
+/// A ministry's jurisdiction over one sector or domain, for a period: over the whole
+/// field, or narrowed to one of its scope items (co-competent ministers for part of a
+/// field, as MOF beside the FSA for ESPA finance's deposit insurance).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JurisdictionRecord {
     pub ministry: String,
     pub regime: Regime,
     pub field: String,
+    /// The scope item of `field` it is narrowed to; `None`: the whole field.
+    pub scope_item: Option<String>,
     pub validity: Validity,
     pub provenance: Provenance,
+}
+
+impl JurisdictionRecord {
+    /// Does it cover a designation in its field for `scope_item` (`None`: the whole
+    /// field)? A jurisdiction over the whole field covers every designation in it; one
+    /// narrowed to a scope item covers only designations for that item, never one
+    /// without a scope item.
+    pub fn covers(&self, scope_item: Option<&str>) -> bool {
+        match self.scope_item.as_deref() {
+            None => true,
+            Some(narrowed) => scope_item == Some(narrowed),
+        }
+    }
 }
 
 /// Whether a link came from seed-data or from a curation through the API.
@@ -338,23 +355,75 @@ impl ReferenceSnapshot {
             .collect()
     }
 
-    /// Ministries with jurisdiction over a field at `date`, in ministry order.
+    /// Indexes of the jurisdictions over a field (whole or narrowed) in force at `date`.
+    pub fn jurisdictions_over(&self, regime: Regime, field_code: &str, date: NaiveDate) -> Vec<usize> {
+        (0..self.data.jurisdictions.len())
+            .filter(|&i| {
+                let j = &self.data.jurisdictions[i];
+                j.regime == regime && j.field == field_code && j.validity.contains(date)
+            })
+            .collect()
+    }
+
+    /// Ministries with jurisdiction over a field at `date` — over all of it, or over some
+    /// of its scope items — in ministry order: the ministries a change to the field
+    /// concerns.
     pub fn ministries_of(&self, regime: Regime, field_code: &str, date: NaiveDate) -> Vec<usize> {
+        self.ministries_where(regime, field_code, date, |_| true)
+    }
+
+    /// Ministries whose jurisdiction at `date` covers a designation in the field for
+    /// `scope_item` (see [`JurisdictionRecord::covers`]), in ministry order.
+    pub fn ministries_covering(
+        &self,
+        regime: Regime,
+        field_code: &str,
+        scope_item: Option<&str>,
+        date: NaiveDate,
+    ) -> Vec<usize> {
+        self.ministries_where(regime, field_code, date, |j| j.covers(scope_item))
+    }
+
+    fn ministries_where(
+        &self,
+        regime: Regime,
+        field_code: &str,
+        date: NaiveDate,
+        keep: impl Fn(&JurisdictionRecord) -> bool,
+    ) -> Vec<usize> {
         let set: BTreeSet<usize> = self
-            .data
-            .jurisdictions
-            .iter()
-            .filter(|j| j.regime == regime && j.field == field_code && j.validity.contains(date))
+            .jurisdictions_over(regime, field_code, date)
+            .into_iter()
+            .map(|i| &self.data.jurisdictions[i])
+            .filter(|j| keep(j))
             .filter_map(|j| self.ministry_index(&j.ministry))
             .collect();
         set.into_iter().collect()
     }
 
-    pub fn has_jurisdiction(&self, ministry: &str, regime: Regime, field_code: &str, date: NaiveDate) -> bool {
-        self.data
-            .jurisdictions
-            .iter()
-            .any(|j| j.ministry == ministry && j.regime == regime && j.field == field_code && j.validity.contains(date))
+    /// May `ministry` act at `date` on a designation in the field for `scope_item`
+    /// (`None`: no scope item)? It may when one of its jurisdictions then covers it: over
+    /// the whole field, or narrowed to exactly that scope item.
+    pub fn has_jurisdiction(
+        &self,
+        ministry: &str,
+        regime: Regime,
+        field_code: &str,
+        scope_item: Option<&str>,
+        date: NaiveDate,
+    ) -> bool {
+        self.jurisdictions_over(regime, field_code, date)
+            .into_iter()
+            .map(|i| &self.data.jurisdictions[i])
+            .any(|j| j.ministry == ministry && j.covers(scope_item))
+    }
+
+    /// Has `ministry` any jurisdiction over the field at `date`, over all of it or over
+    /// some of its scope items?
+    pub fn has_any_jurisdiction(&self, ministry: &str, regime: Regime, field_code: &str, date: NaiveDate) -> bool {
+        self.jurisdictions_over(regime, field_code, date)
+            .into_iter()
+            .any(|i| self.data.jurisdictions[i].ministry == ministry)
     }
 
     fn field_exists(&self, regime: Regime, code: &str, date: NaiveDate) -> bool {

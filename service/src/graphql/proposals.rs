@@ -1076,7 +1076,9 @@ pub struct UnlinkScopeItemsInput {
 }
 
 /// The ministry that alone has jurisdiction over a sector or (exactly one of them) a
-/// domain from the proposal's date (a transfer).
+/// domain from the proposal's date (a transfer); with `scopeItem`, the ministry that has
+/// jurisdiction over that scope item of it beside the ministries that have the whole
+/// field (co-competence).
 #[derive(InputObject)]
 pub struct SetJurisdictionInput {
     /// The ministry code (e.g. "MHLW").
@@ -1085,6 +1087,9 @@ pub struct SetJurisdictionInput {
     sector: Option<String>,
     /// The ESPA business domain code.
     domain: Option<String>,
+    /// A scope item of the sector or domain ("finance/deposit-insurance", or just
+    /// "deposit-insurance"): the jurisdiction is narrowed to it, and nothing else ends.
+    scope_item: Option<String>,
 }
 
 /// One change to the protection scope: exactly one field.
@@ -1110,7 +1115,8 @@ pub enum ScopeChangeInput {
     SetScopeItemLink(SetScopeItemLinkInput),
     /// The scope-item link ends.
     RemoveScopeItemLink(UnlinkScopeItemsInput),
-    /// The ministry alone has jurisdiction over the sector or domain (a transfer).
+    /// The ministry alone has jurisdiction over the sector or domain (a transfer), or with
+    /// `scopeItem` has it over that scope item beside the others (co-competence).
     SetJurisdiction(SetJurisdictionInput),
 }
 
@@ -1183,7 +1189,12 @@ impl ScopeChangeInput {
                         ));
                     }
                 };
-                AskedChange::Exact(ScopeChange::SetJurisdiction { ministry: j.ministry, regime, field })
+                AskedChange::Exact(ScopeChange::SetJurisdiction {
+                    ministry: j.ministry,
+                    regime,
+                    field,
+                    scope_item: j.scope_item,
+                })
             }
         })
     }

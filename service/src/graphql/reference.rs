@@ -264,13 +264,26 @@ impl<K: FieldKind> FieldObject<K> {
             .collect()
     }
 
-    /// Ministries with jurisdiction at `asOf` (default: the date it was asked for).
+    /// Ministries with jurisdiction at `asOf` (default: the date it was asked for), over
+    /// all of it or over some of its scope items (co-competence: see `jurisdictions`).
     async fn ministries(&self, as_of: Option<Date>) -> Vec<MinistryObject> {
         let date = as_of.map_or(self.as_of, |d| d.0);
         self.snap
             .ministries_of(K::REGIME, &self.record().code, date)
             .into_iter()
             .map(|i| MinistryObject { snap: self.snap.clone(), index: i, as_of: date })
+            .collect()
+    }
+
+    /// The jurisdictions over it in force at `asOf` (default: the date it was asked for):
+    /// which ministry has it, over all of it or narrowed to one scope item. A ministry
+    /// designates there where one of its jurisdictions covers the designation.
+    async fn jurisdictions(&self, as_of: Option<Date>) -> Vec<JurisdictionObject> {
+        let date = as_of.map_or(self.as_of, |d| d.0);
+        self.snap
+            .jurisdictions_over(K::REGIME, &self.record().code, date)
+            .into_iter()
+            .map(|index| JurisdictionObject { snap: self.snap.clone(), index, as_of: date })
             .collect()
     }
 
@@ -385,6 +398,66 @@ impl ScopeItemObject {
     }
 }
 
+/// One ministry's jurisdiction over a field, as seen at a date.
+pub struct JurisdictionObject {
+    snap: Arc<ReferenceSnapshot>,
+    index: usize,
+    as_of: NaiveDate,
+}
+
+impl JurisdictionObject {
+    fn record(&self) -> &crate::domain::reference::JurisdictionRecord {
+        &self.snap.data().jurisdictions[self.index]
+    }
+}
+
+/// A ministry's jurisdiction over a CI sector or an ESPA business domain for a period:
+/// over all of it, or narrowed to one of its scope items (co-competent ministers for part
+/// of a field, as MOF beside the FSA for ESPA finance's deposit insurance). It lets the
+/// ministry designate where it covers the designation: a narrowed one only designations
+/// for its scope item.
+#[Object(name = "Jurisdiction")]
+impl JurisdictionObject {
+    /// The ministry that has it.
+    async fn ministry(&self) -> Option<MinistryObject> {
+        MinistryObject::by_code(&self.snap, &self.record().ministry, self.as_of)
+    }
+
+    /// The regime of its field.
+    async fn regime(&self) -> RegimeValue {
+        self.record().regime.into()
+    }
+
+    /// The sector (CI) or business domain (ESPA) code.
+    async fn field_code(&self) -> &str {
+        &self.record().field
+    }
+
+    /// The scope item it is narrowed to (null: the whole sector or domain).
+    async fn scope_item(&self) -> Option<ScopeItemObject> {
+        let record = self.record();
+        let code = record.scope_item.as_deref()?;
+        self.snap
+            .item_index(record.regime, code)
+            .map(|i| ScopeItemObject::new(self.snap.clone(), record.regime, i, self.as_of))
+    }
+
+    /// First day it holds (null: since its field exists).
+    async fn valid_from(&self) -> Option<Date> {
+        self.record().validity.from.map(Date)
+    }
+
+    /// First day it no longer holds (exclusive; null: still holds).
+    async fn valid_to(&self) -> Option<Date> {
+        self.record().validity.to.map(Date)
+    }
+
+    /// Where this record comes from.
+    async fn provenance(&self) -> ProvenanceValue {
+        ProvenanceValue::new(&self.snap, &self.record().provenance)
+    }
+}
+
 /// A ministry (府省庁) with jurisdiction over sectors or business domains.
 pub struct MinistryObject {
     snap: Arc<ReferenceSnapshot>,
@@ -407,7 +480,7 @@ impl MinistryObject {
         self.snap
             .fields_at(K::REGIME, date)
             .into_iter()
-            .filter(|&i| self.snap.has_jurisdiction(code, K::REGIME, &self.snap.fields(K::REGIME)[i].code, date))
+            .filter(|&i| self.snap.has_any_jurisdiction(code, K::REGIME, &self.snap.fields(K::REGIME)[i].code, date))
             .map(|i| FieldObject::new(self.snap.clone(), i, date))
             .collect()
     }
@@ -431,14 +504,36 @@ impl MinistryObject {
         &self.snap.data().ministries[self.index].name_en
     }
 
-    /// CI sectors under its jurisdiction at `asOf` (default: today).
+    /// CI sectors under its jurisdiction at `asOf` (default: today), all of it or some
+    /// of its scope items.
     async fn sectors(&self, as_of: Option<Date>) -> Vec<SectorObject> {
         self.fields_at(as_of)
     }
 
-    /// ESPA business domains under its jurisdiction at `asOf` (default: today).
+    /// ESPA business domains under its jurisdiction at `asOf` (default: today), all of it
+    /// or some of its scope items (co-competence: see `jurisdictions`).
     async fn business_domains(&self, as_of: Option<Date>) -> Vec<DomainObject> {
         self.fields_at(as_of)
+    }
+
+    /// Its jurisdictions in force at `asOf` (default: today), CI sectors first, each over
+    /// a whole field or narrowed to one scope item.
+    async fn jurisdictions(&self, as_of: Option<Date>) -> Vec<JurisdictionObject> {
+        let date = as_of.map_or(self.as_of, |d| d.0);
+        let code = self.code_str();
+        let mut indexes: Vec<usize> = Vec::new();
+        for regime in [Regime::Ci, Regime::Espa] {
+            for field in self.snap.fields_at(regime, date) {
+                let field_code = &self.snap.fields(regime)[field].code;
+                indexes.extend(
+                    self.snap
+                        .jurisdictions_over(regime, field_code, date)
+                        .into_iter()
+                        .filter(|&i| self.snap.data().jurisdictions[i].ministry == code),
+                );
+            }
+        }
+        indexes.into_iter().map(|index| JurisdictionObject { snap: self.snap.clone(), index, as_of: date }).collect()
     }
 
     /// Where this record comes from.

@@ -253,6 +253,9 @@ cited_entry!(
         ministry: String,
         sector: Option<String>,
         domain: Option<String>,
+        /// Narrows it to one scope item of the sector or domain (co-competence for part
+        /// of a field).
+        scope_item: Option<String>,
         valid_from: Option<String>,
         valid_to: Option<String>,
     }
@@ -504,22 +507,59 @@ fn build(source: &SeedSource, texts: &HashMap<&str, String>, check: &mut Checker
                 continue;
             }
         };
+        if let Some(item) = &entry.scope_item {
+            let items = match regime {
+                Regime::Ci => &data.sector_items,
+                Regime::Espa => &data.domain_items,
+            };
+            match items.iter().find(|i| i.code == *item) {
+                None => check.error(&record, format!("unknown {regime} scope item \"{item}\"")),
+                Some(found) if found.parent != field => check.error(
+                    &record,
+                    format!(
+                        "scope item \"{item}\" belongs to {} \"{}\", not to \"{field}\": a jurisdiction narrowed \
+                         to a scope item names the sector or domain that owns it",
+                        regime.field_noun(),
+                        found.parent
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
         let validity = check.validity(&record, entry.valid_from.as_deref(), entry.valid_to.as_deref());
         let provenance = check.provenance(&record, &source_codes, entry.citation());
-        data.jurisdictions.push(JurisdictionRecord {
+        let jurisdiction = JurisdictionRecord {
             ministry: entry.ministry.clone(),
             regime,
             field,
+            scope_item: entry.scope_item.clone(),
             validity,
             provenance,
-        });
+        };
+        let same = |j: &JurisdictionRecord| {
+            (&j.ministry, j.regime, &j.field, &j.scope_item, j.validity.from)
+                == (
+                    &jurisdiction.ministry,
+                    jurisdiction.regime,
+                    &jurisdiction.field,
+                    &jurisdiction.scope_item,
+                    jurisdiction.validity.from,
+                )
+        };
+        if data.jurisdictions.iter().any(same) {
+            check.error(&record, "appears twice (same ministry, field, scope item and valid_from)");
+        }
+        data.jurisdictions.push(jurisdiction);
     }
     for (regime, fields) in [(Regime::Ci, &data.sectors), (Regime::Espa, &data.domains)] {
         for field in fields {
-            if !data.jurisdictions.iter().any(|j| j.regime == regime && j.field == field.code) {
+            // A narrowed jurisdiction covers only its scope item: some ministry must
+            // have the whole field, or a designation without a scope item has none.
+            let whole = |j: &JurisdictionRecord| j.regime == regime && j.field == field.code && j.scope_item.is_none();
+            if !data.jurisdictions.iter().any(whole) {
                 check.error(
                     &format!("{} \"{}\"", regime.field_noun(), field.code),
-                    "no ministry has jurisdiction over it",
+                    "no ministry has jurisdiction over it (over the whole of it: not only over some of its scope items)",
                 );
             }
         }

@@ -167,13 +167,7 @@ pub async fn revoke(
         with_retry(|| async {
             let txn = services.db.begin_write().await?;
             let current = current_designation(&txn, input.id, input.expected_version).await?;
-            designation::check_revocation(
-                &services.snapshot(),
-                principal,
-                current.regime,
-                &current.field,
-                effective_to,
-            )?;
+            designation::check_revocation(&services.snapshot(), principal, current.target(), effective_to)?;
             let revoked = current.revoked(effective_to, reason.clone(), Utc::now())?;
             if !designations::end(&txn, &revoked, current.version).await? {
                 return Err(changed_concurrently(&format!("designation {}", current.id)));

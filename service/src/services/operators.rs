@@ -248,7 +248,7 @@ pub(super) async fn close_in(
     for designation in &all {
         let Some(end) = designation.ended_by_closure(closed_on, &ending, now) else { continue };
         let ends_on = end.effective_to.unwrap_or(closed_on);
-        designation::check_revocation(&snapshot, principal, designation.regime, &designation.field, ends_on)?;
+        designation::check_revocation(&snapshot, principal, designation.target(), ends_on)?;
         if !designations::end(txn, &end, designation.version).await? {
             return Err(changed_concurrently(&format!("designation {}", designation.id)));
         }

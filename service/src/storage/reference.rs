@@ -233,15 +233,16 @@ fn assemble(rows: ReferenceRows) -> Result<ReferenceData, StorageError> {
         ..ReferenceData::default()
     };
     for j in jurisdictions {
-        let (regime, field) = match (j.sector_code, j.domain_code) {
-            (Some(sector), None) => (Regime::Ci, sector),
-            (None, Some(domain)) => (Regime::Espa, domain),
+        let (regime, field, scope_item) = match (j.sector_code, j.domain_code, j.sector_item_code, j.domain_item_code) {
+            (Some(sector), None, item, None) => (Regime::Ci, sector, item),
+            (None, Some(domain), None, item) => (Regime::Espa, domain, item),
             _ => return Err(corrupt("jurisdiction")),
         };
         data.jurisdictions.push(JurisdictionRecord {
             ministry: j.ministry_code,
             regime,
             field,
+            scope_item,
             validity: Validity::new(j.valid_from, j.valid_to),
             provenance: provenance(j.source_code, j.source_locator, j.confirmed, j.note),
         });
@@ -399,10 +400,18 @@ seed_row!(sector_scope_item, "sector items", |r| r.code.clone());
 seed_row!(domain_scope_item, "domain items", |r| r.code.clone());
 seed_row!(obligation_rule, "obligations", |r| r.code.clone());
 seed_row!(crosswalk_override, "link overrides", |r| format!("{}|{}", r.sector_code, r.domain_code));
+// A jurisdiction narrowed to a scope item adds the item to the key; one over the whole
+// field keeps the key it had before narrowing existed (the audit trail's keys stay valid).
 seed_row!(
     jurisdiction,
     "jurisdictions",
-    |r| format!("{}|{:?}|{:?}|{:?}", r.ministry_code, r.sector_code, r.domain_code, r.valid_from),
+    |r| {
+        let key = format!("{}|{:?}|{:?}|{:?}", r.ministry_code, r.sector_code, r.domain_code, r.valid_from);
+        match r.sector_item_code.as_ref().or(r.domain_item_code.as_ref()) {
+            None => key,
+            Some(item) => format!("{key}|{item}"),
+        }
+    },
     surrogate id
 );
 seed_row!(crosswalk_link, "links", |r| format!("{}|{}|{:?}", r.sector_code, r.domain_code, r.valid_from), surrogate id);
@@ -471,9 +480,9 @@ impl ministry::Model {
 
 impl jurisdiction::Model {
     fn from_record(j: &JurisdictionRecord) -> Self {
-        let (sector_code, domain_code) = match j.regime {
-            Regime::Ci => (Some(j.field.clone()), None),
-            Regime::Espa => (None, Some(j.field.clone())),
+        let (sector_code, domain_code, sector_item_code, domain_item_code) = match j.regime {
+            Regime::Ci => (Some(j.field.clone()), None, j.scope_item.clone(), None),
+            Regime::Espa => (None, Some(j.field.clone()), None, j.scope_item.clone()),
         };
         // The id is the database's; the sync adopts the stored row's.
         row_with_provenance!(jurisdiction, &j.provenance, {
@@ -481,6 +490,8 @@ impl jurisdiction::Model {
             ministry_code: j.ministry.clone(),
             sector_code: sector_code,
             domain_code: domain_code,
+            sector_item_code: sector_item_code,
+            domain_item_code: domain_item_code,
             valid_from: j.validity.from,
             valid_to: j.validity.to,
         })

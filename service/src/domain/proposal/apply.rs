@@ -28,7 +28,8 @@ use crate::domain::{Regime, Relation, Validity, text};
 ///   even one retired since, cannot be added again: codes never change meaning.
 /// - **Retiring a sector or domain** ends it, its scope items, the links and scope-item
 ///   links touching it and the jurisdictions over it, including those scheduled to start
-///   later. **Retiring a scope item** ends it and its scope-item links.
+///   later. **Retiring a scope item** ends it, its scope-item links and the jurisdictions
+///   narrowed to it.
 /// - **Only what holds can end**: retiring or removing needs the record to be in force
 ///   on `effective_from`. A live record that would have to end on or before the day it
 ///   starts (scheduled for `effective_from` or later) rejects the change.
@@ -42,8 +43,16 @@ use crate::domain::{Regime, Relation, Validity, text};
 /// - **setJurisdiction** makes the ministry the *only* ministry with jurisdiction over
 ///   the field from `effective_from` on, as a transfer (water moved from MHLW to MLIT on
 ///   2024-04-01): every other ministry's jurisdiction over the field in force that day
-///   ends then; a jurisdiction the ministry already holds then continues as it is (no new
-///   record); jurisdictions scheduled to start later are left as they are.
+///   ends then, those narrowed to one of its scope items included; a jurisdiction over
+///   the whole field the ministry already holds then continues as it is (no new record);
+///   jurisdictions scheduled to start later are left as they are.
+/// - **setJurisdiction with a scope item** gives the ministry jurisdiction over that
+///   scope item of the field (it must own the item) from `effective_from` on, beside the
+///   ministries that have the field (co-competence: MOF beside the FSA for ESPA
+///   finance's deposit insurance): nothing ends, and nothing changes where the
+///   ministry's jurisdiction already covers the item. A designation for the item may
+///   then be made by it; one without a scope item, or for another item, may not.
+///   Retiring the scope item, or the field, ends it.
 /// - **addSector / addDomain** need a known ministry, which gets jurisdiction over the new
 ///   field; ministries themselves cannot be added by a proposal.
 /// - Names and rationales are free text (trimmed, required, at most 500 characters, no
@@ -229,8 +238,11 @@ impl<'a> Draft<'a> {
                 self.item(Regime::Espa, espa, "domainItem")?;
                 self.remove_item_link(ci, espa)
             }
-            ScopeChange::SetJurisdiction { ministry, regime, field } => {
-                self.set_jurisdiction(ministry.trim(), *regime, field.trim())
+            ScopeChange::SetJurisdiction { ministry, regime, field, scope_item } => {
+                match scope_item.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
+                    None => self.set_jurisdiction(ministry.trim(), *regime, field.trim()),
+                    Some(item) => self.set_item_jurisdiction(ministry.trim(), *regime, field.trim(), item),
+                }
             }
         }
     }
@@ -426,6 +438,7 @@ impl<'a> Draft<'a> {
             ministry,
             regime,
             field: code.to_owned(),
+            scope_item: None,
             validity: self.new_validity(),
             provenance: self.provenance.clone(),
         };
@@ -508,7 +521,14 @@ impl<'a> Draft<'a> {
             Regime::Espa => (&mut self.data.domain_items, self.live.domain_items),
         };
         end_where(items, live_items, day, |i| i.code == code, |i| format!("{regime} scope item \"{}\"", i.code))?;
-        end_where(&mut self.data.item_links, self.live.item_links, day, |l| side(regime, l) == code, item_link_label)
+        end_where(&mut self.data.item_links, self.live.item_links, day, |l| side(regime, l) == code, item_link_label)?;
+        end_where(
+            &mut self.data.jurisdictions,
+            self.live.jurisdictions,
+            day,
+            |j| j.regime == regime && j.scope_item.as_deref() == Some(code),
+            jurisdiction_label,
+        )
     }
 
     /// Sets the pair's link from the day on (see [`apply`]).
@@ -594,16 +614,18 @@ impl<'a> Draft<'a> {
         self.field_in_force(regime, field, "jurisdiction needs the field to exist")?;
         let day = self.day;
         let over = |j: &JurisdictionRecord| j.regime == regime && j.field == field;
-        let holds =
-            self.data.jurisdictions.iter().any(|j| over(j) && j.ministry == ministry && j.validity.contains(day));
+        let whole = |j: &JurisdictionRecord| over(j) && j.scope_item.is_none() && j.ministry == ministry;
+        let holds = self.data.jurisdictions.iter().any(|j| whole(j) && j.validity.contains(day));
         let next = self
             .data
             .jurisdictions
             .iter()
-            .filter(|j| over(j) && j.ministry == ministry)
+            .filter(|j| whole(j))
             .filter_map(|j| j.validity.from)
             .filter(|from| *from > day)
             .min();
+        // Alone: every other ministry's jurisdiction over the field ends, those narrowed to
+        // one of its scope items (co-competence) included.
         end_where(
             &mut self.data.jurisdictions,
             self.live.jurisdictions,
@@ -616,10 +638,61 @@ impl<'a> Draft<'a> {
                 ministry,
                 regime,
                 field: field.to_owned(),
+                scope_item: None,
                 validity: Validity::new(Some(day), next),
                 provenance: self.provenance.clone(),
             });
         }
+        Ok(())
+    }
+
+    /// `ministry` gains jurisdiction over one scope item of the field from the day on,
+    /// beside the ministries that have it (co-competence): nothing ends. Where the
+    /// ministry's jurisdiction already covers the item then (over the whole field, or
+    /// narrowed to it), nothing changes.
+    fn set_item_jurisdiction(&mut self, ministry: &str, regime: Regime, field: &str, item: &str) -> Result<(), String> {
+        let ministry = self.ministry(ministry, || "setJurisdiction needs a ministry".to_owned())?;
+        self.field_in_force(regime, field, "jurisdiction needs the field to exist")?;
+        let code = item_code(field, item);
+        let found = self.item(regime, &code, "scopeItem")?;
+        if found.parent != field {
+            return Err(format!(
+                "scope item \"{code}\" belongs to {} \"{}\", not to \"{field}\": a jurisdiction narrowed to a \
+                 scope item names the field that owns it",
+                regime.field_noun(),
+                found.parent
+            ));
+        }
+        if !found.validity.contains(self.day) {
+            let what = format!("{regime} scope item");
+            return Err(format!(
+                "jurisdiction needs the scope item to exist: {}",
+                not_in_force(&what, &code, &found.validity, self.day)
+            ));
+        }
+        let day = self.day;
+        let mine = |j: &JurisdictionRecord| j.regime == regime && j.field == field && j.ministry == ministry;
+        let covers =
+            self.data.jurisdictions.iter().any(|j| mine(j) && j.covers(Some(&code)) && j.validity.contains(day));
+        if covers {
+            return Ok(());
+        }
+        let next = self
+            .data
+            .jurisdictions
+            .iter()
+            .filter(|j| mine(j) && j.scope_item.as_deref() == Some(code.as_str()))
+            .filter_map(|j| j.validity.from)
+            .filter(|from| *from > day)
+            .min();
+        self.data.jurisdictions.push(JurisdictionRecord {
+            ministry,
+            regime,
+            field: field.to_owned(),
+            scope_item: Some(code),
+            validity: Validity::new(Some(day), next),
+            provenance: self.provenance.clone(),
+        });
         Ok(())
     }
 }
@@ -651,5 +724,15 @@ fn item_link_label(l: &LinkRecord) -> String {
 }
 
 fn jurisdiction_label(j: &JurisdictionRecord) -> String {
-    format!("{}'s jurisdiction over {} \"{}\"", j.ministry, j.regime.field_noun(), j.field)
+    match &j.scope_item {
+        None => format!("{}'s jurisdiction over {} \"{}\"", j.ministry, j.regime.field_noun(), j.field),
+        Some(item) => {
+            format!(
+                "{}'s jurisdiction over scope item \"{item}\" of {} \"{}\"",
+                j.ministry,
+                j.regime.field_noun(),
+                j.field
+            )
+        }
+    }
 }

@@ -68,8 +68,17 @@ pub enum ScopeChange {
     /// The scope-item link ends.
     RemoveScopeItemLink { sector_item: String, domain_item: String },
     /// `ministry` has jurisdiction over the sector (CI) or domain (ESPA) `field` from the
-    /// date on, and is the only one (see [`super::apply`]).
-    SetJurisdiction { ministry: String, regime: Regime, field: String },
+    /// date on, and is the only one; with `scope_item`, over that scope item of the field
+    /// beside the ministries that have the whole field (co-competence; see
+    /// [`super::apply`]).
+    SetJurisdiction {
+        ministry: String,
+        regime: Regime,
+        field: String,
+        /// `field/item` or just `item`; absent in changes stored before it existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope_item: Option<String>,
+    },
 }
 
 impl ScopeChange {
@@ -91,7 +100,8 @@ impl ScopeChange {
     }
 
     /// A short human label: `addDomain medical`, `setLink medical → medical (EQUAL)`,
-    /// `retireScopeItem CI logistics/warehousing`, `setJurisdiction MHLW over ESPA medical`.
+    /// `retireScopeItem CI logistics/warehousing`, `setJurisdiction MHLW over ESPA medical`,
+    /// `setJurisdiction MOF over ESPA finance/deposit-insurance`.
     pub fn describe(&self) -> String {
         let kind = self.kind();
         match self {
@@ -113,8 +123,12 @@ impl ScopeChange {
             ScopeChange::RemoveScopeItemLink { sector_item, domain_item } => {
                 format!("{kind} {} → {}", sector_item.trim(), domain_item.trim())
             }
-            ScopeChange::SetJurisdiction { ministry, regime, field } => {
-                format!("{kind} {} over {regime} {}", ministry.trim(), field.trim())
+            ScopeChange::SetJurisdiction { ministry, regime, field, scope_item } => {
+                let over = match scope_item.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
+                    None => field.trim().to_owned(),
+                    Some(item) => item_code(field.trim(), item),
+                };
+                format!("{kind} {} over {regime} {over}", ministry.trim())
             }
         }
     }

@@ -20,9 +20,25 @@ pub enum RecordKey {
     Domain(String),
     SectorItem(String),
     DomainItem(String),
-    Jurisdiction { ministry: String, regime: Regime, field: String, from: Option<NaiveDate> },
-    Link { sector: String, domain: String, from: Option<NaiveDate> },
-    ScopeItemLink { sector_item: String, domain_item: String, from: Option<NaiveDate> },
+    Jurisdiction {
+        ministry: String,
+        regime: Regime,
+        field: String,
+        /// The scope item a narrowed jurisdiction covers (absent: the whole field).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope_item: Option<String>,
+        from: Option<NaiveDate>,
+    },
+    Link {
+        sector: String,
+        domain: String,
+        from: Option<NaiveDate>,
+    },
+    ScopeItemLink {
+        sector_item: String,
+        domain_item: String,
+        from: Option<NaiveDate>,
+    },
 }
 
 impl fmt::Display for RecordKey {
@@ -33,9 +49,15 @@ impl fmt::Display for RecordKey {
             RecordKey::Domain(code) => write!(f, "business domain \"{code}\""),
             RecordKey::SectorItem(code) => write!(f, "CI scope item \"{code}\""),
             RecordKey::DomainItem(code) => write!(f, "ESPA scope item \"{code}\""),
-            RecordKey::Jurisdiction { ministry, regime, field, from } => {
+            RecordKey::Jurisdiction { ministry, regime, field, scope_item: None, from } => {
                 write!(f, "{ministry}'s jurisdiction over {} \"{field}\" {}", regime.field_noun(), since(from))
             }
+            RecordKey::Jurisdiction { ministry, regime, field, scope_item: Some(item), from } => write!(
+                f,
+                "{ministry}'s jurisdiction over scope item \"{item}\" of {} \"{field}\" {}",
+                regime.field_noun(),
+                since(from)
+            ),
             RecordKey::Link { sector, domain, from } => write!(f, "link {sector} → {domain} {}", since(from)),
             RecordKey::ScopeItemLink { sector_item, domain_item, from } => {
                 write!(f, "scope-item link {sector_item} → {domain_item} {}", since(from))
@@ -152,6 +174,7 @@ pub(super) fn jurisdiction_key(r: &JurisdictionRecord) -> RecordKey {
         ministry: r.ministry.clone(),
         regime: r.regime,
         field: r.field.clone(),
+        scope_item: r.scope_item.clone(),
         from: r.validity.from,
     }
 }

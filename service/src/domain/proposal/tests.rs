@@ -70,6 +70,7 @@ fn jurisdiction(ministry: &str, regime: Regime, field: &str) -> JurisdictionReco
         ministry: ministry.into(),
         regime,
         field: field.into(),
+        scope_item: None,
         validity: Validity::default(),
         provenance: provenance("test"),
     }
@@ -180,7 +181,12 @@ fn small_proposal() -> Vec<ScopeChange> {
         set_link("health", "health", Relation::Equal, "The same hospitals."),
         ScopeChange::RetireDomain { code: "post".into() },
         set_link("power", "power", Relation::Equal, "ESPA now names exactly the CI services."),
-        ScopeChange::SetJurisdiction { ministry: "MLIT".into(), regime: Regime::Ci, field: "water".into() },
+        ScopeChange::SetJurisdiction {
+            ministry: "MLIT".into(),
+            regime: Regime::Ci,
+            field: "water".into(),
+            scope_item: None,
+        },
         ScopeChange::RetireScopeItem { regime: Regime::Ci, code: "power/grid".into() },
     ]
 }

@@ -94,7 +94,12 @@ fn identical_links_and_held_jurisdictions_change_nothing() {
             relation: Relation::Equal,
             rationale: "Same.".into(),
         },
-        ScopeChange::SetJurisdiction { ministry: "METI".into(), regime: Regime::Espa, field: "power".into() },
+        ScopeChange::SetJurisdiction {
+            ministry: "METI".into(),
+            regime: Regime::Espa,
+            field: "power".into(),
+            scope_item: None,
+        },
     ];
     assert_eq!(apply(&live, day(), &proposal_source(), &same), Ok(live));
 }
@@ -372,7 +377,12 @@ fn scope_item_links_need_the_right_sides_and_linked_fields() {
 
 #[test]
 fn ministries_must_be_known_and_new_fields_need_one() {
-    let unknown = ScopeChange::SetJurisdiction { ministry: "XYZ".into(), regime: Regime::Ci, field: "water".into() };
+    let unknown = ScopeChange::SetJurisdiction {
+        ministry: "XYZ".into(),
+        regime: Regime::Ci,
+        field: "water".into(),
+        scope_item: None,
+    };
     assert_rejected(
         &rejected(&[unknown]),
         0,
@@ -386,8 +396,12 @@ fn ministries_must_be_known_and_new_fields_need_one() {
         "addDomain health",
         "a new business domain needs a ministry with jurisdiction over it",
     );
-    let no_field =
-        ScopeChange::SetJurisdiction { ministry: "MLIT".into(), regime: Regime::Espa, field: "health".into() };
+    let no_field = ScopeChange::SetJurisdiction {
+        ministry: "MLIT".into(),
+        regime: Regime::Espa,
+        field: "health".into(),
+        scope_item: None,
+    };
     assert_rejected(
         &rejected(&[no_field]),
         0,
@@ -471,7 +485,12 @@ fn changes_are_stored_as_tagged_camel_case_json() {
             relation: Relation::SubsetOf,
             rationale: "r".into(),
         },
-        ScopeChange::SetJurisdiction { ministry: "MHLW".into(), regime: Regime::Espa, field: "medical".into() },
+        ScopeChange::SetJurisdiction {
+            ministry: "MHLW".into(),
+            regime: Regime::Espa,
+            field: "medical".into(),
+            scope_item: None,
+        },
     ];
     let text = serde_json::to_string(&all).expect("serializes");
     assert_eq!(serde_json::from_str::<Vec<ScopeChange>>(&text).expect("reads back"), all);
@@ -528,8 +547,20 @@ fn the_promotion_plan_lists_exactly_the_inserts_and_the_ends() {
         vec![
             RecordKey::Domain("health".into()),
             RecordKey::DomainItem("health/hospitals".into()),
-            RecordKey::Jurisdiction { ministry: "MHLW".into(), regime: Regime::Espa, field: "health".into(), from },
-            RecordKey::Jurisdiction { ministry: "MLIT".into(), regime: Regime::Ci, field: "water".into(), from },
+            RecordKey::Jurisdiction {
+                ministry: "MHLW".into(),
+                regime: Regime::Espa,
+                field: "health".into(),
+                scope_item: None,
+                from
+            },
+            RecordKey::Jurisdiction {
+                ministry: "MLIT".into(),
+                regime: Regime::Ci,
+                field: "water".into(),
+                scope_item: None,
+                from
+            },
             RecordKey::Link { sector: "health".into(), domain: "health".into(), from },
             RecordKey::Link { sector: "power".into(), domain: "power".into(), from },
         ]
@@ -545,12 +576,14 @@ fn the_promotion_plan_lists_exactly_the_inserts_and_the_ends() {
                 ministry: "MHLW".into(),
                 regime: Regime::Ci,
                 field: "water".into(),
+                scope_item: None,
                 from: None
             }),
             end(RecordKey::Jurisdiction {
                 ministry: "MIC".into(),
                 regime: Regime::Espa,
                 field: "post".into(),
+                scope_item: None,
                 from: None
             }),
             end(RecordKey::Link { sector: "power".into(), domain: "power".into(), from: None }),
@@ -580,4 +613,68 @@ fn a_promotion_plan_refuses_data_that_is_not_a_promotion() {
     let mut ministries = live.clone();
     ministries.ministries.pop();
     assert_eq!(promotion_plan(&live, &ministries), Err(PlanError::Unchangeable("ministries")));
+}
+
+fn set_item_jurisdiction(ministry: &str, regime: Regime, field: &str, item: &str) -> ScopeChange {
+    ScopeChange::SetJurisdiction {
+        ministry: ministry.into(),
+        regime,
+        field: field.into(),
+        scope_item: Some(item.into()),
+    }
+}
+
+#[test]
+fn a_jurisdiction_narrowed_to_a_scope_item_is_added_beside_the_field_and_ends_with_the_item() {
+    let live = small_data();
+    // MLIT becomes co-competent for ESPA power's transmission: METI keeps the domain.
+    let changes = [set_item_jurisdiction("MLIT", Regime::Espa, "power", "transmission")];
+    let added = apply(&live, day(), &proposal_source(), &changes).expect("applies");
+    let last = added.jurisdictions.last().expect("a jurisdiction");
+    assert_eq!(
+        (last.ministry.as_str(), last.field.as_str(), last.scope_item.as_deref(), last.validity.from),
+        ("MLIT", "power", Some("power/transmission"), Some(day()))
+    );
+    assert_eq!(added.jurisdictions[1].validity.to, None, "METI over ESPA power stays");
+    assert_eq!(changes[0].describe(), "setJurisdiction MLIT over ESPA power/transmission");
+    // Already covered (METI has the whole domain): nothing changes.
+    let covered = [set_item_jurisdiction("METI", Regime::Espa, "power", "power/transmission")];
+    assert_eq!(apply(&live, day(), &proposal_source(), &covered), Ok(live.clone()));
+    // Retiring the item ends the narrowed jurisdiction; a transfer of the whole field too.
+    let later = d("2028-01-01");
+    for retire in [
+        ScopeChange::RetireScopeItem { regime: Regime::Espa, code: "power/transmission".into() },
+        ScopeChange::SetJurisdiction {
+            ministry: "METI".into(),
+            regime: Regime::Espa,
+            field: "power".into(),
+            scope_item: None,
+        },
+    ] {
+        let ended = apply(&added, later, &proposal_source(), std::slice::from_ref(&retire)).expect("applies");
+        let narrowed = ended.jurisdictions.iter().find(|j| j.scope_item.is_some()).expect("kept, ended");
+        assert_eq!(narrowed.validity.to, Some(later), "{}", retire.describe());
+        assert_eq!(ended.jurisdictions[1].validity.to, None, "METI keeps ESPA power");
+    }
+    // The item must belong to the field and exist.
+    for (item, words) in [("water/supply", "belongs to"), ("power/fusion", "unknown ESPA scope item")] {
+        let bad =
+            apply(&live, day(), &proposal_source(), &[set_item_jurisdiction("MLIT", Regime::Espa, "power", item)]);
+        assert!(matches!(&bad, Err(rejected) if rejected.reason.contains(words)), "{item}: {bad:?}");
+    }
+    // Stored changes without a scope item read back as before, and with one round-trip.
+    let text = serde_json::to_string(&changes).expect("serializes");
+    assert!(text.contains("\"scopeItem\":\"transmission\""), "{text}");
+    assert_eq!(serde_json::from_str::<Vec<ScopeChange>>(&text).expect("reads back"), changes);
+    let old: ScopeChange =
+        serde_json::from_str(r#"{"setJurisdiction":{"ministry":"MLIT","regime":"CI","field":"water"}}"#).expect("old");
+    assert_eq!(
+        old,
+        ScopeChange::SetJurisdiction {
+            ministry: "MLIT".into(),
+            regime: Regime::Ci,
+            field: "water".into(),
+            scope_item: None
+        }
+    );
 }
