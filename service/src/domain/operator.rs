@@ -166,18 +166,18 @@ pub struct DesignatedPeriod<'a> {
 
 impl OperatorQuery {
     /// Whether an operator with these designations is selected: the same conditions
-    /// storage puts to the database, for listings answered from memory (`knownAt`).
+    /// storage puts to the database, for listings answered from memory.
     pub fn matches(&self, operator: &Operator, designations: &[DesignatedPeriod<'_>]) -> bool {
+        self.matches_designations(designations) && self.matches_name(&operator.name_ja, operator.name_en.as_deref())
+    }
+
+    /// The conditions on designations alone (what most listings ask).
+    pub fn matches_designations(&self, designations: &[DesignatedPeriod<'_>]) -> bool {
         let active = || {
             designations.iter().filter(|d| super::designation::is_active(d.effective_from, d.effective_to, self.as_of))
         };
         let active_in = |regime: Regime, field: Option<&str>| {
             active().any(|d| d.regime == regime && field.is_none_or(|f| d.field == f))
-        };
-        let name = |text: &str| {
-            let text = text.to_lowercase();
-            operator.name_ja.to_lowercase().contains(&text)
-                || operator.name_en.as_deref().is_some_and(|en| en.to_lowercase().contains(&text))
         };
         self.regimes.iter().all(|&r| active_in(r, None))
             && self.not_regime.is_none_or(|r| !active_in(r, None))
@@ -187,7 +187,14 @@ impl OperatorQuery {
                 .not_in_sectors
                 .as_ref()
                 .is_none_or(|sectors| !active().any(|d| d.regime == Regime::Ci && sectors.iter().any(|s| s == d.field)))
-            && self.name_contains.as_deref().is_none_or(name)
+    }
+
+    /// The condition on names (case-insensitive, either name).
+    pub fn matches_name(&self, name_ja: &str, name_en: Option<&str>) -> bool {
+        self.name_contains.as_deref().is_none_or(|text| {
+            let text = text.to_lowercase();
+            name_ja.to_lowercase().contains(&text) || name_en.is_some_and(|en| en.to_lowercase().contains(&text))
+        })
     }
 }
 

@@ -94,7 +94,9 @@ pub fn compute<'a, K: Eq + Hash + Copy>(
 
 /// Like [`compute`], from the active (regime, field) pairs already grouped by operator,
 /// one group per operator with whether it is recorded as 特別社会基盤事業者 at `as_of`:
-/// nothing is held per operator.
+/// nothing is held per operator. (The index counts from its own codes; this is the
+/// reference the proposal tests check the impact's overlap against.)
+#[cfg(test)]
 pub fn compute_grouped<'a, G: IntoIterator<Item = (Regime, &'a str)>>(
     snapshot: &ReferenceSnapshot,
     as_of: NaiveDate,

@@ -30,6 +30,13 @@ const SHARED_LEGAL_BASES: usize = 10_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Symbol(NonZeroU32);
 
+impl Symbol {
+    /// Its place in [`Symbols::table`].
+    pub fn index(self) -> usize {
+        self.0.get() as usize - 1
+    }
+}
+
 /// The table of codes and repeated texts held designations refer to. It only grows
 /// (codes are few: the reference data's), so a symbol stays valid for the process.
 #[derive(Default)]
@@ -58,9 +65,15 @@ impl Symbols {
         self.by_text.get(text).copied()
     }
 
+    /// `value` of every symbol's text, indexed by [`Symbol::index`] (to look a code up
+    /// once per pass rather than once per designation).
+    pub fn table<T>(&self, value: impl Fn(&str) -> T) -> Vec<T> {
+        self.texts.iter().map(|text| value(text)).collect()
+    }
+
     pub fn text(&self, symbol: Symbol) -> &str {
         // Symbols are only made by `intern`, which pushed the text first.
-        self.texts.get(symbol.0.get() as usize - 1).map_or("", |text| text)
+        self.texts.get(symbol.index()).map_or("", |text| text)
     }
 
     #[cfg(test)]

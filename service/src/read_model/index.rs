@@ -18,14 +18,14 @@ use quick_cache::sync::Cache;
 use uuid::Uuid;
 
 use super::held::{HeldOperator, Symbols, TooLarge};
-use crate::domain::CorporateNumber;
 use crate::domain::changes::{self, DesignationChanges, Window};
 use crate::domain::designation::{self, Designation};
 use crate::domain::operator::{DesignatedPeriod, Operator, OperatorQuery};
-use crate::domain::overlap::{self, OverlapReport};
+use crate::domain::overlap::{OverlapCounter, OverlapReport, field_mask};
 use crate::domain::proposal::{self, OperatorDesignations, ScopeImpact};
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::special_operator::{SpecialPeriod, is_special_at};
+use crate::domain::{CorporateNumber, Regime};
 use crate::storage::{Db, StorageError, corrupt, designations, operators, special_operators};
 
 /// One operator with all its designations and 特別社会基盤事業者 periods (any period).
@@ -310,23 +310,29 @@ impl RegistryIndex {
         Ok(Some(self.read()))
     }
 
-    /// The overlap report from memory, or None while the index is still loading.
+    /// The overlap report from memory, or None while the index is still loading. Each
+    /// code is looked up in the snapshot once per report, not once per designation.
     pub async fn overlap(
         &self,
         snapshot: &ReferenceSnapshot,
         as_of: NaiveDate,
     ) -> Result<Option<OverlapReport>, StorageError> {
         let Some(state) = self.current().await? else { return Ok(None) };
-        let symbols = &state.symbols;
-        let active = state.entries.values().map(|held| {
-            let fields = held
-                .designations
-                .iter()
-                .filter(move |d| designation::is_active(d.effective_from, d.effective_to, as_of))
-                .map(|d| (d.regime, symbols.text(d.field)));
-            (fields, is_special_at(held.special(), as_of))
+        let masks = state.symbols.table(|code| {
+            [Regime::Ci, Regime::Espa].map(|regime| snapshot.field_index(regime, code).map_or(0, field_mask))
         });
-        Ok(Some(overlap::compute_grouped(snapshot, as_of, active)))
+        let mut counter = OverlapCounter::new(snapshot, as_of);
+        for held in state.entries.values() {
+            let mut bits = [0u64; 2];
+            for d in
+                held.designations.iter().filter(|d| designation::is_active(d.effective_from, d.effective_to, as_of))
+            {
+                let slot = usize::from(d.regime == Regime::Espa);
+                bits[slot] |= masks.get(d.field.index()).map_or(0, |mask| mask[slot]);
+            }
+            counter.add_masks(bits[0], bits[1], is_special_at(held.special(), as_of));
+        }
+        Ok(Some(counter.finish()))
     }
 
     /// One page of the operators matching `query`, in corporate-number order after
@@ -345,7 +351,7 @@ impl RegistryIndex {
         let mut entries = Vec::new();
         let mut has_next_page = false;
         for (number, held) in state.entries.range::<[u8], _>((after, Bound::Unbounded)) {
-            if matcher.matches(*number, held) {
+            if matcher.matches(held) {
                 if entries.len() == first {
                     has_next_page = true;
                     break;
@@ -357,8 +363,7 @@ impl RegistryIndex {
         let total_count = match self.totals.get(&key) {
             Some(total) => total,
             None => {
-                let total =
-                    state.entries.iter().filter(|(number, held)| matcher.matches(**number, held)).count() as u64;
+                let total = state.entries.values().filter(|held| matcher.matches(held)).count() as u64;
                 self.totals.insert(key, total);
                 total
             }
@@ -458,19 +463,17 @@ fn reused<'a>(scratch: &'a mut Option<Operator>, number: CorporateNumber, held: 
 struct Matcher<'a> {
     query: &'a OperatorQuery,
     symbols: &'a Symbols,
-    operator: Option<Operator>,
     periods: Vec<DesignatedPeriod<'a>>,
 }
 
 impl<'a> Matcher<'a> {
     fn new(query: &'a OperatorQuery, symbols: &'a Symbols) -> Self {
-        Self { query, symbols, operator: None, periods: Vec::new() }
+        Self { query, symbols, periods: Vec::new() }
     }
 
-    fn matches(&mut self, number: CorporateNumber, held: &'a HeldOperator) -> bool {
+    fn matches(&mut self, held: &'a HeldOperator) -> bool {
         self.periods.clear();
         self.periods.extend(held.periods(self.symbols));
-        let operator = reused(&mut self.operator, number, held);
-        self.query.matches(operator, &self.periods)
+        self.query.matches_designations(&self.periods) && self.query.matches_name(held.name_ja(), held.name_en())
     }
 }
