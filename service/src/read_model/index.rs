@@ -162,15 +162,16 @@ impl RegistryIndex {
         loaded
     }
 
-    /// Streams every operator and every designation, both in operator id order, and
+    /// Streams every operator and every designation, both in corporate-number order, and
     /// pairs them as they come (no query per page); the entries go in all at once at the
-    /// end, so the ordered map is built densely.
+    /// end, so the ordered map is built densely, and what each operator holds lies in
+    /// memory in the order listings and reports pass over it.
     async fn load_everything(&self) -> Result<(), StorageError> {
         let started = std::time::Instant::now();
         let epoch = self.epoch.load(Ordering::Acquire);
         let conn = &self.db.conn;
         let mut special = special_operators::all(conn).await?;
-        let mut operators = pin!(operators::all_in_id_order(conn).await?);
+        let mut operators = pin!(operators::all_in_number_order(conn).await?);
         let mut designations = pin!(designations::all_in_operator_order(conn).await?);
         let mut next_designation = designations.try_next().await?;
         let mut batch: Vec<(Operator, Vec<Designation>, Vec<SpecialPeriod>)> = Vec::with_capacity(LOAD_BATCH);

@@ -105,15 +105,16 @@ pub async fn of_operators(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<V
     find_where_in(conn, OperatorId, ids, &[OperatorId, EffectiveFrom, Regime, Id]).await
 }
 
-/// Every designation, read as a stream in operator id order (as
-/// [`super::operators::all_in_id_order`] reads the operators), each operator's in the
+/// Every designation, read as a stream in its operator's corporate-number order (as
+/// [`super::operators::all_in_number_order`] reads the operators), each operator's in the
 /// order of [`of_operators`].
 pub async fn all_in_operator_order<C: ConnectionTrait + StreamTrait + Send>(
     conn: &C,
 ) -> Result<impl Stream<Item = Result<Designation, StorageError>> + Send + '_, StorageError> {
-    use designation::Column::{EffectiveFrom, Id, OperatorId, Regime};
+    use designation::Column::{EffectiveFrom, Id, Regime};
     let rows = designation::Entity::find()
-        .order_by_asc(OperatorId)
+        .inner_join(super::entities::operator::Entity)
+        .order_by_asc(super::entities::operator::Column::CorporateNumber)
         .order_by_asc(EffectiveFrom)
         .order_by_asc(Regime)
         .order_by_asc(Id)

@@ -153,12 +153,12 @@ pub async fn find_by_corporate_numbers(
 /// Keys per `IN (…)` look-up.
 pub(crate) const LOOKUP_CHUNK: usize = 5000;
 
-/// Every operator in id order, read as a stream (the in-memory index reads them all at
-/// start, beside [`super::designations::all_in_operator_order`]).
-pub async fn all_in_id_order<C: ConnectionTrait + StreamTrait + Send>(
+/// Every operator in corporate-number order, read as a stream (the in-memory index reads
+/// them all at start, beside [`super::designations::all_in_operator_order`]).
+pub async fn all_in_number_order<C: ConnectionTrait + StreamTrait + Send>(
     conn: &C,
 ) -> Result<impl Stream<Item = Result<Operator, StorageError>> + Send + '_, StorageError> {
-    let rows = operator::Entity::find().order_by_asc(operator::Column::Id).stream(conn).await?;
+    let rows = operator::Entity::find().order_by_asc(operator::Column::CorporateNumber).stream(conn).await?;
     Ok(rows.map(|row| Operator::try_from(row?)))
 }
 
