@@ -71,33 +71,33 @@ pub async fn of_operators(
     conn: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<SpecialPeriod>>, StorageError> {
-    let mut grouped: HashMap<Uuid, Vec<SpecialPeriod>> = HashMap::new();
+    let mut grouped = HashMap::new();
     for chunk in ids.chunks(LOOKUP_CHUNK) {
-        let rows = period::Entity::find()
-            .filter(period::Column::OperatorId.is_in(chunk.iter().copied()))
-            .order_by_asc(period::Column::OperatorId)
-            .order_by_asc(period::Column::EffectiveFrom)
-            .all(conn)
-            .await?;
-        for row in rows {
-            grouped.entry(row.operator_id).or_default().push(row.into());
-        }
+        let periods = period::Entity::find().filter(period::Column::OperatorId.is_in(chunk.iter().copied()));
+        group_into(&mut grouped, conn, periods).await?;
     }
     Ok(grouped)
 }
 
 /// Every period of every operator, grouped by operator, oldest first.
 pub async fn all(conn: &impl ConnectionTrait) -> Result<HashMap<Uuid, Vec<SpecialPeriod>>, StorageError> {
-    let mut grouped: HashMap<Uuid, Vec<SpecialPeriod>> = HashMap::new();
-    let rows = period::Entity::find()
-        .order_by_asc(period::Column::OperatorId)
-        .order_by_asc(period::Column::EffectiveFrom)
-        .all(conn)
-        .await?;
+    let mut grouped = HashMap::new();
+    group_into(&mut grouped, conn, period::Entity::find()).await?;
+    Ok(grouped)
+}
+
+/// Reads the selected periods, oldest first per operator, into `grouped`.
+async fn group_into(
+    grouped: &mut HashMap<Uuid, Vec<SpecialPeriod>>,
+    conn: &impl ConnectionTrait,
+    periods: sea_orm::Select<period::Entity>,
+) -> Result<(), StorageError> {
+    let rows =
+        periods.order_by_asc(period::Column::OperatorId).order_by_asc(period::Column::EffectiveFrom).all(conn).await?;
     for row in rows {
         grouped.entry(row.operator_id).or_default().push(row.into());
     }
-    Ok(grouped)
+    Ok(())
 }
 
 /// The operators recorded as 特別社会基盤事業者 at `date` (for reports while the index
