@@ -199,17 +199,17 @@ impl RegistryIndex {
             let mut guard = self.write();
             let state = &mut *guard;
             let current = std::mem::take(&mut state.entries);
-            let mut kept = Vec::with_capacity(held.len() + current.len());
-            for (number, operator) in held {
+            // Filtered in place, so the load is not held twice while the map is built.
+            held.retain(|(number, _)| {
                 // An operator read on its own meanwhile is as current as the load's.
-                if current.contains_key(&number) || state.stale.get(&number).is_some_and(|&changed| changed > epoch) {
-                    continue;
+                if current.contains_key(number) || state.stale.get(number).is_some_and(|&changed| changed > epoch) {
+                    return false;
                 }
-                state.stale.remove(&number);
-                kept.push((number, operator));
-            }
-            kept.extend(current);
-            state.entries = BTreeMap::from_iter(kept);
+                state.stale.remove(number);
+                true
+            });
+            held.extend(current);
+            state.entries = BTreeMap::from_iter(held);
             state.complete = true;
         }
         tracing::info!(operators = count, seconds = started.elapsed().as_secs_f64(), "registry index loaded");
