@@ -67,6 +67,14 @@ async fn depth_complexity_and_bombs_are_refused_naming_the_limit(app: TestApp) -
     let body = app.graphql(&costly, json!({}), Some(&reader)).await;
     assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
     assert!(message(&body).contains("complexity is 26010; the complexity limit is 25000"), "{body}");
+    // The same page size given as a variable, to a document that passed before with a
+    // small one: refused with the same figures.
+    let paged = format!("query($n: Int) {{ operators(first: $n) {{ edges {{ node {{ {fields} }} }} }} }}");
+    let small = app.graphql(&paged, json!({ "n": 1 }), Some(&reader)).await;
+    assert!(small.get("errors").is_none(), "{small}");
+    let body = app.graphql(&paged, json!({ "n": 500 }), Some(&reader)).await;
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert!(message(&body).contains("complexity is 26010; the complexity limit is 25000"), "{body}");
 
     // An alias bomb of database look-ups is refused before any of them runs.
     let aliases: String =

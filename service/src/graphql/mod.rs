@@ -115,30 +115,47 @@ pub enum Introspection {
 /// Builds the schema (without services: only to print the SDL); `limits` is what a
 /// request may cost.
 pub fn build_schema(services: Option<Arc<Services>>, limits: QueryLimits, introspection: Introspection) -> AppSchema {
-    build_schema_with(services, limits, introspection, ValidationMode::Strict)
+    build_schema_for(services, limits, introspection, Execution::Checked)
 }
 
-/// Like [`build_schema`], validating in `mode` (see [`executor`]: full validation notes
-/// which documents passed).
-pub fn build_schema_with(
+/// How a schema runs documents (see [`executor`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Execution {
+    /// Validated in full, with the limits and the conformance rewrites in the extension
+    /// chain: every document the first time it is run, and subscriptions.
+    Checked,
+    /// A document that passed [`Execution::Checked`] before, already rewritten: only what
+    /// varies is validated, and no extension is registered (async-graphql sends every
+    /// field of an answer through the extension chain as soon as there is one).
+    Known,
+}
+
+/// Like [`build_schema`], for running documents as `execution` says.
+pub fn build_schema_for(
     services: Option<Arc<Services>>,
     limits: QueryLimits,
     introspection: Introspection,
-    mode: ValidationMode,
+    execution: Execution,
 ) -> AppSchema {
-    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), subscriptions::SubscriptionRoot)
-        .data(limits)
-        .validation_mode(mode);
-    if matches!(mode, ValidationMode::Strict) {
-        builder = builder.extension(executor::NoteValidity);
-    }
-    let mut builder = builder
-        .extension(limits::LimitsExtension(limits))
-        // Outermost first; each rewrites the document after the ones below it have
-        // (so omitted variables are looked for in the one operation that runs).
-        .extension(conformance::OmittedVariables)
-        .extension(conformance::SelectedOperation)
-        .extension(conformance::FieldOrder);
+    let mut builder =
+        Schema::build(QueryRoot::default(), MutationRoot::default(), subscriptions::SubscriptionRoot).data(limits);
+    builder = match execution {
+        Execution::Checked => builder
+            .validation_mode(ValidationMode::Strict)
+            .extension(executor::Remember)
+            .extension(limits::LimitsExtension(limits))
+            // Outermost first; each rewrites the document after the ones below it have
+            // (so omitted variables are looked for in the one operation that runs).
+            .extension(conformance::OmittedVariables)
+            .extension(conformance::SelectedOperation)
+            .extension(conformance::FieldOrder),
+        // The built-in limits only tell that a request goes over one: the executor then
+        // runs it checked, which says by how much.
+        Execution::Known => builder
+            .validation_mode(ValidationMode::Fast)
+            .limit_depth(limits.max_depth)
+            .limit_complexity(limits.max_complexity),
+    };
     if introspection == Introspection::Disabled {
         // "Did you mean …" would name the fields introspection hides.
         builder = builder.disable_introspection().disable_suggestions();

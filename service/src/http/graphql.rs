@@ -145,9 +145,9 @@ pub async fn execute(
     principal: Principal,
     request: async_graphql::Request,
 ) -> async_graphql::Response {
-    let request = with_request_data(state, principal, request);
     // A use case that wrote has made this process's caches follow before it returned.
-    let mut response = state.executor.execute(request).await;
+    let mut response =
+        state.executor.execute(request, |request| with_request_data(state, principal.clone(), request)).await;
     code_every_error(&mut response);
     response
 }
