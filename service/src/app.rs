@@ -110,7 +110,8 @@ pub async fn open_seeded_services(
 /// Opens, migrates and (when new) seeds the database and builds what requests share.
 pub async fn build_state(settings: &ServeSettings) -> Result<AppState, StartupError> {
     let db = open_database(&settings.database).await?;
-    let read = ReadModel::open(&db, &settings.database.database_url).await?;
+    let snapshot = settings.index_snapshot(db.sqlite_file());
+    let read = ReadModel::open(&db, &settings.database.database_url, snapshot).await?;
     let services = Services::new(db, read);
     seed_when_new(&services, &settings.seed).await?;
     let limits = &settings.limits;

@@ -111,6 +111,11 @@ pub struct ServeSettings {
     /// instances are then followed by polling, and before every request with a token.
     #[arg(long, env = "SCOPE_REGISTRY_WITHOUT_NOTIFICATIONS")]
     pub without_notifications: bool,
+    /// Where the registry index is written after it loads, and read back at the next
+    /// start instead of every operator from the database (`off`: never). Default: beside
+    /// a SQLite database file (`<file>.index`); none on PostgreSQL.
+    #[arg(long, env = "SCOPE_REGISTRY_INDEX_SNAPSHOT", value_name = "FILE|off")]
+    pub index_snapshot: Option<String>,
 }
 
 impl ServeSettings {
@@ -128,6 +133,20 @@ impl ServeSettings {
             http: HttpSettings::default(),
             poll_interval_ms: DEFAULT_POLL_INTERVAL_MS,
             without_notifications: false,
+            index_snapshot: None,
+        }
+    }
+
+    /// The index snapshot's file, for a database kept in `database_file` (SQLite).
+    pub fn index_snapshot(&self, database_file: Option<&std::path::Path>) -> Option<PathBuf> {
+        match self.index_snapshot.as_deref() {
+            Some("off") => None,
+            Some(path) => Some(PathBuf::from(path)),
+            None => database_file.map(|file| {
+                let mut path = file.as_os_str().to_owned();
+                path.push(".index");
+                PathBuf::from(path)
+            }),
         }
     }
 }

@@ -42,5 +42,6 @@ mod reference;
 mod resources;
 mod schema;
 mod seeding;
+mod snapshot;
 mod subscriptions;
 mod tokens;

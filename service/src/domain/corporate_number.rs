@@ -110,6 +110,15 @@ impl serde::Serialize for CorporateNumber {
     }
 }
 
+/// Read back only through [`CorporateNumber::parse`], so that a stored number is checked
+/// like any other input.
+impl<'de> serde::Deserialize<'de> for CorporateNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <&str>::deserialize(deserializer)?;
+        Self::parse(text).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

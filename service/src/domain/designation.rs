@@ -8,7 +8,7 @@ use super::reference::ReferenceSnapshot;
 use super::{Principal, Regime, Validity};
 
 /// Whether a designation still stands or was revoked (its period closed early).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DesignationStatus {
     Designated,
     Revoked,

@@ -10,10 +10,13 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use chrono::serde::{ts_nanoseconds, ts_nanoseconds_option};
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::index::OperatorEntry;
+use super::snapshot::days;
 use crate::domain::designation::{Designation, DesignationStatus};
 use crate::domain::operator::{DesignatedPeriod, Operator};
 use crate::domain::proposal::DesignationView;
@@ -27,7 +30,7 @@ const SHARED_LEGAL_BASES: usize = 10_000;
 
 /// A code or repeated text, as its place in [`Symbols`] (plus one, so that an absent one
 /// costs nothing beside it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Symbol(NonZeroU32);
 
 impl Symbol {
@@ -60,6 +63,18 @@ impl Symbols {
         Some(symbol)
     }
 
+    /// Takes in the code table of a snapshot: the symbol each of its texts has here (this
+    /// table may already hold codes, interned meanwhile in another order); None when full.
+    pub fn adopt(&mut self, texts: &[String], legal_bases: usize) -> Option<Vec<Symbol>> {
+        self.legal_bases = self.legal_bases.saturating_add(legal_bases).min(SHARED_LEGAL_BASES);
+        texts.iter().map(|text| self.intern(text)).collect()
+    }
+
+    /// The texts by symbol (for a snapshot).
+    pub fn texts(&self) -> (Vec<&str>, usize) {
+        (self.texts.iter().map(|text| &**text).collect(), self.legal_bases)
+    }
+
     /// The symbol a query's code has, if any held designation uses it.
     pub fn find(&self, text: &str) -> Option<Symbol> {
         self.by_text.get(text).copied()
@@ -83,14 +98,14 @@ impl Symbols {
 }
 
 /// A piece of an operator's own text.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Span {
     start: u32,
     end: u32,
 }
 
 /// A text a designation holds: shared, or the operator's own.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 enum Text {
     Shared(Symbol),
     Own(Span),
@@ -116,15 +131,20 @@ impl TextBuilder {
 #[error("an operator's text or the index's code table exceeds the index's bounds")]
 pub struct TooLarge;
 
-/// An operator as the index holds it (an [`OperatorEntry`] is made from it on each read).
+/// An operator as the index holds it (an [`OperatorEntry`] is made from it on each read),
+/// and as its snapshot writes it (dates and instants as numbers).
+#[derive(Serialize, Deserialize)]
 pub struct HeldOperator {
     id: Uuid,
     name_ja: Span,
     name_en: Option<Span>,
+    #[serde(with = "days::option")]
     closed_on: Option<NaiveDate>,
     successor: Option<CorporateNumber>,
     version: i32,
+    #[serde(with = "ts_nanoseconds")]
     created_at: DateTime<Utc>,
+    #[serde(with = "ts_nanoseconds")]
     updated_at: DateTime<Utc>,
     text: Box<str>,
     pub designations: Box<[HeldDesignation]>,
@@ -133,6 +153,7 @@ pub struct HeldOperator {
 }
 
 /// A designation as the index holds it, the operator implied.
+#[derive(Serialize, Deserialize)]
 pub struct HeldDesignation {
     id: Uuid,
     pub regime: Regime,
@@ -140,14 +161,19 @@ pub struct HeldDesignation {
     pub field: Symbol,
     scope_item: Option<Symbol>,
     ministry: Symbol,
+    #[serde(with = "days")]
     pub effective_from: NaiveDate,
+    #[serde(with = "days::option")]
     pub effective_to: Option<NaiveDate>,
     version: i32,
     legal_basis: Option<Text>,
     reference: Option<Span>,
     revocation_reason: Option<Span>,
+    #[serde(with = "ts_nanoseconds_option")]
     revoked_at: Option<DateTime<Utc>>,
+    #[serde(with = "ts_nanoseconds")]
     created_at: DateTime<Utc>,
+    #[serde(with = "ts_nanoseconds")]
     updated_at: DateTime<Utc>,
 }
 
@@ -204,6 +230,27 @@ impl HeldOperator {
             text: text.text.into_boxed_str(),
             designations: held.into_boxed_slice(),
             special: special.into(),
+        })
+    }
+
+    /// Points the symbols of an operator read from a snapshot at this process's table
+    /// (`table`: this process's symbol by the snapshot's); false when one is not in it.
+    pub fn remap(&mut self, table: &[Symbol]) -> bool {
+        let map = |symbol: &mut Symbol| match table.get(symbol.index()) {
+            Some(mapped) => {
+                *symbol = *mapped;
+                true
+            }
+            None => false,
+        };
+        self.designations.iter_mut().all(|d| {
+            map(&mut d.field)
+                && map(&mut d.ministry)
+                && d.scope_item.as_mut().is_none_or(map)
+                && match &mut d.legal_basis {
+                    Some(Text::Shared(symbol)) => map(symbol),
+                    _ => true,
+                }
         })
     }
 

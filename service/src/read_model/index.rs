@@ -6,8 +6,9 @@
 //! before the use case that made it returns (see `read_model`), so this instance never
 //! serves what it just changed; other instances follow within the feed's bound.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
+use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -18,6 +19,7 @@ use quick_cache::sync::Cache;
 use uuid::Uuid;
 
 use super::held::{HeldOperator, Symbols, TooLarge};
+use super::snapshot::{self, Snapshot, SnapshotError, SnapshotWriter, Stamp};
 use crate::domain::changes::{self, DesignationChanges, Window};
 use crate::domain::designation::{self, Designation};
 use crate::domain::operator::{DesignatedPeriod, Operator, OperatorQuery};
@@ -26,7 +28,7 @@ use crate::domain::proposal::{self, OperatorDesignations, ScopeImpact};
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::special_operator::{SpecialPeriod, is_special_at};
 use crate::domain::{CorporateNumber, Regime};
-use crate::storage::{Db, StorageError, corrupt, designations, operators, special_operators};
+use crate::storage::{self, Db, StorageError, audit, corrupt, designations, operators, special_operators};
 
 /// One operator with all its designations and 特別社会基盤事業者 periods (any period).
 #[derive(Debug)]
@@ -43,6 +45,27 @@ pub type Overrides = HashMap<CorporateNumber, Option<Arc<OperatorEntry>>>;
 const LOAD_BATCH: usize = 1000;
 /// Listing totals kept (by query, for the state they were counted in).
 const KEPT_TOTALS: usize = 256;
+/// A snapshot is used while the changes made since name at most this share of its
+/// operators (each is read again from the database), and at least this many.
+const SNAPSHOT_CHANGED_SHARE: usize = 4;
+const SNAPSHOT_CHANGED_ANYWAY: usize = 10_000;
+
+/// Where the index came from at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loaded {
+    Database,
+    /// Its snapshot, with this many operators changed since marked stale.
+    Snapshot {
+        changed_since: usize,
+    },
+}
+
+impl Loaded {
+    /// Whether a new snapshot would save the next start anything.
+    pub fn worth_a_snapshot(self) -> bool {
+        self != Loaded::Snapshot { changed_since: 0 }
+    }
+}
 
 /// One page of a listing answered from memory.
 pub struct ListedPage {
@@ -108,6 +131,8 @@ pub struct RegistryIndex {
     /// Listing totals by query and the epoch they were counted at: paging through a
     /// listing counts its matches once, not once per page.
     totals: Cache<(OperatorQuery, u64), u64>,
+    /// Where the index is written after a load and read back at start (see `snapshot`).
+    snapshot: Option<PathBuf>,
 }
 
 impl RegistryIndex {
@@ -136,13 +161,14 @@ impl RegistryIndex {
         }
     }
 
-    pub fn new(db: Db) -> Arc<Self> {
+    pub fn new(db: Db, snapshot: Option<PathBuf>) -> Arc<Self> {
         Arc::new(Self {
             db,
             state: RwLock::new(State::default()),
             epoch: AtomicU64::new(0),
             load_failed: AtomicBool::new(false),
             totals: Cache::new(KEPT_TOTALS),
+            snapshot,
         })
     }
 
@@ -153,13 +179,125 @@ impl RegistryIndex {
         self.load_failed.load(Ordering::Acquire) || self.read().complete
     }
 
-    /// Reads every operator into memory (run in the background at start).
-    pub async fn load_all(&self) -> Result<(), StorageError> {
+    /// Reads every operator into memory (run in the background at start): from the
+    /// snapshot when there is one it can vouch for, from the database otherwise.
+    pub async fn load_all(&self) -> Result<Loaded, StorageError> {
+        if let Some(path) = &self.snapshot {
+            match self.load_snapshot(path).await {
+                Ok(Some(changed_since)) => return Ok(Loaded::Snapshot { changed_since }),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not check the index snapshot; loading from the database"),
+            }
+        }
         let loaded = self.load_everything().await;
         if loaded.is_err() {
             self.load_failed.store(true, Ordering::Release);
         }
-        loaded
+        loaded.map(|()| Loaded::Database)
+    }
+
+    /// Installs the snapshot at `path` and marks stale what changed since it was
+    /// written; None (logged) when it cannot be used. The count of operators marked.
+    async fn load_snapshot(&self, path: &Path) -> Result<Option<usize>, StorageError> {
+        let started = std::time::Instant::now();
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let schema = storage::newest_migration();
+        let file = path.to_owned();
+        let read = tokio::task::spawn_blocking(move || snapshot::read(&file, &schema)).await;
+        let mut snapshot = match read {
+            Ok(Ok(snapshot)) => snapshot,
+            Ok(Err(SnapshotError::Io(e))) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Ok(Err(why)) => {
+                tracing::warn!(path = %path.display(), %why, "index snapshot not used; loading from the database");
+                return Ok(None);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the index snapshot failed; loading from the database");
+                return Ok(None);
+            }
+        };
+        // The stamped event, as stamped: otherwise another database, or one restored
+        // from before the snapshot.
+        let recorded = audit::recorded_at(&self.db.conn, snapshot.stamp.event).await?;
+        if recorded.and_then(|at| at.timestamp_nanos_opt()) != Some(snapshot.stamp.recorded_at) {
+            tracing::warn!(path = %path.display(), "index snapshot of another database state; loading from the database");
+            return Ok(None);
+        }
+        let bound = (snapshot.entries.len() / SNAPSHOT_CHANGED_SHARE).max(SNAPSHOT_CHANGED_ANYWAY);
+        let Some(changed) = audit::operators_changed_after(&self.db.conn, snapshot.stamp.event, bound).await? else {
+            tracing::info!("too many changes since the index snapshot; loading from the database");
+            return Ok(None);
+        };
+        if !self.adopt_symbols(&mut snapshot) {
+            tracing::warn!(path = %path.display(), "index snapshot refers to codes it does not hold; loading from the database");
+            return Ok(None);
+        }
+        let changed_since = changed.len();
+        // Marked after `epoch` was read: installing leaves them stale.
+        self.invalidate(changed.into_iter().chain(snapshot.stale));
+        let count = snapshot.entries.len();
+        self.install(snapshot.entries, epoch);
+        tracing::info!(
+            operators = count,
+            changed_since,
+            seconds = started.elapsed().as_secs_f64(),
+            "registry index loaded from its snapshot"
+        );
+        Ok(Some(changed_since))
+    }
+
+    /// Points the snapshot's symbols at this process's code table.
+    fn adopt_symbols(&self, snapshot: &mut Snapshot) -> bool {
+        let Some(table) = self.write().symbols.adopt(&snapshot.symbols, snapshot.legal_bases) else { return false };
+        snapshot.entries.iter_mut().all(|(_, held)| held.remap(&table))
+    }
+
+    /// Writes the index to its snapshot file (nothing when it has none or is not loaded),
+    /// stamped with event `stamp`: the newest the index has followed. Each chunk is taken
+    /// under a short read lock; an operator changed meanwhile is named by a later event,
+    /// which the next start marks stale.
+    pub async fn write_snapshot(self: &Arc<Self>, stamp: i64) -> Result<(), SnapshotError> {
+        let Some(path) = self.snapshot.clone() else { return Ok(()) };
+        let recorded = audit::recorded_at(&self.db.conn, stamp).await?;
+        let Some(recorded_at) = recorded.and_then(|at| at.timestamp_nanos_opt()) else { return Ok(()) };
+        let stamp = Stamp { event: stamp, recorded_at };
+        let index = self.clone();
+        let started = std::time::Instant::now();
+        let written = tokio::task::spawn_blocking(move || index.write_snapshot_to(&path, stamp)).await??;
+        tracing::info!(operators = written, seconds = started.elapsed().as_secs_f64(), "index snapshot written");
+        Ok(())
+    }
+
+    fn write_snapshot_to(&self, path: &Path, stamp: Stamp) -> Result<u64, SnapshotError> {
+        if !self.read().complete {
+            return Ok(0);
+        }
+        let mut writer = SnapshotWriter::create(path, &storage::newest_migration(), stamp)?;
+        let mut stale = BTreeSet::new();
+        let mut after: Option<CorporateNumber> = None;
+        loop {
+            let state = self.read();
+            let from = after.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
+            let mut chunk = Vec::with_capacity(snapshot::CHUNK);
+            for (number, held) in state.entries.range::<CorporateNumber, _>((from, Bound::Unbounded)) {
+                after = Some(*number);
+                if state.stale.contains_key(number) {
+                    stale.insert(*number);
+                } else {
+                    chunk.push((*number, held));
+                    if chunk.len() == snapshot::CHUNK {
+                        break;
+                    }
+                }
+            }
+            let last = chunk.len() < snapshot::CHUNK;
+            writer.entries(&chunk)?;
+            if last {
+                stale.extend(state.stale.keys().copied());
+                let (symbols, legal_bases) = state.symbols.texts();
+                return writer.finish(symbols, legal_bases, stale.into_iter().collect());
+            }
+        }
     }
 
     /// Streams every operator and every designation, both in corporate-number order, and
@@ -195,25 +333,29 @@ impl RegistryIndex {
             return Err(corrupt("designation order while loading the index"));
         }
         let count = held.len();
-        {
-            let mut guard = self.write();
-            let state = &mut *guard;
-            let current = std::mem::take(&mut state.entries);
-            // Filtered in place, so the load is not held twice while the map is built.
-            held.retain(|(number, _)| {
-                // An operator read on its own meanwhile is as current as the load's.
-                if current.contains_key(number) || state.stale.get(number).is_some_and(|&changed| changed > epoch) {
-                    return false;
-                }
-                state.stale.remove(number);
-                true
-            });
-            held.extend(current);
-            state.entries = BTreeMap::from_iter(held);
-            state.complete = true;
-        }
+        self.install(held, epoch);
         tracing::info!(operators = count, seconds = started.elapsed().as_secs_f64(), "registry index loaded");
         Ok(())
+    }
+
+    /// Makes a whole load the index's entries, but for operators read on their own or
+    /// changed since the load began (at `epoch`); the index is complete from then on.
+    fn install(&self, mut held: Vec<(CorporateNumber, HeldOperator)>, epoch: u64) {
+        let mut guard = self.write();
+        let state = &mut *guard;
+        let current = std::mem::take(&mut state.entries);
+        // Filtered in place, so the load is not held twice while the map is built.
+        held.retain(|(number, _)| {
+            // An operator read on its own meanwhile is as current as the load's.
+            if current.contains_key(number) || state.stale.get(number).is_some_and(|&changed| changed > epoch) {
+                return false;
+            }
+            state.stale.remove(number);
+            true
+        });
+        held.extend(current);
+        state.entries = BTreeMap::from_iter(held);
+        state.complete = true;
     }
 
     /// Makes a loaded batch compact (interning its codes under one short write lock).

@@ -27,10 +27,12 @@ pub mod index;
 pub mod parsed;
 pub mod record_time;
 pub mod reference;
+mod snapshot;
 pub mod tokens;
 
 use std::collections::BTreeSet;
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -126,24 +128,25 @@ impl ReadModel {
     /// Loads the reference snapshot and sets up the feed after the newest change (so
     /// that no change falls between the two). The feed reads on a small pool of its own,
     /// so that it never waits behind requests; the index loads when [`ReadModel::spawn`]
-    /// runs.
-    pub async fn open(db: &Db, database_url: &str) -> Result<Self, StorageError> {
+    /// runs, from `snapshot` when it can vouch for it (and writes it afterwards).
+    pub async fn open(db: &Db, database_url: &str, snapshot: Option<PathBuf>) -> Result<Self, StorageError> {
         let feed_pool = PoolSettings { max_connections: 2, ..PoolSettings::default() };
         let feed_db = Db::connect(database_url, &feed_pool, false).await?;
-        Self::with_feed_db(db, feed_db).await
+        Self::with_feed_db(db, feed_db, snapshot).await
     }
 
-    /// Like [`ReadModel::open`], reading the feed on the same pool (one-off commands).
+    /// Like [`ReadModel::open`], reading the feed on the same pool (one-off commands),
+    /// without a snapshot.
     pub async fn on_one_pool(db: &Db) -> Result<Self, StorageError> {
-        Self::with_feed_db(db, db.clone()).await
+        Self::with_feed_db(db, db.clone(), None).await
     }
 
-    async fn with_feed_db(db: &Db, feed_db: Db) -> Result<Self, StorageError> {
+    async fn with_feed_db(db: &Db, feed_db: Db, snapshot: Option<PathBuf>) -> Result<Self, StorageError> {
         let latest = storage::audit::latest_id(&feed_db.conn).await?;
         let caches = Arc::new(Caches {
             db: db.clone(),
             reference: ReferenceStore::new(storage::reference::load(&db.conn).await?),
-            index: RegistryIndex::new(db.clone()),
+            index: RegistryIndex::new(db.clone(), snapshot),
             tokens: VerifiedTokens::default(),
             answers: Answers::default(),
             applied_here: Mutex::default(),
@@ -158,9 +161,19 @@ impl ReadModel {
     pub fn spawn(&self, poll: Duration, listen: bool) -> Vec<JoinHandle<()>> {
         let mut tasks = self.feed.spawn(poll, listen);
         let index = self.caches.index.clone();
+        let feed = self.feed.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = index.load_all().await {
-                tracing::error!(error = %e, "could not load the registry index; look-ups keep reading the database");
+            match index.load_all().await {
+                // Stamped with the newest change the index has followed by now.
+                Ok(loaded) if loaded.worth_a_snapshot() => {
+                    if let Err(e) = index.write_snapshot(feed.last_event_id()).await {
+                        tracing::warn!(error = %e, "could not write the index snapshot");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "could not load the registry index; look-ups keep reading the database")
+                }
             }
         }));
         tasks

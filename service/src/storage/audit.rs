@@ -2,7 +2,9 @@
 //! and reading them back. Nothing here updates or deletes an event; the database's
 //! triggers would refuse it anyway.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
@@ -13,6 +15,7 @@ use sea_orm::{
 
 use super::entities::{audit_event, audit_event_effect, audit_event_subject};
 use super::{StorageError, corrupt};
+use crate::domain::CorporateNumber;
 use crate::domain::audit::{
     ActorKind, AuditAction, AuditActor, AuditEvent, AuditOutcome, AuditQuery, AuditRecord, EffectKind, Effects,
     NewAuditEvent, Subject, SubjectType,
@@ -215,6 +218,39 @@ pub async fn latest_id(conn: &impl ConnectionTrait) -> Result<i64, StorageError>
         .one(conn)
         .await?;
     Ok(latest.flatten().unwrap_or(0))
+}
+
+/// When event `id` was recorded (None: there is no such event).
+pub async fn recorded_at(conn: &impl ConnectionTrait, id: i64) -> Result<Option<DateTime<Utc>>, StorageError> {
+    Ok(audit_event::Entity::find_by_id(id)
+        .select_only()
+        .column(audit_event::Column::At)
+        .into_tuple::<DateTime<Utc>>()
+        .one(conn)
+        .await?)
+}
+
+/// The operators that events after `after` changed (their effects), or None when the
+/// effects name more than `bound` of them.
+pub async fn operators_changed_after(
+    conn: &impl ConnectionTrait,
+    after: i64,
+    bound: usize,
+) -> Result<Option<BTreeSet<CorporateNumber>>, StorageError> {
+    let keys: Vec<String> = audit_event_effect::Entity::find()
+        .select_only()
+        .column(audit_event_effect::Column::Subject)
+        .filter(audit_event_effect::Column::EventId.gt(after))
+        .filter(audit_event_effect::Column::Effect.eq(EffectKind::Operator.as_str()))
+        .limit(u64::try_from(bound).unwrap_or(u64::MAX).saturating_add(1))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if keys.len() > bound {
+        return Ok(None);
+    }
+    let numbers = keys.iter().map(|key| CorporateNumber::parse(key).map_err(|_| corrupt("audit effect")));
+    numbers.collect::<Result<BTreeSet<_>, _>>().map(Some)
 }
 
 /// The subjects of the given events.

@@ -329,6 +329,11 @@ impl Db {
     }
 }
 
+/// The newest migration this program applies: what a served database's schema is.
+pub fn newest_migration() -> String {
+    Migrator::migrations().last().map(|m| m.name().to_owned()).unwrap_or_default()
+}
+
 /// The file a SQLite URL names (`sqlite://path?options`, `sqlite:path`).
 fn sqlite_file(url: &str) -> Option<PathBuf> {
     let normalised = normalise_url(url);
