@@ -146,18 +146,33 @@ def medians_of_files(pattern, scale=1.0):
     return (statistics.median(values), min(values), max(values)) if values else None
 
 
-ready, start_rss = {}, {}
+def ready_by_source(backend):
+    """Start-up times by where the index came from (the database, or its snapshot)."""
+    found = {}
+    for path in glob.glob(f"{out}/{backend}-ready-[0-9]*.s"):
+        source_file = path[:-2] + ".source"
+        source = open(source_file).read().strip() if os.path.exists(source_file) else "database"
+        found.setdefault(source, []).append(float(open(path).read().split()[0]))
+    return {k: (statistics.median(v), min(v), max(v)) for k, v in found.items()}
+
+
+ready, ready_sources, start_rss = {}, {}, {}
 for backend in ("sqlite", "postgres"):
     if m := medians_of_files(f"{backend}-ready-[0-9]*.s"):
         ready[backend] = m
+        ready_sources[backend] = ready_by_source(backend)
     if m := medians_of_files(f"{backend}-rss-start-[0-9]*.kb", 1 / 1024):
         start_rss[backend] = m
 print("Resident set of the server under load (largest of the 1 s samples over every run): "
       + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items()))
 print("Peak resident set including start-up (VmHWM): " + ", ".join(f"{k} {v:.0f} MB" for k, v in peak.items()))
+def sources(backend):
+    return "; ".join(f"from the {source} {v[0]:.2f} s" for source, v in sorted(ready_sources[backend].items()))
+
+
 if ready:
-    print("Start to `/readyz` 200 (migrations checked, registry index loaded; median of the runs): "
-          + ", ".join(f"{k} {v[0]:.2f} s" for k, v in ready.items())
+    print("Start to `/readyz` 200 (migrations checked, registry index loaded; median of the runs, by where the "
+          "index came from): " + ", ".join(f"{k} ({sources(k)})" for k in ready)
           + "; resident set then: " + ", ".join(f"{k} {v[0]:.0f} MB" for k, v in start_rss.items()))
 print()
 
@@ -208,7 +223,10 @@ if SCALE:
         row("generating the import file (`scope-registry generate`)", [f"{gen[0]:.1f} s", ""])
     row("import time", [f"{IMPORTS[b][0]:.1f} s" if IMPORTS.get(b) else "—" for b in ("sqlite", "postgres")])
     row("importer's peak resident set", [f"{IMPORTS[b][1]:.0f} MB" if IMPORTS.get(b) and IMPORTS[b][1] else "—" for b in ("sqlite", "postgres")])
-    row("start to `/readyz` 200 (median, range)", [f"{ready[b][0]:.2f} s ({ready[b][1]:.2f}–{ready[b][2]:.2f})" if b in ready else "—" for b in ("sqlite", "postgres")])
+    for source in ("database", "snapshot"):
+        row(f"start to `/readyz` 200, index from the {source} (median, range)",
+            [f"{v[0]:.2f} s ({v[1]:.2f}–{v[2]:.2f})" if (v := ready_sources.get(b, {}).get(source)) else "—"
+             for b in ("sqlite", "postgres")])
     row("resident set after start (median)", [f"{start_rss[b][0]:.0f} MB" if b in start_rss else "—" for b in ("sqlite", "postgres")])
     row("resident set under load (largest 1 s sample)", [f"{rss[b]:.0f} MB" if b in rss else "—" for b in ("sqlite", "postgres")])
     row("peak resident set incl. start-up (VmHWM)", [f"{peak[b]:.0f} MB" if b in peak else "—" for b in ("sqlite", "postgres")])

@@ -145,7 +145,11 @@ now() { date +%s.%N; }
 start_registry() {  # start_registry LABEL URL PORT
   local label=$1 url=$2 port=$3 t0 pid
   t0=$(now)
-  setsid "$BIN" serve --bind "127.0.0.1:$port" --database-url "$url" > "$OUT/$label-server.log" 2>&1 &
+  # The first start loads the index from the database and writes its snapshot; later
+  # runs start from the snapshot (in the run's folder, for both databases).
+  RUST_LOG="warn,scope_registry::read_model::index=info" \
+    setsid "$BIN" serve --bind "127.0.0.1:$port" --database-url "$url" --index-snapshot "$OUT/$label.index" \
+    > "$OUT/$label-server.log" 2>&1 &
   pid=$!; echo "$pid" > "$OUT/$label.pid"; CURRENT=$pid
   # Ready = migrated and the registry index loaded (as a load balancer would wait).
   while ! curl -sf "http://127.0.0.1:$port/readyz" > /dev/null; do
@@ -155,6 +159,8 @@ start_registry() {  # start_registry LABEL URL PORT
     sleep 0.05
   done
   awk "BEGIN{printf \"%.2f\n\", $(now) - $t0}" > "$OUT/$label-ready-$RUN.s"
+  if grep -q "loaded from its snapshot" "$OUT/$label-server.log"; then echo snapshot; else echo database; fi \
+    > "$OUT/$label-ready-$RUN.source"
   awk '/VmRSS/{print $2}' "/proc/$pid/status" > "$OUT/$label-rss-start-$RUN.kb"
 }
 

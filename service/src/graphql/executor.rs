@@ -29,6 +29,9 @@ use crate::services::Services;
 const REMEMBERED_TEXT: u64 = 1 << 20;
 /// What a remembered document weighs beyond its text.
 const ENTRY_WEIGHT: u64 = 256;
+/// Longer documents are never remembered, nor copied to be: they carry a file inline
+/// (an import), and are not sent twice.
+const LONGEST_REMEMBERED: usize = 64 * 1024;
 
 /// A document as validation sees it: its text, the operation run, the variables given.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -97,6 +100,9 @@ impl Executor {
     /// Runs `request`; `attach` adds what the resolvers need (called again when a
     /// remembered document goes over a limit and is run checked, for the message).
     pub async fn execute(&self, request: Request, attach: impl Fn(Request) -> Request) -> Response {
+        if request.query.len() > LONGEST_REMEMBERED {
+            return self.checked.execute(attach(request)).await;
+        }
         let shape = Shape::of(&request);
         match self.prepared.get(&shape) {
             Some(prepared) => self.execute_known(request, shape, &prepared, attach).await,
@@ -294,6 +300,14 @@ mod tests {
             r#"{a: {name: "Sector"}, b: "QueryRoot"}"#
         );
         assert_eq!(executor.execute(with(true), |r| r).await.data.to_string(), r#"{b: "QueryRoot"}"#);
+    }
+
+    #[tokio::test]
+    async fn a_document_carrying_a_file_is_not_remembered() {
+        let executor = executor();
+        let long = || Request::new(format!("{{ __typename }} #{}", "x".repeat(LONGEST_REMEMBERED)));
+        assert!(executor.execute(long(), |r| r).await.errors.is_empty());
+        assert!(!remembered(&executor, &long()));
     }
 
     #[tokio::test]
