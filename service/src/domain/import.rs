@@ -243,11 +243,14 @@ type PeriodGroup = (CorporateNumber, Regime, Code, Code);
 /// A period in its group: from, to and the line it comes from (0: stored).
 type Period = (PeriodGroup, NaiveDate, Option<NaiveDate>, u64);
 
-/// The names an operator unknown to the registry has in its first row: ranges of
-/// [`Reconciler::names`] (`name_en` empty when it has none) and the line.
+/// The names an operator unknown to the registry has in its first row, where they
+/// start in [`Reconciler::names`] (`name_ja` then `name_en`) and their lengths, and the
+/// line.
 struct FirstNames {
-    name_ja: (u32, u32),
-    name_en: Option<(u32, u32)>,
+    start: usize,
+    name_ja: u32,
+    /// None: the row has no `name_en`.
+    name_en: Option<u32>,
     line: u64,
 }
 
@@ -296,14 +299,13 @@ impl Reconciler {
         item.map_or(NO_ITEM, |i| self.code(i))
     }
 
-    fn keep_name(&mut self, name: &str) -> (u32, u32) {
-        let start = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push_str(name);
-        (start, u32::try_from(name.len()).unwrap_or(u32::MAX))
+    fn name_ja(&self, first: &FirstNames) -> &str {
+        self.names.get(first.start..first.start + first.name_ja as usize).unwrap_or_default()
     }
 
-    fn name(&self, (start, len): (u32, u32)) -> &str {
-        self.names.get(start as usize..(start as usize + len as usize)).unwrap_or("")
+    fn name_en(&self, first: &FirstNames) -> Option<&str> {
+        let start = first.start + first.name_ja as usize;
+        first.name_en.map(|length| self.names.get(start..start + length as usize).unwrap_or_default())
     }
 
     /// Checks one row (valid on its own; `stored` is its operator as stored, if it is);
@@ -323,8 +325,8 @@ impl Reconciler {
                 ),
             )),
             (None, Some(first))
-                if self.name(first.name_ja) != row.name_ja
-                    || row.name_en.as_deref().is_some_and(|en| first.name_en.map(|n| self.name(n)) != Some(en)) =>
+                if self.name_ja(first) != row.name_ja
+                    || row.name_en.as_deref().is_some_and(|en| self.name_en(first) != Some(en)) =>
             {
                 Some((NAME_JA, format!("operator {number} has another name on line {}", first.line)))
             }
@@ -346,9 +348,18 @@ impl Reconciler {
         }
         let is_new_operator = stored.is_none() && !self.first_names.contains_key(&number);
         if is_new_operator {
-            let name_ja = self.keep_name(&row.name_ja);
-            let name_en = row.name_en.as_deref().map(|en| self.keep_name(en));
-            self.first_names.insert(number, FirstNames { name_ja, name_en, line: row.line });
+            let start = self.names.len();
+            self.names.push_str(&row.name_ja);
+            self.names.push_str(row.name_en.as_deref().unwrap_or(""));
+            // Names are short (`domain::text` bounds them).
+            let length = |name: &str| u32::try_from(name.len()).unwrap_or(u32::MAX);
+            let first = FirstNames {
+                start,
+                name_ja: length(&row.name_ja),
+                name_en: row.name_en.as_deref().map(length),
+                line: row.line,
+            };
+            self.first_names.insert(number, first);
         }
         let registered = |plan: &mut ImportPlan| {
             if is_new_operator {
@@ -537,6 +548,27 @@ mod tests {
         let plan = reconcile(&rows).unwrap();
         assert_eq!(plan.new_operators, 1);
         assert_eq!(plan.new_designations, 2);
+    }
+
+    #[test]
+    fn a_new_operator_keeps_the_names_of_its_first_row() {
+        let named = |line: u64, ja: &str, en: Option<&str>| ImportRow {
+            name_ja: ja.into(),
+            name_en: en.map(str::to_owned),
+            designation: None,
+            ..row(line, "2020-01-01", None)
+        };
+        let rows = vec![
+            named(2, "テスト", Some("Test")),
+            named(3, "テスト", None),
+            named(4, "テスト", Some("Test")),
+            named(5, "テスト", Some("Other")),
+            named(6, "別名", Some("Test")),
+        ];
+        let errors = reconcile(&rows).unwrap_err();
+        let found: Vec<(u64, &str)> = errors.iter().map(|e| (e.line, e.message.as_str())).collect();
+        let message = "operator 7000012050002 has another name on line 2";
+        assert_eq!(found, [(5, message), (6, message)]);
     }
 
     #[test]
