@@ -204,14 +204,6 @@ impl Subjects {
         self.designations.insert(id);
     }
 
-    pub fn len(&self) -> usize {
-        self.operators.len() + self.designations.len() + self.others.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Every subject (operators, then designations, then the rest).
     pub fn iter(&self) -> impl Iterator<Item = Subject> + '_ {
         let operators = self.operators.iter().map(Subject::operator_number);
