@@ -226,6 +226,45 @@ async fn a_killed_import_leaves_the_database_unchanged(app: TestApp) -> TestApp 
     app
 }
 
+async fn an_invalid_row_at_the_end_of_a_large_import_writes_nothing(app: TestApp) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large.csv");
+    let generated = app.cli(&["generate", "--operators", "15000", "--seed", "3", "--output", path.to_str().unwrap()]);
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    let mut csv = std::fs::read_to_string(&path).unwrap();
+    let rows = csv.lines().count() as i64 - 1;
+    // The last rows contradict the first (another name for its operator, the same
+    // designation again) and the calendar: only the whole file shows it.
+    let first: Vec<String> = csv.lines().nth(1).unwrap().split(',').map(str::to_owned).collect();
+    let mut renamed = first.clone();
+    renamed[1] = "改名株式会社".to_owned();
+    renamed[3..8].iter_mut().for_each(|field| field.clear());
+    csv.push_str(&format!(
+        "{}\n{}\n{},遅延株式会社,,CI,gas,,2024-02-30,,,\n",
+        renamed.join(","),
+        first.join(","),
+        cn(9)
+    ));
+    let admin = app.token("admin", None);
+    let report = import(&app, &admin, &csv, false).await;
+    let errors = report["errors"].as_array().unwrap();
+    let found: Vec<(i64, &str)> =
+        errors.iter().map(|e| (e["line"].as_i64().unwrap(), e["column"].as_str().unwrap_or(""))).collect();
+    assert_eq!(
+        found,
+        [(rows + 2, "name_ja"), (rows + 3, "effective_from"), (rows + 4, "effective_from")],
+        "{errors:?}"
+    );
+    assert!(errors[1]["message"].as_str().unwrap().contains("already on line 2"), "{errors:?}");
+    assert_eq!(report["rowsRead"].as_i64(), Some(rows + 3));
+    assert_eq!(operator_count(&app, &admin).await, 0, "nothing may be imported");
+    let events = app
+        .data(r#"{ auditEvents(filter: { action: IMPORT_DESIGNATIONS }) { totalCount } }"#, json!({}), Some(&admin))
+        .await;
+    assert_eq!(events["auditEvents"]["totalCount"], 0, "no import was recorded");
+    app
+}
+
 async fn exports_open_in_excel_and_operators_reimport_unchanged(app: TestApp) -> TestApp {
     let admin = app.token("admin", None);
     let seeded = app.cli(&["seed", "--demo"]);
@@ -342,6 +381,7 @@ e2e!(
     a_ministry_import_is_refused_row_by_row_outside_its_jurisdiction,
     the_cli_imports_with_progress_lines_and_dry_run,
     a_killed_import_leaves_the_database_unchanged,
+    an_invalid_row_at_the_end_of_a_large_import_writes_nothing,
     exports_open_in_excel_and_operators_reimport_unchanged,
     a_large_export_is_streamed_page_by_page,
 );

@@ -168,6 +168,60 @@ impl Subject {
     }
 }
 
+/// The subjects of one event, each once. An import concerns millions of operators and
+/// designations: those are kept as numbers and ids (a few bytes each, not a string) and
+/// spelled out as [`Subject`]s only while they are written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subjects {
+    operators: BTreeSet<CorporateNumber>,
+    designations: BTreeSet<Uuid>,
+    others: BTreeSet<Subject>,
+}
+
+impl Subjects {
+    pub fn insert(&mut self, subject: Subject) {
+        // Only the spelling the constructors give is kept compactly, so that a subject
+        // reads back exactly as it was inserted.
+        match subject.kind {
+            SubjectType::Operator => match CorporateNumber::parse(&subject.id) {
+                Ok(number) if number.as_str() == subject.id => return self.add_operator(number),
+                _ => {}
+            },
+            SubjectType::Designation => match Uuid::parse_str(&subject.id) {
+                Ok(id) if id.to_string() == subject.id => return self.add_designation(id),
+                _ => {}
+            },
+            _ => {}
+        }
+        self.others.insert(subject);
+    }
+
+    pub fn add_operator(&mut self, number: CorporateNumber) {
+        self.operators.insert(number);
+    }
+
+    pub fn add_designation(&mut self, id: Uuid) {
+        self.designations.insert(id);
+    }
+
+    /// Every subject (operators, then designations, then the rest).
+    pub fn iter(&self) -> impl Iterator<Item = Subject> + '_ {
+        let operators = self.operators.iter().map(Subject::operator_number);
+        let designations = self.designations.iter().map(|id| Subject::designation(*id));
+        operators.chain(designations).chain(self.others.iter().cloned())
+    }
+}
+
+impl FromIterator<Subject> for Subjects {
+    fn from_iter<I: IntoIterator<Item = Subject>>(subjects: I) -> Self {
+        let mut set = Self::default();
+        for subject in subjects {
+            set.insert(subject);
+        }
+        set
+    }
+}
+
 /// Who made a change, as recorded (never a secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditActor {
@@ -307,7 +361,7 @@ pub struct AuditRecord {
 pub struct NewAuditEvent {
     pub record: AuditRecord,
     /// The entity, every other record concerned and the ministries of the jurisdiction.
-    pub subjects: BTreeSet<Subject>,
+    pub subjects: Subjects,
     /// What it did to the data read models hold (nothing, for a denied attempt).
     pub effects: Effects,
 }

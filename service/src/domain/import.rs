@@ -206,47 +206,114 @@ pub struct StoredOperator {
     pub designations: Vec<Designation>,
 }
 
-/// What an import will do.
-#[derive(Debug, Default)]
+/// What one row does, as [`Reconciler::check`] decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowAction {
+    /// Nothing: identical to what is stored, or naming an operator already known.
+    Unchanged,
+    /// Registers its operator (the first row naming it), and creates its designation
+    /// when it has one.
+    RegistersOperator,
+    /// Creates its designation for an operator already stored or registered by an
+    /// earlier row.
+    Designates,
+    /// Nothing: the row is invalid (reported).
+    Invalid,
+}
+
+/// What an import will do, counted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ImportPlan {
     /// Operators to register (the first row that mentions each).
-    pub new_operators: Vec<ImportRow>,
+    pub new_operators: u64,
     /// Rows whose designation is new.
-    pub new_designations: Vec<ImportRow>,
+    pub new_designations: u64,
+    /// Rows that only register an operator.
+    pub operator_only: u64,
     /// Rows identical to what is stored.
     pub unchanged: u64,
 }
 
-/// A designation's identity within an operator: regime, field, scope item, start.
-type DesignationKey = (Regime, String, Option<String>, NaiveDate);
+/// A field or scope item code, as a small number (a file uses few distinct codes).
+type Code = u32;
+/// No scope item.
+const NO_ITEM: Code = Code::MAX;
 /// The rows of one operator/regime/field/scope item whose periods must not overlap.
-type PeriodGroup = (CorporateNumber, Regime, String, Option<String>);
-/// A period and the line it comes from (None: stored).
-type SourcedPeriod = (NaiveDate, Option<NaiveDate>, Option<u64>);
+type PeriodGroup = (CorporateNumber, Regime, Code, Code);
+/// A period in its group: from, to and the line it comes from (0: stored).
+type Period = (PeriodGroup, NaiveDate, Option<NaiveDate>, u64);
 
-fn key_of(plan: &PlannedDesignation) -> DesignationKey {
-    (plan.regime, plan.field.clone(), plan.scope_item.clone(), plan.effective_from)
+/// The names an operator unknown to the registry has in its first row, where they
+/// start in [`Reconciler::names`] (`name_ja` then `name_en`) and their lengths, and the
+/// line.
+struct FirstNames {
+    start: usize,
+    name_ja: u32,
+    /// None: the row has no `name_en`.
+    name_en: Option<u32>,
+    line: u64,
 }
 
-/// Decides, for rows that are valid on their own, what is new, what is unchanged and
-/// what contradicts the stored registry or another row.
-pub fn reconcile(
-    rows: Vec<ImportRow>,
-    stored: &HashMap<CorporateNumber, StoredOperator>,
-) -> Result<ImportPlan, Vec<RowError>> {
-    let mut errors = Vec::new();
-    let mut plan = ImportPlan::default();
-    let mut names: HashMap<CorporateNumber, (String, Option<String>, u64)> = HashMap::new();
-    let mut seen_keys: HashMap<(CorporateNumber, DesignationKey), u64> = HashMap::new();
-    // Periods per group: (from, to, where it comes from) for the overlap check.
-    let mut periods: HashMap<PeriodGroup, Vec<SourcedPeriod>> = HashMap::new();
-    let mut grouped_stored: HashSet<CorporateNumber> = HashSet::new();
+/// Checks rows that are valid on their own, one at a time in file order, against what is
+/// stored and against each other, keeping only what later rows are checked against and
+/// in compact form (codes as numbers, names in one buffer), so that a file of millions
+/// of rows needs neither its rows nor their strings kept.
+#[derive(Default)]
+pub struct Reconciler {
+    errors: Vec<RowError>,
+    plan: ImportPlan,
+    codes: HashMap<String, Code>,
+    code_names: Vec<String>,
+    /// The names of every operator registered by the file, back to back.
+    names: String,
+    first_names: HashMap<CorporateNumber, FirstNames>,
+    /// The line of every designation seen, by operator and key (regime, field, scope
+    /// item, start).
+    seen_keys: HashMap<(CorporateNumber, Regime, Code, Code, NaiveDate), u64>,
+    /// Every period to check for overlaps, the stored ones included.
+    periods: Vec<Period>,
+    grouped_stored: HashSet<CorporateNumber>,
+}
 
-    for row in rows {
+impl Reconciler {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether an earlier row named this operator, unknown to the registry.
+    pub fn registers(&self, number: &CorporateNumber) -> bool {
+        self.first_names.contains_key(number)
+    }
+
+    fn code(&mut self, code: &str) -> Code {
+        if let Some(&known) = self.codes.get(code) {
+            return known;
+        }
+        let next = Code::try_from(self.code_names.len()).unwrap_or(NO_ITEM - 1);
+        self.codes.insert(code.to_owned(), next);
+        self.code_names.push(code.to_owned());
+        next
+    }
+
+    fn item(&mut self, item: Option<&str>) -> Code {
+        item.map_or(NO_ITEM, |i| self.code(i))
+    }
+
+    fn name_ja(&self, first: &FirstNames) -> &str {
+        self.names.get(first.start..first.start + first.name_ja as usize).unwrap_or_default()
+    }
+
+    fn name_en(&self, first: &FirstNames) -> Option<&str> {
+        let start = first.start + first.name_ja as usize;
+        first.name_en.map(|length| self.names.get(start..start + length as usize).unwrap_or_default())
+    }
+
+    /// Checks one row (valid on its own; `stored` is its operator as stored, if it is);
+    /// a problem is kept for [`Reconciler::finish`].
+    pub fn check(&mut self, row: &ImportRow, stored: Option<&StoredOperator>) -> RowAction {
         let number = row.corporate_number;
-        let existing = stored.get(&number);
         // One name per operator: as registered, or as its first row says.
-        let name_clash = match (existing, names.get(&number)) {
+        let name_clash = match (stored, self.first_names.get(&number)) {
             (Some(s), _) if s.operator.name_ja != row.name_ja => {
                 Some((NAME_JA, format!("operator {number} is registered as \"{}\"", s.operator.name_ja)))
             }
@@ -257,114 +324,161 @@ pub fn reconcile(
                     s.operator.name_en.as_deref().unwrap_or("")
                 ),
             )),
-            (None, Some((ja, en, line))) if *ja != row.name_ja || (row.name_en.is_some() && *en != row.name_en) => {
-                Some((NAME_JA, format!("operator {number} has another name on line {line}")))
+            (None, Some(first))
+                if self.name_ja(first) != row.name_ja
+                    || row.name_en.as_deref().is_some_and(|en| self.name_en(first) != Some(en)) =>
+            {
+                Some((NAME_JA, format!("operator {number} has another name on line {}", first.line)))
             }
             _ => None,
         };
         if let Some((column, message)) = name_clash {
-            errors.push(RowError { line: row.line, column: Some(COLUMNS[column]), message });
-            continue;
+            self.errors.push(RowError { line: row.line, column: Some(COLUMNS[column]), message });
+            return RowAction::Invalid;
         }
-        if existing.is_some() && grouped_stored.insert(number) {
-            for d in existing.map(|s| s.designations.as_slice()).unwrap_or_default() {
+        if let Some(s) = stored
+            && self.grouped_stored.insert(number)
+        {
+            for d in &s.designations {
                 if d.effective_to.is_none_or(|to| d.effective_from < to) {
-                    periods.entry((number, d.regime, d.field.clone(), d.scope_item.clone())).or_default().push((
-                        d.effective_from,
-                        d.effective_to,
-                        None,
-                    ));
+                    let group = (number, d.regime, self.code(&d.field), self.item(d.scope_item.as_deref()));
+                    self.periods.push((group, d.effective_from, d.effective_to, 0));
                 }
             }
         }
-        let is_new_operator = existing.is_none() && !names.contains_key(&number);
-        if existing.is_none() {
-            names.entry(number).or_insert_with(|| (row.name_ja.clone(), row.name_en.clone(), row.line));
+        let is_new_operator = stored.is_none() && !self.first_names.contains_key(&number);
+        if is_new_operator {
+            let start = self.names.len();
+            self.names.push_str(&row.name_ja);
+            self.names.push_str(row.name_en.as_deref().unwrap_or(""));
+            // Names are short (`domain::text` bounds them).
+            let length = |name: &str| u32::try_from(name.len()).unwrap_or(u32::MAX);
+            let first = FirstNames {
+                start,
+                name_ja: length(&row.name_ja),
+                name_en: row.name_en.as_deref().map(length),
+                line: row.line,
+            };
+            self.first_names.insert(number, first);
         }
+        let registered = |plan: &mut ImportPlan| {
+            if is_new_operator {
+                plan.new_operators += 1;
+                RowAction::RegistersOperator
+            } else {
+                RowAction::Designates
+            }
+        };
         let Some(designation) = &row.designation else {
             if is_new_operator {
-                plan.new_operators.push(row);
-            } else {
-                plan.unchanged += 1;
+                self.plan.operator_only += 1;
+                return registered(&mut self.plan);
             }
-            continue;
+            self.plan.unchanged += 1;
+            return RowAction::Unchanged;
         };
-        let key = key_of(&designation.plan);
-        if let Some(first) = seen_keys.insert((number, key.clone()), row.line) {
-            errors.push(RowError {
+        let plan_d = &designation.plan;
+        let group = (number, plan_d.regime, self.code(&plan_d.field), self.item(plan_d.scope_item.as_deref()));
+        let key = (number, group.1, group.2, group.3, plan_d.effective_from);
+        if let Some(first) = self.seen_keys.insert(key, row.line) {
+            self.errors.push(RowError {
                 line: row.line,
                 column: Some(COLUMNS[EFFECTIVE_FROM]),
                 message: format!("the same designation is already on line {first}"),
             });
-            continue;
+            return RowAction::Invalid;
         }
-        let same = existing.and_then(|s| {
-            s.designations.iter().find(|d| (d.regime, d.field.clone(), d.scope_item.clone(), d.effective_from) == key)
+        let same = stored.and_then(|s| {
+            s.designations.iter().find(|d| {
+                d.regime == plan_d.regime
+                    && d.field == plan_d.field
+                    && d.scope_item == plan_d.scope_item
+                    && d.effective_from == plan_d.effective_from
+            })
         });
         match same {
             Some(d)
-                if d.effective_to == designation.plan.effective_to
+                if d.effective_to == plan_d.effective_to
                     && d.legal_basis == designation.legal_basis
                     && d.reference == designation.reference =>
             {
-                plan.unchanged += 1;
+                self.plan.unchanged += 1;
+                RowAction::Unchanged
             }
-            Some(d) => errors.push(RowError {
-                line: row.line,
-                column: None,
-                message: format!(
-                    "differs from stored designation {} with the same start (effective_to, legal_basis or reference); correct that one instead",
-                    d.id
-                ),
-            }),
+            Some(d) => {
+                self.errors.push(RowError {
+                    line: row.line,
+                    column: None,
+                    message: format!(
+                        "differs from stored designation {} with the same start (effective_to, legal_basis or reference); correct that one instead",
+                        d.id
+                    ),
+                });
+                RowAction::Invalid
+            }
             None => {
-                let plan_d = &designation.plan;
                 // A closed operator's designations end by the day it closed.
                 if let Some(Err(violation)) =
-                    existing.map(|s| s.operator.check_period(plan_d.effective_from, plan_d.effective_to))
+                    stored.map(|s| s.operator.check_period(plan_d.effective_from, plan_d.effective_to))
                 {
-                    errors.push(RowError {
+                    self.errors.push(RowError {
                         line: row.line,
                         column: Some(COLUMNS[EFFECTIVE_TO]),
                         message: violation.into_message(),
                     });
-                    continue;
+                    return RowAction::Invalid;
                 }
-                periods
-                    .entry((number, plan_d.regime, plan_d.field.clone(), plan_d.scope_item.clone()))
-                    .or_default()
-                    .push((plan_d.effective_from, plan_d.effective_to, Some(row.line)));
-                if is_new_operator {
-                    plan.new_operators.push(row.clone());
-                }
-                plan.new_designations.push(row);
+                self.periods.push((group, plan_d.effective_from, plan_d.effective_to, row.line));
+                self.plan.new_designations += 1;
+                registered(&mut self.plan)
             }
         }
     }
 
-    for ((number, regime, field, item), mut list) in periods {
-        list.sort_by_key(|(from, _, _)| *from);
-        // Sweep in start order, remembering the period that reaches furthest so far: a
-        // period starting before that end overlaps it.
-        let mut reach: Option<(Option<NaiveDate>, Option<u64>)> = None;
-        for (from, to, line) in list {
+    /// After the last row: the overlaps between periods (of the file and stored), and
+    /// what the import will do if nothing is wrong.
+    pub fn finish(mut self) -> Result<ImportPlan, Vec<RowError>> {
+        // What is kept for the names is no longer needed: free it before the sort.
+        self.first_names = HashMap::new();
+        self.seen_keys = HashMap::new();
+        self.names = String::new();
+        let mut periods = std::mem::take(&mut self.periods);
+        periods.sort_unstable_by_key(|&(group, from, _, line)| (group, from, line != 0, line));
+        for group in periods.chunk_by(|a, b| a.0 == b.0) {
+            self.sweep(group);
+        }
+        if self.errors.is_empty() {
+            Ok(self.plan)
+        } else {
+            self.errors.sort_by_key(|e| e.line);
+            Err(self.errors)
+        }
+    }
+
+    /// One group's periods in start order: remembering the period that reaches furthest
+    /// so far, a period starting before that end overlaps it.
+    fn sweep(&mut self, group: &[Period]) {
+        let mut reach: Option<(Option<NaiveDate>, u64)> = None;
+        for &((number, regime, field, item), from, to, line) in group {
             if let Some((end, other)) = reach
                 && end.is_none_or(|end| from < end)
             {
                 // Report on the file's row; name what it collides with.
                 let collision = match (line, other) {
-                    (Some(line), Some(other)) => Some((line, format!("line {other}"))),
-                    (Some(line), None) | (None, Some(line)) => Some((line, "a stored designation".to_owned())),
-                    (None, None) => None,
+                    (0, 0) => None,
+                    (0, line) | (line, 0) => Some((line, "a stored designation".to_owned())),
+                    (line, other) => Some((line, format!("line {other}"))),
                 };
                 if let Some((line, with)) = collision {
-                    errors.push(RowError {
+                    let field = &self.code_names[field as usize];
+                    let item = self.code_names.get(item as usize).map(|i| format!(" scope item \"{i}\""));
+                    self.errors.push(RowError {
                         line,
                         column: Some(COLUMNS[EFFECTIVE_FROM]),
                         message: format!(
                             "the period overlaps {with} for operator {number}, {regime} {} \"{field}\"{}",
                             regime.field_noun(),
-                            item.as_ref().map(|i| format!(" scope item \"{i}\"")).unwrap_or_default()
+                            item.unwrap_or_default()
                         ),
                     });
                 }
@@ -378,17 +492,20 @@ pub fn reconcile(
             }
         }
     }
-    if errors.is_empty() {
-        Ok(plan)
-    } else {
-        errors.sort_by_key(|e| e.line);
-        Err(errors)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Checks rows against nothing stored.
+    fn reconcile(rows: &[ImportRow]) -> Result<ImportPlan, Vec<RowError>> {
+        let mut reconciler = Reconciler::new();
+        for row in rows {
+            reconciler.check(row, None);
+        }
+        reconciler.finish()
+    }
 
     fn row(line: u64, from: &str, to: Option<&str>) -> ImportRow {
         let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
@@ -419,7 +536,7 @@ mod tests {
             row(3, "2021-01-01", Some("2022-01-01")),
             row(4, "2023-01-01", Some("2024-01-01")),
         ];
-        let errors = reconcile(rows, &HashMap::new()).unwrap_err();
+        let errors = reconcile(&rows).unwrap_err();
         let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, [3, 4]);
         assert!(errors[0].message.contains("line 2"));
@@ -428,9 +545,30 @@ mod tests {
     #[test]
     fn adjacent_periods_and_a_new_operator_with_two_rows_are_fine() {
         let rows = vec![row(2, "2020-01-01", Some("2021-01-01")), row(3, "2021-01-01", None)];
-        let plan = reconcile(rows, &HashMap::new()).unwrap();
-        assert_eq!(plan.new_operators.len(), 1);
-        assert_eq!(plan.new_designations.len(), 2);
+        let plan = reconcile(&rows).unwrap();
+        assert_eq!(plan.new_operators, 1);
+        assert_eq!(plan.new_designations, 2);
+    }
+
+    #[test]
+    fn a_new_operator_keeps_the_names_of_its_first_row() {
+        let named = |line: u64, ja: &str, en: Option<&str>| ImportRow {
+            name_ja: ja.into(),
+            name_en: en.map(str::to_owned),
+            designation: None,
+            ..row(line, "2020-01-01", None)
+        };
+        let rows = vec![
+            named(2, "テスト", Some("Test")),
+            named(3, "テスト", None),
+            named(4, "テスト", Some("Test")),
+            named(5, "テスト", Some("Other")),
+            named(6, "別名", Some("Test")),
+        ];
+        let errors = reconcile(&rows).unwrap_err();
+        let found: Vec<(u64, &str)> = errors.iter().map(|e| (e.line, e.message.as_str())).collect();
+        let message = "operator 7000012050002 has another name on line 2";
+        assert_eq!(found, [(5, message), (6, message)]);
     }
 
     #[test]

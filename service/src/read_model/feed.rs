@@ -470,7 +470,6 @@ async fn read_after(conn: &DatabaseConnection, after: i64, through: i64) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
 
     use chrono::Utc;
     use futures_util::StreamExt;
@@ -502,7 +501,7 @@ mod tests {
                 outcome: AuditOutcome::Succeeded,
                 denial: None,
             },
-            subjects: BTreeSet::from([Subject::new(SubjectType::Operator, number.to_string())]),
+            subjects: [Subject::new(SubjectType::Operator, number.to_string())].into_iter().collect(),
             effects: Effects::default(),
         };
         let txn = db.begin_write().await.expect("begin");

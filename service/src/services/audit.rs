@@ -9,7 +9,6 @@
 //! recorded as a denied attempt (in a transaction of its own, since the refused change
 //! writes nothing).
 
-use std::collections::BTreeSet;
 use std::future::Future;
 
 use chrono::Utc;
@@ -19,7 +18,7 @@ use serde_json::Value;
 use super::{ServiceError, Services, authorize};
 use crate::domain::audit::{
     AuditAction, AuditActor, AuditEvent, AuditOutcome, AuditQuery, AuditRecord, Effects, NewAuditEvent, Subject,
-    SubjectType,
+    SubjectType, Subjects,
 };
 use crate::domain::authorization::Operation;
 use crate::domain::designation::Designation;
@@ -39,7 +38,7 @@ pub struct Change {
     before: Option<Value>,
     after: Option<Value>,
     reason: Option<String>,
-    subjects: Vec<Subject>,
+    subjects: Subjects,
     effects: Effects,
 }
 
@@ -52,7 +51,7 @@ impl Change {
             before: None,
             after: None,
             reason: None,
-            subjects: Vec::new(),
+            subjects: Subjects::default(),
             effects: Effects::default(),
         }
     }
@@ -82,8 +81,8 @@ impl Change {
     /// what the operator's obligations are.
     pub fn to_special_period(action: AuditAction, period: &SpecialPeriod, operator: &Operator) -> Self {
         let mut change = Self::new(action, SubjectType::SpecialOperatorPeriod, Some(period.id.to_string()));
-        change.subjects.push(Subject::operator(operator));
-        change.subjects.push(Subject::ministry(&period.ministry));
+        change.subjects.add_operator(operator.corporate_number);
+        change.subjects.insert(Subject::ministry(&period.ministry));
         change.effects.operators.insert(operator.corporate_number);
         change
     }
@@ -115,16 +114,16 @@ impl Change {
 
     /// Another operator whose record the change changed too.
     pub fn and_operator(mut self, operator: &Operator) -> Self {
-        self.subjects.push(Subject::operator(operator));
+        self.subjects.add_operator(operator.corporate_number);
         self.effects.operators.insert(operator.corporate_number);
         self
     }
 
     /// Another designation the change changed (of the operator `operator`).
     pub fn and_designation(mut self, designation: &Designation, operator: &CorporateNumber) -> Self {
-        self.subjects.push(Subject::designation(designation.id));
-        self.subjects.push(Subject::operator_number(operator));
-        self.subjects.push(Subject::ministry(&designation.ministry));
+        self.subjects.add_designation(designation.id);
+        self.subjects.add_operator(*operator);
+        self.subjects.insert(Subject::ministry(&designation.ministry));
         self.effects.operators.insert(*operator);
         self
     }
@@ -132,7 +131,7 @@ impl Change {
     /// A record the change refers to without changing it (a successor named in a
     /// closing; the operator an attempt names): it shows in that record's history.
     pub fn mentioning(mut self, subject: Subject) -> Self {
-        self.subjects.push(subject);
+        self.subjects.insert(subject);
         self
     }
 
@@ -153,12 +152,14 @@ impl Change {
 
     /// A ministry in whose jurisdiction the change falls (it may read the event).
     pub fn in_jurisdiction_of<'a>(mut self, ministries: impl IntoIterator<Item = &'a str>) -> Self {
-        self.subjects.extend(ministries.into_iter().map(Subject::ministry));
+        for ministry in ministries {
+            self.subjects.insert(Subject::ministry(ministry));
+        }
         self
     }
 
     fn into_event(self, actor: AuditActor, outcome: AuditOutcome, denial: Option<String>) -> NewAuditEvent {
-        let mut subjects: BTreeSet<Subject> = self.subjects.into_iter().collect();
+        let mut subjects = self.subjects;
         if let Some(id) = &self.entity_id {
             subjects.insert(Subject::new(self.entity_type, id.clone()));
         }

@@ -2,7 +2,7 @@
 //! checked first, every invalid row reported, and only a fully valid file is written —
 //! in one transaction, so an interrupted import leaves the registry as it was.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::Utc;
 use uuid::Uuid;
@@ -12,11 +12,12 @@ use super::{ServiceError, Services, authorize, with_retry, workbook};
 use crate::domain::audit::{AuditAction, SubjectType};
 use crate::domain::authorization::Operation;
 use crate::domain::designation::Designation;
-use crate::domain::import::{self, ColumnMap, ImportRow, RowError, StoredOperator};
+use crate::domain::import::{self, ColumnMap, ImportPlan, ImportRow, Reconciler, RowAction, RowError, StoredOperator};
 use crate::domain::operator::Operator;
 use crate::domain::reference::ReferenceSnapshot;
 use crate::domain::{CorporateNumber, Principal, spreadsheet};
 use crate::storage::{Db, StorageError, designations, operators};
+use sea_orm::DatabaseTransaction;
 
 /// What an import did (or, for a dry run, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,7 +95,6 @@ async fn checked_import(
     progress: &dyn Progress,
 ) -> Result<ImportReport, ServiceError> {
     let snapshot = &services.snapshot();
-    let db = &services.db;
     authorize(principal, Operation::ImportDesignations)?;
     if let Some(ministry) = principal.acting_ministry()
         && snapshot.ministry_index(ministry).is_none()
@@ -102,242 +102,406 @@ async fn checked_import(
         return Err(ServiceError::Invalid(format!("unknown ministry \"{ministry}\"")));
     }
     let mut report = ImportReport { dry_run, ..ImportReport::default() };
-    let (rows, mut errors) = if csv.starts_with(b"PK\x03\x04") {
-        read_workbook(csv, snapshot, principal, &mut report)
-    } else {
-        read_rows(csv, snapshot, principal, &mut report, progress)
-    };
-
-    let numbers: Vec<CorporateNumber> =
-        rows.iter().map(|r| r.corporate_number).collect::<HashSet<_>>().into_iter().collect();
-    let stored = load_stored(db, &numbers).await?;
-    let plan = match import::reconcile(rows, &stored) {
-        Ok(plan) => Some(plan),
-        Err(found) => {
-            errors.extend(found);
-            None
+    let source = match Source::open(csv) {
+        Ok(source) => source,
+        Err(errors) => {
+            report.errors = errors;
+            return Ok(report);
         }
     };
-    if !errors.is_empty() {
-        errors.sort_by_key(|e| e.line);
-        report.errors = errors;
-        return Ok(report);
-    }
-    let Some(plan) = plan else {
-        return Ok(report);
+    let checked = match check(&services.db, &source, snapshot, principal, &mut report, progress).await? {
+        Ok(checked) => checked,
+        Err(errors) => {
+            report.errors = errors;
+            return Ok(report);
+        }
     };
+    let plan = checked.plan;
     report.unchanged = plan.unchanged;
-    report.operators_created = plan.new_operators.len() as u64;
-    let operator_only_rows = plan.new_operators.iter().filter(|r| r.designation.is_none()).count() as u64;
-    report.created = plan.new_designations.len() as u64 + operator_only_rows;
-    if dry_run {
+    report.operators_created = plan.new_operators;
+    report.created = plan.new_designations + plan.operator_only;
+    let total = plan.new_operators + plan.new_designations;
+    if dry_run || total == 0 {
         return Ok(report);
     }
-
-    let now = Utc::now();
-    let new_operators: Vec<Operator> = plan
-        .new_operators
-        .iter()
-        .map(|row| {
-            Operator::register(Uuid::now_v7(), row.corporate_number, row.name_ja.clone(), row.name_en.clone(), now)
-        })
-        .collect();
-    let operator_ids: HashMap<CorporateNumber, Uuid> = stored
-        .values()
-        .map(|s| (s.operator.corporate_number, s.operator.id))
-        .chain(new_operators.iter().map(|o| (o.corporate_number, o.id)))
-        .collect();
-    // Each new designation with its operator's corporate number (for the audit trail).
-    let (new_designations, their_operators): (Vec<Designation>, Vec<CorporateNumber>) = plan
-        .new_designations
-        .iter()
-        .filter_map(|row| {
-            let d = row.designation.as_ref()?;
-            let operator_id = *operator_ids.get(&row.corporate_number)?;
-            let designation =
-                Designation::new(Uuid::now_v7(), operator_id, &d.plan, d.legal_basis.clone(), d.reference.clone(), now);
-            Some((designation, row.corporate_number))
-        })
-        .unzip();
-
-    let total = (new_operators.len() + new_designations.len()) as u64;
-    if total == 0 {
-        return Ok(report);
-    }
-    with_retry(|| async {
-        progress.update(Phase::Writing, 0, total);
-        let txn = db.begin_write().await?;
-        operators::insert_many(&txn, &new_operators).await?;
-        progress.update(Phase::Writing, new_operators.len() as u64, total);
-        designations::insert_many(&txn, &new_designations).await.map_err(|e| match e {
-            StorageError::Conflict(_) => {
-                ServiceError::Conflict("a concurrent change conflicts with this import; nothing was imported".into())
-            }
-            other => other.into(),
-        })?;
-        let ministries: HashSet<&str> = new_designations.iter().map(|d| d.ministry.as_str()).collect();
-        let mut change = Change::import()
-            .after(serde_json::json!({
-                "rowsRead": report.rows_read,
-                "created": report.created,
-                "unchanged": report.unchanged,
-                "operatorsCreated": report.operators_created,
-                "designationsCreated": new_designations.len(),
-            }))
-            .in_jurisdiction_of(ministries);
-        for operator in &new_operators {
-            change = change.and_operator(operator);
-        }
-        for (designation, operator) in new_designations.iter().zip(&their_operators) {
-            change = change.and_designation(designation, operator);
-        }
-        let recorded = audit::record(&txn, principal, change).await?;
-        services.commit(txn, recorded).await?;
-        progress.update(Phase::Writing, total, total);
-        Ok(())
-    })
-    .await?;
+    let written = Written { rows_read: report.rows_read, created: report.created, total };
+    with_retry(|| write(services, principal, &source, snapshot, &checked, &written, progress)).await?;
     // The import stands; stale statistics only slow reads down, so a failure here is
     // logged, not reported.
-    if let Err(e) = db.refresh_statistics().await {
+    if let Err(e) = services.db.refresh_statistics().await {
         tracing::warn!(error = %e, "could not refresh the planner's statistics after the import");
     }
     Ok(report)
 }
 
-/// Reads the header and every row, checking each on its own.
-fn read_rows(
-    csv: &[u8],
+/// Rows looked up in the database at once while checking.
+const ROWS_PER_LOOKUP: usize = 5000;
+
+/// What the first pass over a valid file found: what the import does, what each row
+/// does (in file order) and the ids of the stored operators the file names.
+struct Checked {
+    plan: ImportPlan,
+    actions: Vec<RowAction>,
+    stored_ids: HashMap<CorporateNumber, Uuid>,
+}
+
+/// The first pass: reads every row and checks it on its own and, a batch of rows at a
+/// time, against the stored operators it names (loaded for that batch) and the rows
+/// before it. No row is kept: the second pass reads them again from the same bytes.
+async fn check(
+    db: &Db,
+    source: &Source<'_>,
     snapshot: &ReferenceSnapshot,
     principal: &Principal,
     report: &mut ImportReport,
     progress: &dyn Progress,
-) -> (Vec<ImportRow>, Vec<RowError>) {
-    let body = csv.strip_prefix("\u{feff}".as_bytes()).unwrap_or(csv);
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body);
-    let mut records = reader.byte_records();
-    let header_error = |message: String| vec![RowError { line: 1, column: None, message }];
-    let columns = match records.next() {
-        None => return (Vec::new(), header_error("the file is empty: a header row is required".into())),
-        Some(Err(e)) => return (Vec::new(), header_error(format!("unreadable header: {e}"))),
-        Some(Ok(header)) => match utf8_fields(&header).map(|fields| ColumnMap::from_header(&fields)) {
-            Some(Ok(columns)) => columns,
-            Some(Err(e)) => return (Vec::new(), vec![e]),
-            None => return (Vec::new(), header_error("the header is not valid UTF-8".into())),
-        },
-    };
-    let estimated_rows = body.iter().filter(|&&b| b == b'\n').count() as u64;
-    let mut rows = Vec::new();
+) -> Result<Result<Checked, Vec<RowError>>, ServiceError> {
+    let mut reconciler = Reconciler::new();
+    let mut stored: HashMap<CorporateNumber, StoredOperator> = HashMap::new();
     let mut errors = Vec::new();
-    for record in records {
+    let mut actions = Vec::new();
+    let mut batch = Vec::with_capacity(ROWS_PER_LOOKUP);
+    let estimated_rows = source.estimated_rows();
+    for row in source.rows(snapshot, principal) {
         report.rows_read += 1;
-        let record = match record {
-            Ok(record) => record,
-            Err(e) => {
-                let line = e.position().map_or(report.rows_read + 1, |p| line_of(p, body));
-                errors.push(RowError { line, column: None, message: format!("unreadable row: {e}") });
-                continue;
-            }
-        };
-        let line = record.position().map_or(report.rows_read + 1, |p| line_of(p, body));
-        if record.len() != import::COLUMNS.len() {
-            errors.push(RowError {
-                line,
-                column: None,
-                message: format!("expected {} fields, found {}", import::COLUMNS.len(), record.len()),
-            });
-            continue;
-        }
-        let Some(fields) = utf8_fields(&record) else {
-            errors.push(RowError { line, column: None, message: "the row is not valid UTF-8".into() });
-            continue;
-        };
-        match import::parse_row(line, &fields, &columns, snapshot, principal) {
-            Ok(row) => rows.push(row),
+        match row {
+            Ok(row) => batch.push(row),
             Err(found) => errors.extend(found),
+        }
+        if batch.len() == ROWS_PER_LOOKUP {
+            reconcile_batch(db, &mut batch, &mut stored, &mut reconciler, &mut actions).await?;
         }
         if report.rows_read.is_multiple_of(PROGRESS_EVERY) {
             progress.update(Phase::Checking, report.rows_read, estimated_rows.max(report.rows_read));
         }
     }
+    reconcile_batch(db, &mut batch, &mut stored, &mut reconciler, &mut actions).await?;
     progress.update(Phase::Checking, report.rows_read, report.rows_read);
-    (rows, errors)
+    match reconciler.finish() {
+        Ok(plan) if errors.is_empty() => {
+            let stored_ids = stored.into_iter().map(|(number, s)| (number, s.operator.id)).collect();
+            return Ok(Ok(Checked { plan, actions, stored_ids }));
+        }
+        Ok(_) => {}
+        Err(found) => errors.extend(found),
+    }
+    errors.sort_by_key(|e| e.line);
+    Ok(Err(errors))
 }
 
-/// Reads the operators sheet of an .xlsx workbook (as the workbook export writes it, with
-/// Japanese or English headers): the same rows and checks as a CSV file, every problem
-/// named by its cell (`事業者!B3`); line N is the sheet's row N.
-fn read_workbook(
-    bytes: &[u8],
-    snapshot: &ReferenceSnapshot,
-    principal: &Principal,
-    report: &mut ImportReport,
-) -> (Vec<ImportRow>, Vec<RowError>) {
-    use calamine::{Data, DataType, Reader};
-    let sheet = workbook::OPERATORS_SHEET;
-    let at_header = |message: String| vec![RowError { line: 1, column: None, message }];
-    let range = match calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(bytes))
-        .map_err(|e| e.to_string())
-        .and_then(|mut book| book.worksheet_range(sheet).map_err(|e| e.to_string()))
-    {
-        Ok(range) => range,
-        Err(e) => return (Vec::new(), at_header(format!("not a workbook with a sheet \"{sheet}\": {e}"))),
-    };
-    let mut records = range.rows();
-    let header: Vec<String> = records.next().unwrap_or_default().iter().map(|cell| cell.to_string()).collect();
-    let names: Vec<&str> = header
+/// Checks a batch of rows valid on their own, in file order, after loading the stored
+/// operators they name that are not loaded yet.
+async fn reconcile_batch(
+    db: &Db,
+    batch: &mut Vec<ImportRow>,
+    stored: &mut HashMap<CorporateNumber, StoredOperator>,
+    reconciler: &mut Reconciler,
+    actions: &mut Vec<RowAction>,
+) -> Result<(), ServiceError> {
+    let unknown: HashSet<CorporateNumber> = batch
         .iter()
-        .map(|label| {
-            import::COLUMNS.iter().copied().find(|c| workbook::japanese_label(c) == label.trim()).unwrap_or(label)
-        })
+        .map(|row| row.corporate_number)
+        .filter(|number| !stored.contains_key(number) && !reconciler.registers(number))
         .collect();
-    let columns = match ColumnMap::from_header(&names) {
-        Ok(columns) => columns,
-        Err(e) => return (Vec::new(), vec![e]),
-    };
-    let (first_row, first_column) = range.start().unwrap_or((0, 0));
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
-    for (offset, record) in records.enumerate() {
-        let line = u64::from(first_row) + offset as u64 + 2;
-        report.rows_read += 1;
-        let corporate_number = names.iter().position(|n| *n == "corporate_number");
-        let mut cells = Vec::with_capacity(record.len());
-        let mut number_problem = None;
-        for (position, cell) in record.iter().enumerate() {
-            cells.push(match cell {
-                Data::Empty => String::new(),
-                Data::String(text) => text.clone(),
-                Data::DateTime(_) | Data::DateTimeIso(_) => cell.as_date().map(|d| d.to_string()).unwrap_or_default(),
-                Data::Float(_) | Data::Int(_) if Some(position) == corporate_number => {
-                    number_problem =
-                        spreadsheet::excel_number_problem(&format!("{:E}", cell.as_f64().unwrap_or_default()));
-                    cell.to_string()
-                }
-                other => other.to_string(),
-            });
-        }
-        let reference = |column: Option<&str>| {
-            let position = column.and_then(|c| names.iter().position(|n| *n == c)).unwrap_or(0);
-            format!("{sheet}!{}{line}", column_letters(u32::from(first_column as u16) + position as u32))
+    if !unknown.is_empty() {
+        stored.extend(load_stored(db, &unknown.into_iter().collect::<Vec<_>>()).await?);
+    }
+    for row in batch.drain(..) {
+        actions.push(reconciler.check(&row, stored.get(&row.corporate_number)));
+    }
+    Ok(())
+}
+
+/// What a checked import writes, counted.
+struct Written {
+    rows_read: u64,
+    created: u64,
+    /// Operators and designations to insert.
+    total: u64,
+}
+
+/// Rows of operators or designations inserted at once (the storage layer splits them
+/// into statements under the databases' parameter limits).
+const ROWS_PER_WRITE: usize = 5000;
+
+/// The second pass, in one transaction: reads the rows again and writes what the first
+/// pass decided, a chunk at a time (each chunk's operators before its designations); the
+/// audit event, recorded last, names every operator and designation created.
+async fn write(
+    services: &Services,
+    principal: &Principal,
+    source: &Source<'_>,
+    snapshot: &ReferenceSnapshot,
+    checked: &Checked,
+    written: &Written,
+    progress: &dyn Progress,
+) -> Result<(), ServiceError> {
+    let plan = &checked.plan;
+    progress.update(Phase::Writing, 0, written.total);
+    let txn = services.db.begin_write().await?;
+    let now = Utc::now();
+    let mut change = Change::import().after(serde_json::json!({
+        "rowsRead": written.rows_read,
+        "created": written.created,
+        "unchanged": plan.unchanged,
+        "operatorsCreated": plan.new_operators,
+        "designationsCreated": plan.new_designations,
+    }));
+    let mut ministries: BTreeSet<String> = BTreeSet::new();
+    let mut registered: HashMap<CorporateNumber, Uuid> = HashMap::new();
+    let mut new_operators = Vec::with_capacity(ROWS_PER_WRITE);
+    let mut new_designations = Vec::with_capacity(ROWS_PER_WRITE);
+    let mut done = 0;
+    let unchecked = || ServiceError::internal("the file read differently the second time");
+    let mut actions = checked.actions.iter();
+    for row in source.rows(snapshot, principal) {
+        let row = row.map_err(|_| unchecked())?;
+        let number = row.corporate_number;
+        let operator_id = match actions.next().ok_or_else(unchecked)? {
+            RowAction::Unchanged | RowAction::Invalid => continue,
+            RowAction::RegistersOperator => {
+                let operator = Operator::register(Uuid::now_v7(), number, row.name_ja, row.name_en, now);
+                change = change.and_operator(&operator);
+                registered.insert(number, operator.id);
+                let id = operator.id;
+                new_operators.push(operator);
+                id
+            }
+            RowAction::Designates => {
+                *checked.stored_ids.get(&number).or_else(|| registered.get(&number)).ok_or_else(unchecked)?
+            }
         };
-        if let Some(message) = number_problem {
-            errors.push(RowError {
-                line,
-                column: Some("corporate_number"),
-                message: format!("{}: {message}", reference(Some("corporate_number"))),
-            });
-            continue;
+        if let Some(d) = row.designation {
+            let designation = Designation::new(Uuid::now_v7(), operator_id, &d.plan, d.legal_basis, d.reference, now);
+            change = change.and_designation(&designation, &number);
+            if !ministries.contains(&designation.ministry) {
+                ministries.insert(designation.ministry.clone());
+            }
+            new_designations.push(designation);
         }
-        let fields: Vec<&str> = cells.iter().map(|c| c.trim()).collect();
-        match import::parse_row(line, &fields, &columns, snapshot, principal) {
-            Ok(row) => rows.push(row),
-            Err(found) => errors.extend(
-                found.into_iter().map(|e| RowError { message: format!("{}: {}", reference(e.column), e.message), ..e }),
-            ),
+        if new_operators.len() >= ROWS_PER_WRITE || new_designations.len() >= ROWS_PER_WRITE {
+            done += insert(&txn, &mut new_operators, &mut new_designations).await?;
+            progress.update(Phase::Writing, done, written.total);
         }
     }
-    (rows, errors)
+    insert(&txn, &mut new_operators, &mut new_designations).await?;
+    let change = change.in_jurisdiction_of(ministries.iter().map(String::as_str));
+    let recorded = audit::record(&txn, principal, change).await?;
+    services.commit(txn, recorded).await?;
+    progress.update(Phase::Writing, written.total, written.total);
+    Ok(())
+}
+
+/// Inserts a chunk of new operators, then the chunk of designations (of these operators
+/// or earlier ones); empties both and returns how many rows it wrote.
+async fn insert(
+    txn: &DatabaseTransaction,
+    new_operators: &mut Vec<Operator>,
+    new_designations: &mut Vec<Designation>,
+) -> Result<u64, ServiceError> {
+    operators::insert_many(txn, new_operators).await?;
+    designations::insert_many(txn, new_designations).await.map_err(|e| match e {
+        StorageError::Conflict(_) => {
+            ServiceError::Conflict("a concurrent change conflicts with this import; nothing was imported".into())
+        }
+        other => other.into(),
+    })?;
+    let written = (new_operators.len() + new_designations.len()) as u64;
+    new_operators.clear();
+    new_designations.clear();
+    Ok(written)
+}
+
+/// The rows of a file, read as many times as needed from its bytes: a CSV file, or the
+/// operators sheet of an .xlsx workbook (as the workbook export writes it, with Japanese
+/// or English headers; line N is the sheet's row N, every problem named by its cell).
+enum Source<'a> {
+    Csv { body: &'a [u8], columns: ColumnMap },
+    Workbook { range: calamine::Range<calamine::Data>, names: Vec<String>, columns: ColumnMap },
+}
+
+/// One row as read: valid on its own, or its problems.
+type ReadRow = Result<ImportRow, Vec<RowError>>;
+
+impl<'a> Source<'a> {
+    /// Reads the header; its problems if it is not one.
+    fn open(bytes: &'a [u8]) -> Result<Self, Vec<RowError>> {
+        if bytes.starts_with(b"PK\x03\x04") { Self::open_workbook(bytes) } else { Self::open_csv(bytes) }
+    }
+
+    fn open_csv(csv: &'a [u8]) -> Result<Self, Vec<RowError>> {
+        let body = csv.strip_prefix("\u{feff}".as_bytes()).unwrap_or(csv);
+        let header_error = |message: String| vec![RowError { line: 1, column: None, message }];
+        let mut reader = csv_reader(body);
+        let mut header = csv::ByteRecord::new();
+        let columns = match reader.read_byte_record(&mut header) {
+            Ok(false) => return Err(header_error("the file is empty: a header row is required".into())),
+            Err(e) => return Err(header_error(format!("unreadable header: {e}"))),
+            Ok(true) => match utf8_fields(&header).map(|fields| ColumnMap::from_header(&fields)) {
+                Some(Ok(columns)) => columns,
+                Some(Err(e)) => return Err(vec![e]),
+                None => return Err(header_error("the header is not valid UTF-8".into())),
+            },
+        };
+        Ok(Source::Csv { body, columns })
+    }
+
+    fn open_workbook(bytes: &'a [u8]) -> Result<Self, Vec<RowError>> {
+        use calamine::Reader;
+        let sheet = workbook::OPERATORS_SHEET;
+        let at_header = |message: String| vec![RowError { line: 1, column: None, message }];
+        let range = calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(bytes))
+            .map_err(|e| e.to_string())
+            .and_then(|mut book| book.worksheet_range(sheet).map_err(|e| e.to_string()))
+            .map_err(|e| at_header(format!("not a workbook with a sheet \"{sheet}\": {e}")))?;
+        let header: Vec<String> = range.rows().next().unwrap_or_default().iter().map(|cell| cell.to_string()).collect();
+        let names: Vec<String> = header
+            .iter()
+            .map(|label| {
+                import::COLUMNS
+                    .iter()
+                    .copied()
+                    .find(|c| workbook::japanese_label(c) == label.trim())
+                    .unwrap_or(label)
+                    .to_owned()
+            })
+            .collect();
+        let columns =
+            ColumnMap::from_header(&names.iter().map(String::as_str).collect::<Vec<_>>()).map_err(|e| vec![e])?;
+        Ok(Source::Workbook { range, names, columns })
+    }
+
+    /// About how many data rows there are (for progress).
+    fn estimated_rows(&self) -> u64 {
+        match self {
+            Source::Csv { body, .. } => body.iter().filter(|&&b| b == b'\n').count() as u64,
+            Source::Workbook { range, .. } => range.height().saturating_sub(1) as u64,
+        }
+    }
+
+    /// Every data row, in file order, each checked on its own.
+    fn rows<'s>(
+        &'s self,
+        snapshot: &'s ReferenceSnapshot,
+        principal: &'s Principal,
+    ) -> Box<dyn Iterator<Item = ReadRow> + Send + 's> {
+        match self {
+            Source::Csv { body, columns } => Box::new(CsvRows {
+                body,
+                reader: csv_reader(body),
+                record: csv::ByteRecord::new(),
+                columns: *columns,
+                snapshot,
+                principal,
+                read: 0,
+                header_skipped: false,
+            }),
+            Source::Workbook { range, names, columns } => {
+                let (first_row, first_column) = range.start().unwrap_or((0, 0));
+                Box::new(range.rows().skip(1).enumerate().map(move |(offset, record)| {
+                    let line = u64::from(first_row) + offset as u64 + 2;
+                    workbook_row(line, record, names, u32::from(first_column as u16), columns, snapshot, principal)
+                }))
+            }
+        }
+    }
+}
+
+fn csv_reader(body: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body)
+}
+
+/// The data rows of a CSV file, one record buffer reused for all.
+struct CsvRows<'s> {
+    body: &'s [u8],
+    reader: csv::Reader<&'s [u8]>,
+    record: csv::ByteRecord,
+    columns: ColumnMap,
+    snapshot: &'s ReferenceSnapshot,
+    principal: &'s Principal,
+    /// Data rows read so far.
+    read: u64,
+    header_skipped: bool,
+}
+
+impl Iterator for CsvRows<'_> {
+    type Item = ReadRow;
+
+    fn next(&mut self) -> Option<ReadRow> {
+        if !self.header_skipped {
+            self.header_skipped = true;
+            self.reader.read_byte_record(&mut self.record).ok()?;
+        }
+        let result = self.reader.read_byte_record(&mut self.record);
+        let at = |error: RowError| Some(Err(vec![error]));
+        match result {
+            Ok(false) => return None,
+            Ok(true) => self.read += 1,
+            Err(e) => {
+                self.read += 1;
+                let line = e.position().map_or(self.read + 1, |p| line_of(p, self.body));
+                return at(RowError { line, column: None, message: format!("unreadable row: {e}") });
+            }
+        }
+        let record = &self.record;
+        let line = record.position().map_or(self.read + 1, |p| line_of(p, self.body));
+        if record.len() != import::COLUMNS.len() {
+            let message = format!("expected {} fields, found {}", import::COLUMNS.len(), record.len());
+            return at(RowError { line, column: None, message });
+        }
+        let Some(fields) = utf8_fields(record) else {
+            return at(RowError { line, column: None, message: "the row is not valid UTF-8".into() });
+        };
+        Some(import::parse_row(line, &fields, &self.columns, self.snapshot, self.principal))
+    }
+}
+
+/// One row of the operators sheet, checked on its own as a CSV row is; every problem is
+/// named by its cell.
+fn workbook_row(
+    line: u64,
+    record: &[calamine::Data],
+    names: &[String],
+    first_column: u32,
+    columns: &ColumnMap,
+    snapshot: &ReferenceSnapshot,
+    principal: &Principal,
+) -> ReadRow {
+    use calamine::{Data, DataType};
+    let sheet = workbook::OPERATORS_SHEET;
+    let corporate_number = names.iter().position(|n| n == "corporate_number");
+    let mut cells = Vec::with_capacity(record.len());
+    let mut number_problem = None;
+    for (position, cell) in record.iter().enumerate() {
+        cells.push(match cell {
+            Data::Empty => String::new(),
+            Data::String(text) => text.clone(),
+            Data::DateTime(_) | Data::DateTimeIso(_) => cell.as_date().map(|d| d.to_string()).unwrap_or_default(),
+            Data::Float(_) | Data::Int(_) if Some(position) == corporate_number => {
+                number_problem = spreadsheet::excel_number_problem(&format!("{:E}", cell.as_f64().unwrap_or_default()));
+                cell.to_string()
+            }
+            other => other.to_string(),
+        });
+    }
+    let reference = |column: Option<&str>| {
+        let position = column.and_then(|c| names.iter().position(|n| n == c)).unwrap_or(0);
+        format!("{sheet}!{}{line}", column_letters(first_column + position as u32))
+    };
+    if let Some(message) = number_problem {
+        return Err(vec![RowError {
+            line,
+            column: Some("corporate_number"),
+            message: format!("{}: {message}", reference(Some("corporate_number"))),
+        }]);
+    }
+    let fields: Vec<&str> = cells.iter().map(|c| c.trim()).collect();
+    import::parse_row(line, &fields, columns, snapshot, principal).map_err(|found| {
+        found
+            .into_iter()
+            .map(|e| RowError { message: format!("{}: {}", reference(e.column), e.message), ..e })
+            .collect()
+    })
 }
 
 /// A spreadsheet column's letters (0 → A, 26 → AA).
@@ -483,7 +647,20 @@ mod tests {
 
     fn read(csv: &[u8]) -> (ImportReport, Vec<ImportRow>, Vec<RowError>) {
         let mut report = ImportReport::default();
-        let (rows, errors) = read_rows(csv, &embedded_snapshot(), &administrator(), &mut report, &Silent);
+        let (snapshot, principal) = (embedded_snapshot(), administrator());
+        let (mut rows, mut errors) = (Vec::new(), Vec::new());
+        match Source::open(csv) {
+            Err(found) => errors = found,
+            Ok(source) => {
+                for row in source.rows(&snapshot, &principal) {
+                    report.rows_read += 1;
+                    match row {
+                        Ok(row) => rows.push(row),
+                        Err(found) => errors.extend(found),
+                    }
+                }
+            }
+        }
         (report, rows, errors)
     }
 

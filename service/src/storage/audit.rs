@@ -70,23 +70,25 @@ pub async fn append(conn: &impl ConnectionTrait, event: &NewAuditEvent) -> Resul
     let id = audit_event::Entity::insert(row).exec(conn).await?.last_insert_id;
     // An import concerns every record it created: insert them in chunks that stay under
     // the databases' bound-parameter limits.
-    let subjects: Vec<_> = subjects.iter().collect();
-    for chunk in subjects.chunks(super::operators::INSERT_CHUNK) {
-        let rows = chunk.iter().map(|s| audit_event_subject::ActiveModel {
+    // (spelled out one chunk at a time: an import's subjects and effects are millions).
+    let mut subjects = subjects.iter().peekable();
+    while subjects.peek().is_some() {
+        let rows = subjects.by_ref().take(super::operators::INSERT_CHUNK).map(|s| audit_event_subject::ActiveModel {
             event_id: Set(id),
             subject_type: Set(s.kind.as_str().to_owned()),
-            subject_id: Set(s.id.clone()),
+            subject_id: Set(s.id),
         });
-        audit_event_subject::Entity::insert_many(rows).exec_without_returning(conn).await?;
+        audit_event_subject::Entity::insert_many(rows.collect::<Vec<_>>()).exec_without_returning(conn).await?;
     }
-    let effects: Vec<(EffectKind, String)> = effects.rows().collect();
-    for chunk in effects.chunks(super::operators::INSERT_CHUNK) {
-        let rows = chunk.iter().map(|(kind, key)| audit_event_effect::ActiveModel {
-            event_id: Set(id),
-            effect: Set(kind.as_str().to_owned()),
-            subject: Set(key.clone()),
-        });
-        audit_event_effect::Entity::insert_many(rows).exec_without_returning(conn).await?;
+    let mut effects = effects.rows().peekable();
+    while effects.peek().is_some() {
+        let rows =
+            effects.by_ref().take(super::operators::INSERT_CHUNK).map(|(kind, key)| audit_event_effect::ActiveModel {
+                event_id: Set(id),
+                effect: Set(kind.as_str().to_owned()),
+                subject: Set(key),
+            });
+        audit_event_effect::Entity::insert_many(rows.collect::<Vec<_>>()).exec_without_returning(conn).await?;
     }
     Ok(id)
 }
