@@ -33,6 +33,23 @@ pub struct SpecialPeriod {
 }
 
 impl SpecialPeriod {
+    /// A period recorded by METI, for tests.
+    #[cfg(test)]
+    pub(crate) fn for_test(operator_id: uuid::Uuid, from: NaiveDate, to: Option<NaiveDate>) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7(),
+            operator_id,
+            effective_from: from,
+            effective_to: to,
+            ministry: "METI".into(),
+            reference: None,
+            end_reason: None,
+            version: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
     pub fn is_active_at(&self, date: NaiveDate) -> bool {
         Validity::new(Some(self.effective_from), self.effective_to).contains(date)
     }
@@ -220,18 +237,7 @@ mod tests {
     }
 
     fn period(operator: &Operator, from: &str, to: Option<&str>) -> SpecialPeriod {
-        SpecialPeriod {
-            id: Uuid::now_v7(),
-            operator_id: operator.id,
-            effective_from: date(from),
-            effective_to: to.map(date),
-            ministry: "METI".into(),
-            reference: None,
-            end_reason: None,
-            version: 1,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        }
+        SpecialPeriod::for_test(operator.id, date(from), to.map(date))
     }
 
     fn ministry(code: &str) -> Principal {

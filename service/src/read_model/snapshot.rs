@@ -301,18 +301,7 @@ mod tests {
             },
             Designation::for_test(first.id, Regime::Ci, "gas", crate::domain::today(), "METI"),
         ];
-        let special = vec![SpecialPeriod {
-            id: Uuid::new_v4(),
-            operator_id: first.id,
-            effective_from: crate::domain::today(),
-            effective_to: None,
-            ministry: "METI".into(),
-            reference: None,
-            end_reason: None,
-            version: 1,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        }];
+        let special = vec![SpecialPeriod::for_test(first.id, crate::domain::today(), None)];
         let records = vec![(first, designations, special), (second, Vec::new(), Vec::new())];
         let mut symbols = Symbols::default();
         let held: Vec<(CorporateNumber, HeldOperator)> = records
